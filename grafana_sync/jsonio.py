@@ -1,0 +1,76 @@
+"""Canonical JSON: sorted keys, 2-space indent, trailing newline; atomic writes; loading."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from grafana_sync.errors import ConfigError
+
+
+def canonical_dumps(data: Any) -> str:
+    """The one serialisation every compiled file uses: byte-identical on every run and machine."""
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file in the same directory and rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_json_file(path: Path) -> Any:
+    """Load a JSON file; a missing or malformed file is a one-line ConfigError naming it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}"
+        ) from None
+
+
+def load_dashboard_file(path: Path) -> dict[str, Any]:
+    """Load one compiled dashboard JSON file and check it looks like a dashboard."""
+    data = load_json_file(path)
+    if not isinstance(data, dict) or not isinstance(data.get("panels", []), list) or (
+        "uid" not in data and "panels" not in data
+    ):
+        raise ConfigError(f"{path}: not a Grafana dashboard (expected an object with uid and panels)")
+    return data
+
+
+def compiled_files(output_dir: Path) -> list[Path]:
+    """Every compiled dashboard file under output_dir (recursively, subfolders = Grafana folders)."""
+    if not output_dir.is_dir():
+        return []
+    return sorted(p for p in output_dir.rglob("*.json") if not p.name.startswith("."))
+
+
+def load_compiled_dashboards(output_dir: Path) -> dict[str, dict[str, Any]]:
+    """uid -> dashboard for every compiled file; a duplicate uid is a ConfigError."""
+    found: dict[str, dict[str, Any]] = {}
+    where: dict[str, Path] = {}
+    for path in compiled_files(output_dir):
+        dash = load_dashboard_file(path)
+        uid = dash.get("uid")
+        if not isinstance(uid, str) or not uid:
+            raise ConfigError(f"{path}: dashboard has no uid")
+        if uid in found:
+            raise ConfigError(f"{path}: uid {uid!r} is also used by {where[uid]}")
+        found[uid] = dash
+        where[uid] = path
+    return found
