@@ -95,7 +95,8 @@ def _dashboards_of(module: Any, path: Path) -> list[Any]:
     if hasattr(module, "dashboards"):
         items = module.dashboards
         if not isinstance(items, (list, tuple)):
-            raise ConfigError(f"{path}: `dashboards` must be a list of dashboards, got {type(items).__name__}")
+            kind = type(items).__name__
+            raise ConfigError(f"{path}: `dashboards` must be a list of dashboards, got {kind}")
         return list(items)
     if hasattr(module, "dashboard"):
         return [module.dashboard]
@@ -124,7 +125,9 @@ def check_uid(uid: Any, title: str, path: Path) -> str:
     if not isinstance(uid, str) or not uid:
         raise ConfigError(f"{path}: dashboard {title!r} has no uid (set uid=… on the Dashboard)")
     if len(uid) > MAX_UID_LEN:
-        raise ConfigError(f"{path}: dashboard uid {uid!r} is {len(uid)} characters; the limit is {MAX_UID_LEN}")
+        raise ConfigError(
+            f"{path}: dashboard uid {uid!r} is {len(uid)} characters; the limit is {MAX_UID_LEN}"
+        )
     if not UID_RE.match(uid):
         raise ConfigError(f"{path}: dashboard uid {uid!r} has characters other than a-z A-Z 0-9 _ -")
     return uid
@@ -155,7 +158,9 @@ def _folder_of(module: Any, path: Path) -> str | None:
     if folder is None:
         return None
     if not isinstance(folder, str) or not UID_RE.match(folder):
-        raise ConfigError(f"{path}: `folder` must be a Grafana folder uid ([a-zA-Z0-9_-], ≤ 40), got {folder!r}")
+        raise ConfigError(
+            f"{path}: `folder` must be a Grafana folder uid ([a-zA-Z0-9_-], ≤ 40), got {folder!r}"
+        )
     return folder
 
 
@@ -171,8 +176,10 @@ def compile_all(dashboards_dir: Path) -> BuildResult:
                 compiled = compile_dashboard(obj, path, folder)
                 if compiled.uid in by_uid:
                     first = by_uid[compiled.uid].source
-                    raise ConfigError(f"{path}: dashboard uid {compiled.uid!r} is already used by "
-                                      f"{first.name if first != path else 'another dashboard in this module'}")
+                    other = first.name if first != path else "another dashboard in this module"
+                    raise ConfigError(
+                        f"{path}: dashboard uid {compiled.uid!r} is already used by {other}"
+                    )
                 by_uid[compiled.uid] = compiled
                 result.dashboards.append(compiled)
         except SyncError as exc:
