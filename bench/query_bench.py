@@ -1,0 +1,331 @@
+"""Query-cost benchmark: every dashboard's on-load queries against a real, backfilled Prometheus.
+
+1. Generate OpenMetrics history of the metrics contract (bench/gen_openmetrics.py) and backfill
+   it with `promtool tsdb create-blocks-from openmetrics`.
+2. Backfill the recording rules with `promtool tsdb create-blocks-from rules`, one dependency
+   level at a time (a rule reading another rule's output needs that output in the TSDB first).
+3. Start Prometheus on the result and, per dashboard: resolve its `label_values` variables (All
+   selected), then run every panel and annotation query over 6 h and 24 h with Grafana's step for
+   a 1,500 px panel — as shipped, and rewritten to read recording rules (bench/rule_rewrite.py)
+   — recording wall time and `stats.samples.totalQueryableSamples` (`stats=all`).
+One untimed warm-up pass first; then `runs` timed passes, the variant order alternating per pass.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from bench.common import REPO_ROOT, fmt_ratio, log, md_table, median, spread
+from bench.dashboard_queries import (
+    Query,
+    dashboard_queries,
+    macro_values,
+    range_query_params,
+    variable_queries,
+)
+from bench.gen_openmetrics import Scale, write_file
+from bench.prom_server import Prometheus, backfill_openmetrics, backfill_rules
+from bench.rule_rewrite import load_rate_rules, rewrite
+from grafana_sync.macros import substitute_macros
+
+RANGES = {"6h": 6 * 3600, "24h": 24 * 3600}
+VARIANTS = ("as shipped", "with recording rules")
+
+
+@dataclass
+class QueryResult:
+    dashboard: str
+    panel: str
+    ref_id: str
+    expr: str
+    walls: list[float] = field(default_factory=list)
+    samples: int = 0
+    series: int = 0
+    error: str = ""
+
+
+@dataclass
+class QueryBenchResult:
+    scale: Scale
+    series: int = 0
+    samples: int = 0
+    gen_s: float = 0.0
+    backfill_s: float = 0.0
+    rules_backfill_s: float = 0.0
+    rewritten: int = 0
+    total_queries: int = 0
+    # (dashboard, range, variant) -> results in query order
+    results: dict[tuple[str, str, str], list[QueryResult]] = field(default_factory=dict)
+    variable_walls: dict[str, list[float]] = field(default_factory=dict)
+    runs: int = 0
+
+
+def rule_files() -> list[Path]:
+    folder = REPO_ROOT / "prometheus" / "rules"
+    return sorted(folder.glob("*.yml")) if folder.is_dir() else []
+
+
+def recording_levels(files: list[Path]) -> list[list[dict[str, Any]]]:
+    """Recording rules grouped by dependency depth (level 0 reads raw series only)."""
+    rules: list[dict[str, Any]] = []
+    for path in files:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for group in doc.get("groups", []):
+            rules += [r for r in group.get("rules", []) if "record" in r]
+    names = {r["record"] for r in rules}
+    level: dict[str, int] = {}
+
+    def depth(rule: dict[str, Any], seen: frozenset[str] = frozenset()) -> int:
+        if rule["record"] in level:
+            return level[rule["record"]]
+        deps = [n for n in names if n != rule["record"] and n not in seen
+                and re.search(rf"(?<![\w:]){re.escape(n)}(?![\w:])", str(rule["expr"]))]
+        by_name = {r["record"]: r for r in rules}
+        d = 1 + max((depth(by_name[n], seen | {rule["record"]}) for n in deps), default=-1)
+        level[rule["record"]] = d
+        return d
+
+    out: list[list[dict[str, Any]]] = []
+    for rule in rules:
+        d = depth(rule)
+        while len(out) <= d:
+            out.append([])
+        out[d].append({"record": rule["record"], "expr": rule["expr"]})
+    return out
+
+
+def _move_blocks(src: Path, dest: Path) -> None:
+    for block in src.iterdir():
+        if block.is_dir() and (block / "meta.json").exists():
+            shutil.move(str(block), dest / block.name)
+
+
+def prepare_tsdb(work: Path, scale: Scale, end: int, result: QueryBenchResult) -> Path:
+    data = work / "data"
+    source = work / "history.om"
+    began = time.perf_counter()
+    stats = write_file(source, scale, end)
+    result.gen_s = time.perf_counter() - began
+    result.series, result.samples = stats.series, stats.samples
+    log(f"query: generated {stats.series} series, {stats.samples / 1e6:.1f} M samples, "
+        f"{stats.bytes / 2**30:.2f} GiB in {result.gen_s:.1f} s; backfilling")
+    result.backfill_s = backfill_openmetrics(source, data)
+    source.unlink()
+    log(f"query: backfilled in {result.backfill_s:.1f} s")
+    levels = recording_levels(rule_files())
+    for depth, rules in enumerate(levels):
+        rules_file = work / f"rules-level-{depth}.yml"
+        rules_file.write_text(yaml.safe_dump({"groups": [{"name": f"level-{depth}",
+                                                          "rules": rules}]}), encoding="utf-8")
+        out_dir = work / f"rules-out-{depth}"
+        with Prometheus(data) as prom:
+            result.rules_backfill_s += backfill_rules(prom.url, rules_file,
+                                                      end - 24 * 3600 - 300, end, out_dir)
+        _move_blocks(out_dir, data)
+    return data
+
+
+def _resolve_variables(session: requests.Session, url: str, dash: dict[str, Any], end: int,
+                       walls: list[float]) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for var in variable_queries(dash):
+        params: dict[str, Any] = {"start": end - 24 * 3600, "end": end}
+        if var.match:
+            params["match[]"] = substitute_macros(var.match, values)
+        began = time.perf_counter()
+        resp = session.get(f"{url}/api/v1/label/{var.label}/values", params=params, timeout=120)
+        walls.append(time.perf_counter() - began)
+        data = resp.json().get("data") or []
+        values[var.name] = [re.sub(r"([.+*?()|\[\]{}^$\\])", r"\\\1", v) for v in data] or [".*"]
+    return values
+
+
+def _run_query(session: requests.Session, url: str, params: dict[str, str],
+               result: QueryResult) -> None:
+    endpoint = "query" if "time" in params else "query_range"
+    began = time.perf_counter()
+    try:
+        resp = session.post(f"{url}/api/v1/{endpoint}", data={**params, "stats": "all"},
+                            timeout=300)
+        wall = time.perf_counter() - began
+        body = resp.json()
+    except (requests.RequestException, ValueError) as exc:
+        result.error = str(exc)[:200]
+        return
+    result.walls.append(wall)
+    if body.get("status") != "success":
+        result.error = str(body.get("error", resp.status_code))[:200]
+        return
+    data = body.get("data", {})
+    result.samples = int(data.get("stats", {}).get("samples", {}).get("totalQueryableSamples", 0))
+    result.series = len(data.get("result", []))
+
+
+def compiled_dashboards(folder: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.rglob("*.json"))
+            if not p.name.startswith(".")]
+
+
+def run_queries(url: str, dashboards: list[dict[str, Any]], end: int, runs: int,
+                result: QueryBenchResult) -> None:
+    rules = load_rate_rules(rule_files())
+    session = requests.Session()
+    plans: list[tuple[tuple[str, str, str], list[tuple[Query, dict[str, str]]]]] = []
+    for dash in dashboards:
+        name = dash.get("uid", "?")
+        walls = result.variable_walls.setdefault(name, [])
+        variables = _resolve_variables(session, url, dash, end, walls)
+        for query in dashboard_queries(dash):
+            result.total_queries += 1
+            if rewrite(query.expr, rules)[1]:
+                result.rewritten += 1
+        for range_name, range_s in RANGES.items():
+            for variant in VARIANTS:
+                plan = []
+                for query in dashboard_queries(dash):
+                    expr = query.expr if variant == VARIANTS[0] else rewrite(query.expr, rules)[0]
+                    final = substitute_macros(expr, variables, **macro_values(query, range_s))
+                    plan.append((query, range_query_params(query, final, end, range_s)))
+                key = (name, range_name, variant)
+                result.results[key] = [QueryResult(name, q.panel, q.ref_id, q.expr)
+                                       for q, _ in plan]
+                plans.append((key, plan))
+    log(f"query: {result.total_queries} queries in {len(dashboards)} dashboards "
+        f"({result.rewritten} rewritable to recording rules); warm-up pass")
+    for key, plan in plans:  # warm-up: page the TSDB in, results discarded
+        for query, params in plan:
+            _run_query(session, url, params, QueryResult(key[0], query.panel, query.ref_id, ""))
+    for run in range(runs):
+        log(f"query: timed pass {run + 1}/{runs}")
+        order = plans if run % 2 == 0 else sorted(plans, key=lambda p: p[0][2], reverse=True)
+        for key, plan in order:
+            for (_query, params), qres in zip(plan, result.results[key], strict=True):
+                _run_query(session, url, params, qres)
+    result.runs = runs
+
+
+def run(scale: Scale, runs: int,
+        dashboards_dir: Path | None = None) -> tuple[str, QueryBenchResult]:
+    dashboards_dir = dashboards_dir or REPO_ROOT / "provisioning" / "dashboards"
+    dashboards = compiled_dashboards(dashboards_dir)
+    result = QueryBenchResult(scale)
+    if not dashboards:
+        return f"No compiled dashboards under {dashboards_dir}; query benchmark skipped.\n", result
+    end = int(time.time()) // 60 * 60 - 120
+    with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
+        data = prepare_tsdb(Path(tmp), scale, end, result)
+        with Prometheus(data, extra_args=("--query.max-samples=200000000",)) as prom:
+            run_queries(prom.url, dashboards, end, runs, result)
+    return render(result), result
+
+
+def _total(results: list[QueryResult], run: int) -> float:
+    return sum(r.walls[run] for r in results if len(r.walls) > run)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds == seconds else "–"
+
+
+def summarise(result: QueryBenchResult) -> dict[tuple[str, str, str], dict[str, Any]]:
+    out = {}
+    for key, results in result.results.items():
+        totals = [_total(results, i) for i in range(result.runs)]
+        slowest = max(results, key=lambda r: median(r.walls) if r.walls else 0, default=None)
+        out[key] = {
+            "totals": totals, "total": median(totals),
+            "slowest": slowest, "slowest_s": median(slowest.walls) if slowest else float("nan"),
+            "samples": sum(r.samples for r in results),
+            "errors": [r for r in results if r.error],
+        }
+    return out
+
+
+def render(result: QueryBenchResult) -> str:
+    s = summarise(result)
+    text = (f"Data: {result.scale.describe()} → {result.series:,} series, "
+            f"{result.samples / 1e6:.1f} M samples (generated in {result.gen_s:.0f} s, "
+            f"`promtool tsdb create-blocks-from openmetrics` {result.backfill_s:.0f} s, recording "
+            f"rules backfilled with `promtool tsdb create-blocks-from rules` at 15 s in "
+            f"{result.rules_backfill_s:.0f} s). {result.total_queries} panel/annotation queries, "
+            f"{result.rewritten} of them rewritable to a recording rule. Median of "
+            f"{result.runs} timed pass(es) after one warm-up; times are client wall time per "
+            "query (HTTP + JSON included), queries of a dashboard run one after another; samples "
+            "= `stats.samples.totalQueryableSamples` summed over the dashboard's queries. "
+            "Variables set to All.\n\n")
+    dashboards = sorted({k[0] for k in s})
+    for range_name in RANGES:
+        rows = []
+        for name in dashboards:
+            a, b = s[(name, range_name, VARIANTS[0])], s[(name, range_name, VARIANTS[1])]
+            slow_a = a["slowest"]
+            rows.append([
+                name, len(result.results[(name, range_name, VARIANTS[0])]),
+                f"{_ms(a['total'])} ({spread(a['totals'])})",
+                f"{_ms(b['total'])} ({spread(b['totals'])})",
+                fmt_ratio(b["total"], a["total"]),
+                f"{_ms(a['slowest_s'])} — {slow_a.panel} ({slow_a.ref_id})" if slow_a else "–",
+                _ms(b["slowest_s"]),
+                f"{a['samples']:,}", f"{b['samples']:,}",
+                len(a["errors"]) or "",
+            ])
+        text += f"\n**Range {range_name}** (step {'15 s' if range_name == '6h' else '1 m'})\n\n"
+        text += md_table(["dashboard", "queries", "total as shipped", "total with rules",
+                          "ratio rules/shipped", "slowest query as shipped (panel)",
+                          "slowest with rules", "samples as shipped", "samples with rules",
+                          "errors"], rows)
+    text += "\n" + _heaviest(result) + _errors(s) + _variables(result)
+    return text
+
+
+def _heaviest(result: QueryBenchResult, top: int = 10) -> str:
+    shipped = result.results
+    rows = []
+    for (name, range_name, variant), results in shipped.items():
+        if range_name != "24h" or variant != VARIANTS[0]:
+            continue
+        other = shipped[(name, range_name, VARIANTS[1])]
+        for r, o in zip(results, other, strict=True):
+            if r.walls:
+                rows.append((median(r.walls), r, o))
+    rows.sort(key=lambda x: -x[0])
+    table = [[f"{x[1].dashboard} / {x[1].panel} ({x[1].ref_id})", _ms(x[0]), f"{x[1].samples:,}",
+              _ms(median(x[2].walls)) if x[2].walls else "–",
+              fmt_ratio(median(x[2].walls), x[0]) if x[2].walls else "–",
+              "`" + x[1].expr.replace("\n", " ").replace("|", "\\|")[:140] + "`"]
+             for x in rows[:top]]
+    return (f"\n**Heaviest {top} queries (24 h)**\n\n" + md_table(
+        ["dashboard / panel", "as shipped", "samples", "with rules", "ratio", "query"], table))
+
+
+def _errors(s: dict[tuple[str, str, str], dict[str, Any]]) -> str:
+    seen: dict[str, str] = {}
+    for (name, _range, _variant), agg in s.items():
+        for r in agg["errors"]:
+            seen.setdefault(f"{name} / {r.panel} ({r.ref_id})", r.error)
+    if not seen:
+        return ""
+    lines = [f"- {k}: {v}" for k, v in sorted(seen.items())]
+    return "\nQueries that failed:\n\n" + "\n".join(lines) + "\n"
+
+
+def _variables(result: QueryBenchResult) -> str:
+    per = defaultdict(float)
+    for name, walls in result.variable_walls.items():
+        per[name] = sum(walls)
+    if not per:
+        return ""
+    total = sum(per.values())
+    return (f"\nVariable (`label_values`) lookups, once per dashboard: {total * 1000:.0f} ms "
+            "in total.\n")
