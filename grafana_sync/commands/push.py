@@ -73,19 +73,31 @@ def _plan_lines(plan: Plan, *, force: bool) -> list[str]:
             head += "; not overwritten without --force" if not force else ""
         lines.append(head)
         if item.diff and item.action in (CONFLICT, UPDATE):
-            lines.extend(f"      {line}" for line in item.diff.rstrip("\n").splitlines())
+            lines.extend(_diff_lines(item.diff))
     return lines
 
 
+def _diff_lines(diff: str) -> list[str]:
+    """The panel-level diff, indented, without its header and summary lines."""
+    keep = [line for line in diff.splitlines()
+            if line.strip() and not line.startswith(("--- ", "+++ ", "dashboards: "))]
+    return [f"      {line}" for line in keep]
+
+
 def _conflict_lines(plan: Plan) -> list[str]:
+    """Conflicts (refused) and forced overwrites, each with the panel-level difference."""
     out = []
     for item in plan.conflicts:
         if isinstance(item, DashboardPlan):
             out.append(f"  dashboard   conflict   {item.uid} {item.title!r}: {item.reason}; "
                        "not overwritten without --force")
-            out.extend(f"      {line}" for line in item.diff.rstrip("\n").splitlines())
+            out.extend(_diff_lines(item.diff))
         else:
             out.append(f"  datasource  conflict   {item.spec.uid}: {item.reason}")
+    for item in plan.dashboards:
+        if item.forced:
+            out.append(f"  dashboard   forced     {item.uid} {item.title!r}: {item.reason}")
+            out.extend(_diff_lines(item.diff))
     return out
 
 
@@ -164,6 +176,11 @@ def push(dry_run: bool, prune: bool, force: bool, message: str | None, skip_data
     failures = [o for o in outcomes if o.failed]
     for o in failures:
         click.echo(f"error: {o.kind} {o.name}: {o.detail}", err=True)
+    if plan.conflicts:
+        names = ", ".join(c.uid if isinstance(c, DashboardPlan) else c.spec.uid
+                          for c in plan.conflicts)
+        click.echo(f"error: not pushed because of conflicts: {names} (see above; --force "
+                   "overwrites dashboards)", err=True)
     return EXIT_FAILURE if failures or plan.conflicts else EXIT_OK
 
 
