@@ -73,6 +73,10 @@ def _connection_failure(exc: requests.RequestException, base_url: str) -> str:
     if isinstance(exc, requests.exceptions.ReadTimeout | requests.exceptions.Timeout):
         return f"timed out waiting for Grafana at {base_url} to answer (see --timeout)"
     if isinstance(exc, requests.exceptions.ConnectionError):
+        if "ReadTimeoutError" in text or "Read timed out" in text:
+            return f"timed out waiting for Grafana at {base_url} to answer (see --timeout)"
+        if "ConnectTimeoutError" in text:
+            return f"timed out connecting to {base_url}"
         if any(s in text for s in _DNS_FAILURES):
             return f"cannot resolve host {host!r} (DNS lookup failed): check --url"
         if "Connection refused" in text or "ConnectionRefusedError" in text or "refused" in text:
@@ -145,11 +149,15 @@ class GrafanaClient:
             session.auth = (self._user, self._password or "")
             if self.settings.org_id:
                 session.headers["X-Grafana-Org-Id"] = str(self.settings.org_id)
-        if self.settings.insecure:
-            session.verify = False
-        elif self.settings.ca_cert:
-            session.verify = self.settings.ca_cert
+        session.verify = self._verify
         return session
+
+    @property
+    def _verify(self) -> bool | str:
+        """TLS verification: on by default, a CA bundle with --ca-cert, off with --insecure."""
+        if self.settings.insecure:
+            return False
+        return self.settings.ca_cert or True
 
     @property
     def session(self) -> requests.Session:
@@ -177,8 +185,9 @@ class GrafanaClient:
 
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         try:
+            # verify per request: requests lets REQUESTS_CA_BUNDLE override session.verify
             response = self.session.request(method, url, params=params, json=json,
-                                            timeout=self.settings.timeout)
+                                            timeout=self.settings.timeout, verify=self._verify)
         except requests.RequestException as exc:
             raise GrafanaError(f"{action}: {_connection_failure(exc, self.base_url)}") from None
         log.debug("%s /api%s -> %s", method, path, response.status_code)

@@ -481,3 +481,23 @@ def test_secrets_never_in_output_logs_or_errors(contract, project, capsys, caplo
         assert status in text  # the errors really happened
     assert SECRET_TOKEN not in text and password not in text
     assert "TOPSECRET" not in text
+
+
+def test_search_pages_are_all_read_for_prune(grafana, project, capsys, monkeypatch):
+    monkeypatch.setattr("grafana_sync.client.SEARCH_PAGE_SIZE", 2)
+    for i in range(5):
+        grafana.add_dashboard(make_dashboard(f"old{i}", f"Old {i}"))
+    code, out, _ = run(capsys, "--prune")
+    assert code == 0, out
+    assert grafana.count("GET", "/api/search") == 3  # pages of 2, 2 and 1 hits
+    assert set(grafana.dashboards) == {"ovw", "perf", "cost"}
+
+
+def test_progress_bar_on_a_terminal(grafana, project, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    code, out, _ = run(capsys)
+    assert code == 0
+    assert "Pushing" in out  # click.progressbar label
+    assert "created   dashboard ovw" in out and "Summary: 3 created" in out
