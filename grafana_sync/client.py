@@ -284,8 +284,7 @@ class GrafanaClient:
         """POST /api/dashboards/db (never retried: it may have applied)."""
         body: dict[str, Any] = {"dashboard": dashboard, "overwrite": overwrite,
                                 "message": message[:500]}
-        if folder_uid:
-            body["folderUid"] = folder_uid
+        body["folderUid"] = folder_uid or ""  # "" = General: moves it there if elsewhere
         uid = dashboard.get("uid", "?")
         return self.request("POST", "/dashboards/db", json=body,
                             action=f"save dashboard {uid!r}")

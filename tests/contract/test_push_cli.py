@@ -501,3 +501,23 @@ def test_progress_bar_on_a_terminal(grafana, project, capsys, monkeypatch):
     assert code == 0
     assert "Pushing" in out  # click.progressbar label
     assert "created   dashboard ovw" in out and "Summary: 3 created" in out
+
+
+def test_a_dashboard_that_cannot_be_read_fails_alone(grafana, project, capsys):
+    grafana.fail("GET", "/api/dashboards/uid/perf", 403, {"message": "Access denied"})
+    code, out, err = run(capsys)
+    assert code == 1
+    assert set(grafana.dashboards) == {"ovw", "cost"}  # the rest still pushed
+    assert err.strip().splitlines() == [
+        "error: dashboard perf: HTTP 403 forbidden: the token lacks permission to read dashboard "
+        "'perf': Grafana says 'Access denied'"]
+    assert "1 failed" in out
+
+
+def test_datasource_permission_error_does_not_stop_dashboards(grafana, project, capsys):
+    grafana.fail("GET", "/api/datasources/uid/prometheus", 403, {"message": "Permission denied"})
+    code, out, err = run(capsys)
+    assert code == 1
+    assert set(grafana.dashboards) == {"ovw", "perf", "cost"}
+    assert "error: datasource prometheus: HTTP 403 forbidden: the token lacks permission to " \
+           "read datasource 'prometheus'" in err
