@@ -92,6 +92,15 @@ def _connection_failure(exc: requests.RequestException, base_url: str) -> str:
     return f"request to {base_url} failed ({type(exc).__name__})"
 
 
+def _grafana_status(response: requests.Response) -> str:
+    """The `status` field of a Grafana error body ("version-mismatch", "name-exists", ...)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("status") or "") if isinstance(body, dict) else ""
+
+
 def _grafana_message(response: requests.Response) -> str:
     """Grafana's own error text (`message`, plus `status` where it adds something)."""
     try:
@@ -124,6 +133,8 @@ class GrafanaClient:
         self._retries = DEFAULT_RETRIES if retries is None else retries
         self._backoff = DEFAULT_BACKOFF if backoff_factor is None else backoff_factor
         self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"GrafanaClient(url={self.base_url!r})"
@@ -164,12 +175,17 @@ class GrafanaClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = self._make_session()
+            with self._lock:
+                self._sessions.append(session)
         return session
 
     def close(self) -> None:
-        session = getattr(self._local, "session", None)
-        if session is not None:
+        """Close every thread's session."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
             session.close()
+        self._local = threading.local()
 
     # -- core request --------------------------------------------------------------------------
     def request(self, method: str, path: str, *, action: str, params: Any = None,
@@ -218,6 +234,8 @@ class GrafanaClient:
                         "(--token / GRAFANA_TOKEN, or --user/--password)")
             return f"{action}: HTTP 401 unauthorized: the {what} was rejected by Grafana"
         if status == 403:
+            if "quota" in message.lower():
+                return f"{action}: HTTP 403: Grafana's quota is reached{said}"
             who = "token" if self._token else "user"
             return f"HTTP 403 forbidden: the {who} lacks permission to {action}{said}"
         if status == 404:
@@ -226,8 +244,10 @@ class GrafanaClient:
                         "(give Grafana's base URL, e.g. https://host/grafana)")
             return f"{action}: HTTP 404 not found{said}"
         if status == 412:
-            return (f"{action}: HTTP 412 version mismatch: it was changed in Grafana while "
-                    f"pushing; run again{said}")
+            if _grafana_status(response) in ("", "version-mismatch"):
+                return (f"{action}: HTTP 412 version mismatch: it was changed in Grafana while "
+                        f"pushing; run again{said}")
+            return f"{action}: HTTP 412 precondition failed{said}"
         if status in (400, 409, 422):
             return f"{action}: HTTP {status}{said or ': rejected by Grafana'}"
         if status == 429:

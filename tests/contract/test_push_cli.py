@@ -521,3 +521,19 @@ def test_datasource_permission_error_does_not_stop_dashboards(grafana, project, 
     assert set(grafana.dashboards) == {"ovw", "perf", "cost"}
     assert "error: datasource prometheus: HTTP 403 forbidden: the token lacks permission to " \
            "read datasource 'prometheus'" in err
+
+
+@pytest.mark.parametrize(("status", "body", "expected"), [
+    (412, {"message": "A dashboard with the same name in the folder already exists",
+           "status": "name-exists"},
+     "save dashboard 'cost': HTTP 412 precondition failed: Grafana says 'A dashboard with the "
+     "same name in the folder already exists (name-exists)'"),
+    (403, {"message": "Quota reached"},
+     "save dashboard 'cost': HTTP 403: Grafana's quota is reached: Grafana says 'Quota reached'"),
+])
+def test_other_save_refusals_say_what_grafana_said(grafana, project, capsys, status, body,
+                                                   expected):
+    grafana.fail("POST", "/api/dashboards/db", status, body)
+    code, _, err = run(capsys, "--jobs", "1", "--skip-datasource")
+    assert code == 1
+    assert err.strip().splitlines() == [f"error: dashboard cost: {expected}"]
