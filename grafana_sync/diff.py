@@ -600,3 +600,12 @@ def iter_field_changes(result: DiffResult) -> Iterable[tuple[DashboardDiff, Pane
         for panel in dash.panels:
             for change in panel.fields:
                 yield dash, panel, change
+
+
+def __getattr__(name: str) -> Any:
+    """`from grafana_sync.diff import render_text` works too (renderers live in diff_render)."""
+    if name in ("render_text", "render_markdown", "render_json"):
+        from grafana_sync import diff_render
+
+        return getattr(diff_render, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

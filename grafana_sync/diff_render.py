@@ -30,9 +30,15 @@ _COLOUR = {"added": "green", "removed": "red", "changed": "yellow", "moved": "cy
 
 
 def format_value(value: Any) -> str:
-    """One JSON value on one line: strings quoted, objects compact; absent as (absent)."""
+    """One JSON value on one line; absent as (absent).
+
+    Strings are quoted Python-style ('up{job="x"}' reads better than JSON's escaped quotes),
+    everything else is compact JSON (true, null, lists, objects).
+    """
     if value is MISSING:
         return "(absent)"
+    if isinstance(value, str):
+        return repr(value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
 
 
