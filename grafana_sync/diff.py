@@ -351,37 +351,27 @@ def _list_key_field(old: list[Any], new: list[Any]) -> str | None:
     return None
 
 
-def _is_container(value: Any) -> bool:
-    return isinstance(value, dict) and bool(value) or (
-        isinstance(value, list) and bool(value) and all(isinstance(i, dict) for i in value)
-    )
-
-
 def diff_values(old: Any, new: Any, path: str = "") -> list[FieldChange]:
     """Leaf-level changes between two JSON values; MISSING marks an absent side.
 
     Objects recurse by key; lists of objects recurse by a stable item key (refId, name, uid,
-    title, an override's matcher, a property's id) or else by index; anything else (scalars,
-    lists of scalars such as tags) is compared as one value.
+    title, an override's matcher, a property's id) or else by index. Anything else (scalars,
+    lists of scalars such as tags) and any value present on one side only (a new query, a new
+    thresholds object) is one change holding the whole value.
     """
-    if old is not MISSING and new is not MISSING and old == new:
+    if old is MISSING or new is MISSING:
+        return [] if old is new else [FieldChange(path=path, old=old, new=new)]
+    if old == new:
         return []
-    old_dict = isinstance(old, dict) or (old is MISSING and isinstance(new, dict) and new)
-    new_dict = isinstance(new, dict) or (new is MISSING and isinstance(old, dict) and old)
-    if old_dict and new_dict:
-        o = old if isinstance(old, dict) else {}
-        n = new if isinstance(new, dict) else {}
+    if isinstance(old, dict) and isinstance(new, dict):
         out: list[FieldChange] = []
-        for key in sorted(set(o) | set(n)):
-            out.extend(diff_values(o.get(key, MISSING), n.get(key, MISSING), _join(path, key)))
+        for key in sorted(set(old) | set(new)):
+            out.extend(diff_values(old.get(key, MISSING), new.get(key, MISSING),
+                                   _join(path, key)))
         return out
-    old_list = isinstance(old, list) or (old is MISSING and _is_container(new))
-    new_list = isinstance(new, list) or (new is MISSING and _is_container(old))
-    if old_list and new_list:
-        o_list = old if isinstance(old, list) else []
-        n_list = new if isinstance(new, list) else []
-        if all(isinstance(i, dict) for i in o_list + n_list) and (o_list or n_list):
-            return _diff_object_lists(o_list, n_list, path)
+    if (isinstance(old, list) and isinstance(new, list) and (old or new)
+            and all(isinstance(i, dict) for i in old + new)):
+        return _diff_object_lists(old, new, path)
     return [FieldChange(path=path, old=old, new=new)]
 
 
@@ -397,9 +387,17 @@ def _diff_object_lists(old: list[dict[str, Any]], new: list[dict[str, Any]],
         return out
     o_map = {_item_key(i, key_field): i for i in old}
     n_map = {_item_key(i, key_field): i for i in new}
-    keys = list(n_map) + [k for k in o_map if k not in n_map]
-    for key in keys:
-        out.extend(diff_values(o_map.get(key, MISSING), n_map.get(key, MISSING), f"{path}[{key}]"))
+    # Items whose key itself changed (a renamed variable, a refId A -> B) pair up in order with
+    # the unmatched items of the other side and show under their new key.
+    gone = [k for k in o_map if k not in n_map]
+    fresh = [k for k in n_map if k not in o_map]
+    renamed = dict(zip(fresh, gone, strict=False))
+    for key in n_map:
+        old_key = key if key in o_map else renamed.get(key)
+        old_item = o_map[old_key] if old_key is not None else MISSING
+        out.extend(diff_values(old_item, n_map[key], f"{path}[{key}]"))
+    for key in gone[len(fresh):]:
+        out.extend(diff_values(o_map[key], MISSING, f"{path}[{key}]"))
     common_old = [k for k in o_map if k in n_map]
     common_new = [k for k in n_map if k in o_map]
     if common_old != common_new:
