@@ -7,6 +7,7 @@ the JSON committed at a git ref (--against-ref); the local compiled dashboards a
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -59,7 +60,7 @@ def _public_url(url: str) -> str:
 def _use_color() -> bool:
     if os.environ.get("NO_COLOR"):
         return False
-    return click.get_text_stream("stdout").isatty()
+    return sys.stdout.isatty()
 
 
 @click.command()
