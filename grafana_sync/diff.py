@@ -134,9 +134,9 @@ def _normalise_panel(panel: dict[str, Any]) -> None:
 def normalise_for_compare(dashboard: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `dashboard` with the noise removed, for "is the content equal?" checks.
 
-    Removes: null-valued keys; top-level `id`, `version`, `iteration`, `schemaVersion`,
-    `__inputs`, `__elements`, `__requires`; top-level keys equal to Grafana's default
-    (DASHBOARD_DEFAULTS); Grafana's built-in "Annotations & Alerts" annotation (`builtIn: 1`);
+    Removes: null-valued keys; tag order (tags are sorted); top-level `id`, `version`,
+    `iteration`, `schemaVersion`, `__inputs`, `__elements`, `__requires`; top-level keys equal
+    to Grafana's default (DASHBOARD_DEFAULTS); the built-in "Annotations & Alerts" annotation;
     each variable's `current` (and `options` for query/datasource variables); each panel's
     `pluginVersion`, keys equal to their default (PANEL_DEFAULTS), empty `options`,
     `fieldConfig.defaults` and `fieldConfig.overrides`; each query's `editorMode`,
@@ -147,6 +147,8 @@ def normalise_for_compare(dashboard: Mapping[str, Any]) -> dict[str, Any]:
     for key in DASHBOARD_NOISE_KEYS:
         dash.pop(key, None)
     _drop_defaults(dash, DASHBOARD_DEFAULTS)
+    if isinstance(dash.get("tags"), list):  # a set to Grafana: order means nothing
+        dash["tags"] = sorted(dash["tags"], key=str)
 
     annotations = dash.get("annotations")
     if isinstance(annotations, dict) and isinstance(annotations.get("list"), list):

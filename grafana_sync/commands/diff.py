@@ -14,15 +14,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
+from grafana_sync.client import GrafanaClient
 from grafana_sync.connection import ConnectionSettings, connection_options
 from grafana_sync.diff import diff_dashboards
 from grafana_sync.diff_render import render_json, render_markdown, render_text
-from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError, GrafanaError
 from grafana_sync.gitsource import load_dashboards_at_ref
 from grafana_sync.jsonio import load_compiled_dashboards
 from grafana_sync.paths import ProjectPaths
-
-MANAGED_TAG = "managed-by-grafana-sync"
+from grafana_sync.sync import OWNER_TAG, strip_push_marker
 
 
 def _display(path: Path) -> str:
@@ -34,18 +34,29 @@ def _display(path: Path) -> str:
 
 def load_remote_dashboards(connection: ConnectionSettings,
                            local_uids: set[str]) -> dict[str, dict[str, Any]]:
-    """The live dashboards tagged managed-by-grafana-sync plus any uid defined locally."""
-    from grafana_sync.client import GrafanaClient  # lands with `push` (feat/push)
+    """The live dashboards tagged managed-by-grafana-sync, plus any uid defined locally.
 
+    A uid defined locally but absent from Grafana is simply not returned (it shows as "added").
+    The push marker tag (`grafana-sync-hash:…`) is bookkeeping and is dropped here.
+    """
     client = GrafanaClient(connection)
-    uids = {hit["uid"] for hit in client.search_dashboards(tag=MANAGED_TAG)
-            if isinstance(hit, dict) and isinstance(hit.get("uid"), str)}
-    found: dict[str, dict[str, Any]] = {}
-    for uid in sorted(uids | local_uids):
-        answer = client.get_dashboard(uid)
-        if answer is not None and isinstance(answer.get("dashboard"), dict):
-            found[uid] = answer["dashboard"]
-    return found
+    try:
+        client.health()
+        uids = {hit["uid"] for hit in client.search_dashboards(tag=OWNER_TAG)
+                if isinstance(hit, dict) and isinstance(hit.get("uid"), str)}
+        found: dict[str, dict[str, Any]] = {}
+        for uid in sorted(uids | local_uids):
+            answer = client.get_dashboard(uid)
+            if answer is None:
+                continue
+            dashboard = answer.get("dashboard") if isinstance(answer, dict) else None
+            if not isinstance(dashboard, dict):
+                raise GrafanaError(f"read dashboard {uid!r}: Grafana answered without a "
+                                   f"dashboard object")
+            found[uid] = strip_push_marker(dashboard)
+        return found
+    finally:
+        client.close()
 
 
 def _public_url(url: str) -> str:

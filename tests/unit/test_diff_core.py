@@ -74,9 +74,9 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], Expect]] = {
     "dashboard title": (_set(["title"], "Infra v2"),
                         Expect("changed", None, "title", "Infrastructure", "Infra v2")),
     "tags": (_append_tag, Expect(
-        "changed", None, "tags",
-        ["ml-monitoring", "managed-by-grafana-sync", "infrastructure"],
-        ["ml-monitoring", "managed-by-grafana-sync", "infrastructure", "gpu"])),
+        "changed", None, "tags",  # sorted: tag order means nothing to Grafana
+        ["infrastructure", "managed-by-grafana-sync", "ml-monitoring"],
+        ["gpu", "infrastructure", "managed-by-grafana-sync", "ml-monitoring"])),
     "variable": (_set(["templating", "list", 1, "query"], "label_values(up, model)"),
                  Expect("changed", None, "templating.list[model].query",
                         "label_values(ml_requests_total, model)", "label_values(up, model)")),

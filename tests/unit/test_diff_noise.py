@@ -82,6 +82,7 @@ NOISE: dict[str, Callable[[dict[str, Any]], None]] = {
     "target editorMode": _targets(lambda p, t: t.__setitem__("editorMode", "code")),
     "target hide: false": _targets(lambda p, t: t.__setitem__("hide", False)),
     "target datasource equal to the panel's": _targets(_target_datasource_from_panel),
+    "tag order": lambda d: d["tags"].reverse(),
     "key order": lambda d: d.update(dict(reversed(list(d.items())))),
 }
 
