@@ -21,7 +21,7 @@ from grafana_sync.diff_render import render_json, render_markdown, render_text
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError, GrafanaError
 from grafana_sync.gitsource import load_dashboards_at_ref
 from grafana_sync.jsonio import load_compiled_dashboards
-from grafana_sync.paths import ProjectPaths
+from grafana_sync.paths import DEFAULT_OUTPUT_DIR, ProjectPaths
 from grafana_sync.sync import OWNER_TAG, strip_push_marker
 
 
@@ -86,9 +86,11 @@ def _use_color() -> bool:
                    "(docs/diff-output.schema.json).")
 @click.option("--exit-code", is_flag=True,
               help="Exit 1 when there are differences, 0 when there are none.")
+@click.option("--output-dir", default=DEFAULT_OUTPUT_DIR, show_default=True, metavar="DIR",
+              help="Where the local compiled dashboards are (as for `build`).")
 @connection_options
 def diff(connection: ConnectionSettings | None, against_dir: str | None,
-         against_ref: str | None, fmt: str, exit_code: bool) -> int:
+         against_ref: str | None, fmt: str, exit_code: bool, output_dir: str) -> int:
     """Panel-level diff of the local compiled dashboards against Grafana, a folder or a git ref.
 
     \b
@@ -102,7 +104,7 @@ def diff(connection: ConnectionSettings | None, against_dir: str | None,
     """
     if against_dir and against_ref:
         raise ConfigError("give either --against DIR or --against-ref GITREF, not both")
-    paths = ProjectPaths.from_root()
+    paths = ProjectPaths.from_root(".", output_dir=output_dir)
     if not paths.output_dir.is_dir():
         raise ConfigError(f"{_display(paths.output_dir)}: no compiled dashboards "
                           f"(run `grafana-sync build` first)")

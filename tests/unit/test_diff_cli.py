@@ -206,3 +206,18 @@ def test_public_url_drops_credentials() -> None:
 
     assert _public_url("https://admin:s3cret@grafana.example.com:3000/sub?x=1") == \
         "https://grafana.example.com:3000/sub"
+
+
+def test_output_dir_option(tmp_path, monkeypatch, capsys) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "infra.json").write_text(json.dumps(base_dashboard()))
+    other = tmp_path / "ref"
+    other.mkdir()
+    (other / "infra.json").write_text(json.dumps(base_dashboard(title="Old title")))
+    code, out, _ = run(tmp_path, monkeypatch, capsys, "--output-dir", "out", "--against", "ref",
+                       "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["new"] == "local out"
+    assert doc["dashboards"][0]["changes"] == [
+        {"path": "title", "change": "changed", "old": "Old title", "new": "Infrastructure"}]
