@@ -54,10 +54,27 @@ def _panel_label(ref: PanelRef) -> str:
     return f"{kind} {ref.title!r}{pid}"
 
 
+#: A field change longer than this on one line is shown as `path:` then `- old` / `+ new` lines.
+TEXT_ONE_LINE_MAX = 100
+
+
 def _field_line(change: FieldChange) -> str:
     if change.change == "reordered":
         return f"{change.path}: order {format_value(change.old)} → {format_value(change.new)}"
     return f"{change.path}: {format_value(change.old)} → {format_value(change.new)}"
+
+
+def _text_field(change: FieldChange, indent: str, style: Any) -> list[str]:
+    """One line, or for long values (PromQL) the path then old and new on lines of their own."""
+    line = f"{indent}{_SIGN[change.change]} {_field_line(change)}"
+    if len(line) <= TEXT_ONE_LINE_MAX or change.change == "reordered":
+        return [style(line, change.change)]
+    out = [style(f"{indent}{_SIGN[change.change]} {change.path}:", change.change)]
+    if change.old is not MISSING:
+        out.append(style(f"{indent}      - {format_value(change.old)}", "removed"))
+    if change.new is not MISSING:
+        out.append(style(f"{indent}      + {format_value(change.new)}", "added"))
+    return out
 
 
 # ------------------------------------------------------------------------------------------ text
@@ -80,7 +97,7 @@ def render_text(result: DiffResult, color: bool = False) -> str:
             head += f", {dash.panel_count} panels"
         lines.append(style(head, dash.status, bold=True))
         for change in dash.changes:
-            lines.append(style(f"  {_SIGN[change.change]} {_field_line(change)}", change.change))
+            lines.extend(_text_field(change, "  ", style))
         for panel in dash.panels:
             lines.extend(_text_panel(panel, style))
     lines.append("")
@@ -101,7 +118,7 @@ def _text_panel(panel: PanelChange, style: Any) -> list[str]:
                       "moved")]
     out = [style(f"  ~ {label} changed:", "changed")]
     for change in panel.fields:
-        out.append(style(f"      {_SIGN[change.change]} {_field_line(change)}", change.change))
+        out.extend(_text_field(change, "      ", style))
     return out
 
 

@@ -48,7 +48,9 @@ def test_one_query_and_one_unit_changed_in_python_give_exactly_two_changes(tmp_p
     changed = [line.strip() for line in text.stdout.splitlines() if line.startswith("      ")]
     assert changed == [
         "~ fieldConfig.defaults.unit: 'reqps' → 'rps'",
-        f"~ targets[A].expr: {OLD_EXPR!r} → {NEW_EXPR!r}",
+        "~ targets[A].expr:",
+        f"- {OLD_EXPR!r}",
+        f"+ {NEW_EXPR!r}",
     ]
 
     doc = json.loads(grafana_sync(tmp_path, "diff", "--against-ref", "HEAD", "--format",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from grafana_sync.diff import MISSING, diff_dashboards
-from grafana_sync.diff_render import render_json, render_markdown, render_text
+from grafana_sync.diff_render import format_value, render_json, render_markdown, render_text
 from tests.unit.test_diff_fixtures import base_dashboard, panel
 
 
@@ -144,8 +145,20 @@ def _diff(mutate: Callable[[dict[str, Any]], None]):
                            old_label="origin/main", new_label="local")
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
 def _entry_lines_text(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith("  ")]
+    """Entry lines (indent 2: dashboard-level or panel, 6: panel field), each joined with its
+    continuation lines (indent 8 / 12: old and new of a long value on lines of their own)."""
+    entries: list[str] = []
+    for line in text.splitlines():
+        if _indent(line) in (2, 6):
+            entries.append(line)
+        elif _indent(line) in (8, 12):
+            entries[-1] += "\n" + line
+    return entries
 
 
 def _table_rows_md(md: str) -> list[str]:
@@ -200,8 +213,13 @@ def test_change_kind_gives_exactly_its_entry_in_text(name: str) -> None:
     else:
         assert len(lines) == 2, lines
         assert lines[0].strip().endswith("changed:") and repr(exp.panel) in lines[0]
-    assert lines[-1].split(": ", 1)[0].strip().endswith(exp.path)
-    assert ("(absent)" in lines[-1]) == (MISSING in (exp.old, exp.new))
+    entry = lines[-1]
+    assert re.match(rf"^ +[~+-] {re.escape(exp.path)}:", entry), entry
+    for value in (exp.old, exp.new):
+        if value is not MISSING:
+            assert format_value(value) in entry
+    if "\n" not in entry:  # one-line form names the absent side
+        assert ("(absent)" in entry) == (MISSING in (exp.old, exp.new))
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -225,6 +243,12 @@ def test_change_kind_gives_exactly_its_entry_in_markdown(name: str) -> None:
 def test_text_output_names_values_old_to_new() -> None:
     text = render_text(_diff(CASES["unit"][0]))
     assert "      ~ fieldConfig.defaults.unit: 's' → 'ms'" in text.splitlines()
+
+
+def test_text_puts_long_values_on_lines_of_their_own() -> None:
+    lines = render_text(_diff(CASES["query expr"][0])).splitlines()
+    start = lines.index("      ~ targets[A].expr:")
+    assert lines[start + 1: start + 3] == [f"            - {EXPR!r}", "            + 'up'"]
 
 
 def test_dashboard_added_and_removed() -> None:
