@@ -273,6 +273,9 @@ class DashboardDiff:
     changes: tuple[FieldChange, ...] = ()
     panels: tuple[PanelChange, ...] = ()
     panel_count: int = 0  # number of panels of an added/removed dashboard
+    #: (old, new) of panels whose gridPos changed only because the layout flowed around another
+    #: change: same row, size and reading order. Reported as a count, not as entries.
+    shifted: tuple[tuple[PanelRef, PanelRef], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -299,9 +302,11 @@ class DiffResult:
             "panels_removed": 0,
             "panels_moved": 0,
             "panels_changed": 0,
+            "panels_shifted": 0,
         }
         for dash in self.dashboards:
             counts[f"dashboards_{dash.status}"] += 1
+            counts["panels_shifted"] += len(dash.shifted)
             for panel in dash.panels:
                 counts[f"panels_{panel.kind}"] += 1
         return counts
@@ -510,20 +515,83 @@ def match_panels(old: list[_Slot], new: list[_Slot]
     return pairs, old, new
 
 
-def _place(ref: PanelRef) -> tuple[str | None, dict[str, Any] | None]:
-    return ref.row, dict(ref.grid_pos) if ref.grid_pos is not None else None
+def _reading_order(slot: _Slot) -> tuple[float, float, int]:
+    gp = slot.ref.grid_pos or {}
+    y, x = gp.get("y", 0), gp.get("x", 0)
+    return (y if isinstance(y, (int, float)) else 0, x if isinstance(x, (int, float)) else 0,
+            slot.index)
 
 
-def diff_panels(old_dash: Mapping[str, Any], new_dash: Mapping[str, Any]) -> list[PanelChange]:
-    """Panel entries of one dashboard, in the local layout order, removed panels last."""
+def _longest_increasing(seq: list[int]) -> set[int]:
+    """Positions in seq of one longest strictly increasing subsequence (patience sorting)."""
+    tails: list[int] = []  # tails[k] = position in seq ending the best run of length k+1
+    prev: list[int | None] = [None] * len(seq)
+    for pos, value in enumerate(seq):
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if seq[tails[mid]] < value:
+                lo = mid + 1
+            else:
+                hi = mid
+        prev[pos] = tails[lo - 1] if lo else None
+        if lo == len(tails):
+            tails.append(pos)
+        else:
+            tails[lo] = pos
+    keep: set[int] = set()
+    cursor = tails[-1] if tails else None
+    while cursor is not None:
+        keep.add(cursor)
+        cursor = prev[cursor]
+    return keep
+
+
+def _size(ref: PanelRef) -> tuple[Any, Any]:
+    gp = ref.grid_pos or {}
+    return gp.get("w"), gp.get("h")
+
+
+def _split_moves(pairs: list[tuple[_Slot, _Slot]]) -> tuple[set[int], set[int]]:
+    """(moved, shifted): new-side indices of paired panels whose gridPos or row changed.
+
+    A panel *moved* when its row or size changed or its place in reading order (y, then x)
+    among the paired panels changed. Otherwise a changed gridPos is only a *shift*: the layout
+    flowed around an added, removed or resized panel (one insert shifts everything below it).
+    """
+    by_new = sorted(pairs, key=lambda p: _reading_order(p[1]))
+    old_rank = {id(o): rank for rank, (o, _n) in
+                enumerate(sorted(pairs, key=lambda p: _reading_order(p[0])))}
+    in_order = _longest_increasing([old_rank[id(o)] for o, _n in by_new])
+    moved: set[int] = set()
+    shifted: set[int] = set()
+    for pos, (o, n) in enumerate(by_new):
+        if o.ref.row != n.ref.row or _size(o.ref) != _size(n.ref) or pos not in in_order:
+            moved.add(n.index)
+        elif o.ref.grid_pos != n.ref.grid_pos:
+            shifted.add(n.index)
+    return moved, shifted
+
+
+def diff_panels(old_dash: Mapping[str, Any], new_dash: Mapping[str, Any]
+                ) -> tuple[list[PanelChange], list[tuple[PanelRef, PanelRef]]]:
+    """(entries, shifted) of one dashboard.
+
+    Entries are in the local layout order, removed panels last. `shifted` lists (old, new) of
+    panels that only flowed with the layout (see _split_moves); they are not entries.
+    """
     old_slots = flatten_panels(old_dash)
     new_slots = flatten_panels(new_dash)
     pairs, removed, added = match_panels(old_slots, new_slots)
+    moved, shifted_idx = _split_moves(pairs)
     by_new_index: dict[int, list[PanelChange]] = {}
-    for o, n in pairs:
+    shifted: list[tuple[PanelRef, PanelRef]] = []
+    for o, n in sorted(pairs, key=lambda p: p[1].index):
         entries: list[PanelChange] = []
-        if _place(o.ref) != _place(n.ref):
+        if n.index in moved:
             entries.append(PanelChange("moved", o.ref, n.ref))
+        elif n.index in shifted_idx:
+            shifted.append((o.ref, n.ref))
         fields = diff_values(o.content, n.content)
         if fields:
             entries.append(PanelChange("changed", o.ref, n.ref, tuple(fields)))
@@ -534,7 +602,7 @@ def diff_panels(old_dash: Mapping[str, Any], new_dash: Mapping[str, Any]) -> lis
     for index in sorted(by_new_index):
         out.extend(by_new_index[index])
     out.extend(PanelChange("removed", o.ref, None) for o in sorted(removed, key=lambda s: s.index))
-    return out
+    return out, shifted
 
 
 # ---------------------------------------------------------------------------------------------
@@ -553,10 +621,10 @@ def diff_dashboard(uid: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> 
     old_n = normalise_for_compare(old)
     new_n = normalise_for_compare(new)
     changes = diff_values(_dashboard_level(old_n), _dashboard_level(new_n))
-    panels = diff_panels(old_n, new_n)
+    panels, shifted = diff_panels(old_n, new_n)
     title = str(new.get("title") or old.get("title") or uid)
-    return DashboardDiff(uid=uid, title=title, status="changed",
-                         changes=tuple(changes), panels=tuple(panels))
+    return DashboardDiff(uid=uid, title=title, status="changed", changes=tuple(changes),
+                         panels=tuple(panels), shifted=tuple(shifted))
 
 
 def _count_panels(dash: Mapping[str, Any]) -> int:
@@ -579,7 +647,7 @@ def diff_dashboards(old: Mapping[str, dict[str, Any]], new: Mapping[str, dict[st
                                             panel_count=_count_panels(dash)))
         else:
             result = diff_dashboard(uid, old[uid], new[uid])
-            if result.changes or result.panels:
+            if result.changes or result.panels or result.shifted:
                 dashboards.append(result)
             else:
                 unchanged.append(uid)

@@ -100,6 +100,8 @@ def render_text(result: DiffResult, color: bool = False) -> str:
             lines.extend(_text_field(change, "  ", style))
         for panel in dash.panels:
             lines.extend(_text_panel(panel, style))
+        if dash.shifted:
+            lines.append(style(f"  · {_shifted_sentence(dash)}", "moved"))
     lines.append("")
     lines.append(_summary_line(result))
     return "\n".join(lines) + "\n"
@@ -122,12 +124,20 @@ def _text_panel(panel: PanelChange, style: Any) -> list[str]:
     return out
 
 
+def _shifted_sentence(dash: DashboardDiff) -> str:
+    n = len(dash.shifted)
+    return (f"{n} panel{'s' if n != 1 else ''} only shifted with the layout "
+            "(same row, size and order; positions in --format json)")
+
+
 def _summary_line(result: DiffResult) -> str:
     c = result.counts()
     dash = (f"dashboards: {c['dashboards_added']} added, {c['dashboards_removed']} removed, "
             f"{c['dashboards_changed']} changed, {c['dashboards_unchanged']} unchanged")
     panels = (f"panels: {c['panels_added']} added, {c['panels_removed']} removed, "
               f"{c['panels_moved']} moved, {c['panels_changed']} changed")
+    if c["panels_shifted"]:
+        panels += f", {c['panels_shifted']} shifted"
     return f"{dash}; {panels}"
 
 
@@ -198,6 +208,8 @@ def _md_dashboard(dash: DashboardDiff) -> list[str]:
         for panel in dash.panels:
             lines.extend(_md_panel_rows(panel))
         lines.append("")
+    if dash.shifted:
+        lines += [f"*{md_text(_shifted_sentence(dash))}*", ""]
     return lines
 
 
@@ -254,6 +266,7 @@ def result_as_dict(result: DiffResult) -> dict[str, Any]:
                 "panel_count": d.panel_count if d.status != "changed" else None,
                 "changes": [_json_field(c) for c in d.changes],
                 "panels": [_json_panel(p) for p in d.panels],
+                "shifted": [{"old": o.as_dict(), "new": n.as_dict()} for o, n in d.shifted],
             }
             for d in result.dashboards
         ],

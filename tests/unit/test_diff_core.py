@@ -276,8 +276,9 @@ def test_identical_dashboards_give_an_empty_diff() -> None:
     assert "No dashboard changes." in render_markdown(result)
 
 
-def test_inserted_panel_renumbers_ids_but_shows_moves_not_remove_add() -> None:
-    """The compiler numbers ids by layout, so an insert shifts every id below it."""
+def test_inserted_panel_renumbers_ids_and_shifts_the_rest_without_remove_add() -> None:
+    """The compiler numbers ids by layout, so an insert shifts every id and position below it:
+    that is one added panel and a count of shifted ones, not moves or removes + adds."""
     new = base_dashboard()
     new["panels"].insert(1, {"id": 2, "type": "stat", "title": "Queue depth",
                              "gridPos": {"x": 0, "y": 1, "w": 24, "h": 4},
@@ -289,12 +290,41 @@ def test_inserted_panel_renumbers_ids_but_shows_moves_not_remove_add() -> None:
     for child in new["panels"][4]["panels"]:
         child["id"] = 6
         child["gridPos"]["y"] += 4
+    result = diff_dashboards({"infra": base_dashboard()}, {"infra": new})
+    doc = json.loads(render_json(result))
+    dash = doc["dashboards"][0]
+    assert [(e["change"], e["new"]["title"]) for e in dash["panels"]] == [("added", "Queue depth")]
+    assert [(s["new"]["title"], s["old"]["gridPos"]["y"], s["new"]["gridPos"]["y"])
+            for s in dash["shifted"]] == [("p99 latency", 1, 5), ("Requests per second", 1, 5),
+                                          ("Errors", 9, 13), ("Error ratio", 10, 14)]
+    assert doc["summary"]["panels_shifted"] == 4 and doc["summary"]["panels_moved"] == 0
+    text = render_text(result)
+    assert "  · 4 panels only shifted with the layout" in text
+    assert _entry_lines_text(text)[0].startswith("  + panel 'Queue depth' (id 2) added")
+    assert "*4 panels only shifted with the layout" in render_markdown(result)
+
+
+def test_swapped_panels_one_moved_the_other_shifted() -> None:
+    """Swapping two neighbours is one move (the other panel only took the freed place)."""
+    new = base_dashboard()
+    a, b = panel(new, "p99 latency"), panel(new, "Requests per second")
+    a["gridPos"], b["gridPos"] = b["gridPos"], a["gridPos"]
     doc = json.loads(render_json(diff_dashboards({"infra": base_dashboard()}, {"infra": new})))
-    entries = [(e["change"], (e["new"] or e["old"])["title"])
-               for e in doc["dashboards"][0]["panels"]]
-    assert entries == [("added", "Queue depth"), ("moved", "p99 latency"),
-                       ("moved", "Requests per second"), ("moved", "Errors"),
-                       ("moved", "Error ratio")]
+    dash = doc["dashboards"][0]
+    assert [e["change"] for e in dash["panels"]] == ["moved"]
+    moved = dash["panels"][0]["new"]["title"]
+    assert [s["new"]["title"] for s in dash["shifted"]] == [
+        {"p99 latency", "Requests per second"}.difference({moved}).pop()]
+
+
+def test_position_only_change_is_still_a_difference() -> None:
+    """A panel moved into free space keeps its reading order: a shift, but not "identical"."""
+    new = base_dashboard()
+    panel(new, "Error ratio")["gridPos"]["y"] = 11
+    result = diff_dashboards({"infra": base_dashboard()}, {"infra": new})
+    assert not result.is_empty
+    assert [(o.title, n.grid_pos["y"]) for o, n in result.dashboards[0].shifted] == [
+        ("Error ratio", 11)]
 
 
 def test_moved_and_changed_panel_gives_two_entries() -> None:
