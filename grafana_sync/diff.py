@@ -134,9 +134,9 @@ def _normalise_panel(panel: dict[str, Any]) -> None:
 def normalise_for_compare(dashboard: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `dashboard` with the noise removed, for "is the content equal?" checks.
 
-    Removes: null-valued keys; top-level `id`, `version`, `iteration`, `schemaVersion`,
-    `__inputs`, `__elements`, `__requires`; top-level keys equal to Grafana's default
-    (DASHBOARD_DEFAULTS); Grafana's built-in "Annotations & Alerts" annotation (`builtIn: 1`);
+    Removes: null-valued keys; tag order (tags are sorted); top-level `id`, `version`,
+    `iteration`, `schemaVersion`, `__inputs`, `__elements`, `__requires`; top-level keys equal
+    to Grafana's default (DASHBOARD_DEFAULTS); the built-in "Annotations & Alerts" annotation;
     each variable's `current` (and `options` for query/datasource variables); each panel's
     `pluginVersion`, keys equal to their default (PANEL_DEFAULTS), empty `options`,
     `fieldConfig.defaults` and `fieldConfig.overrides`; each query's `editorMode`,
@@ -147,6 +147,8 @@ def normalise_for_compare(dashboard: Mapping[str, Any]) -> dict[str, Any]:
     for key in DASHBOARD_NOISE_KEYS:
         dash.pop(key, None)
     _drop_defaults(dash, DASHBOARD_DEFAULTS)
+    if isinstance(dash.get("tags"), list):  # a set to Grafana: order means nothing
+        dash["tags"] = sorted(dash["tags"], key=str)
 
     annotations = dash.get("annotations")
     if isinstance(annotations, dict) and isinstance(annotations.get("list"), list):
@@ -271,6 +273,9 @@ class DashboardDiff:
     changes: tuple[FieldChange, ...] = ()
     panels: tuple[PanelChange, ...] = ()
     panel_count: int = 0  # number of panels of an added/removed dashboard
+    #: (old, new) of panels whose gridPos changed only because the layout flowed around another
+    #: change: same row, size and reading order. Reported as a count, not as entries.
+    shifted: tuple[tuple[PanelRef, PanelRef], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -297,9 +302,11 @@ class DiffResult:
             "panels_removed": 0,
             "panels_moved": 0,
             "panels_changed": 0,
+            "panels_shifted": 0,
         }
         for dash in self.dashboards:
             counts[f"dashboards_{dash.status}"] += 1
+            counts["panels_shifted"] += len(dash.shifted)
             for panel in dash.panels:
                 counts[f"panels_{panel.kind}"] += 1
         return counts
@@ -351,37 +358,27 @@ def _list_key_field(old: list[Any], new: list[Any]) -> str | None:
     return None
 
 
-def _is_container(value: Any) -> bool:
-    return isinstance(value, dict) and bool(value) or (
-        isinstance(value, list) and bool(value) and all(isinstance(i, dict) for i in value)
-    )
-
-
 def diff_values(old: Any, new: Any, path: str = "") -> list[FieldChange]:
     """Leaf-level changes between two JSON values; MISSING marks an absent side.
 
     Objects recurse by key; lists of objects recurse by a stable item key (refId, name, uid,
-    title, an override's matcher, a property's id) or else by index; anything else (scalars,
-    lists of scalars such as tags) is compared as one value.
+    title, an override's matcher, a property's id) or else by index. Anything else (scalars,
+    lists of scalars such as tags) and any value present on one side only (a new query, a new
+    thresholds object) is one change holding the whole value.
     """
-    if old is not MISSING and new is not MISSING and old == new:
+    if old is MISSING or new is MISSING:
+        return [] if old is new else [FieldChange(path=path, old=old, new=new)]
+    if old == new:
         return []
-    old_dict = isinstance(old, dict) or (old is MISSING and isinstance(new, dict) and new)
-    new_dict = isinstance(new, dict) or (new is MISSING and isinstance(old, dict) and old)
-    if old_dict and new_dict:
-        o = old if isinstance(old, dict) else {}
-        n = new if isinstance(new, dict) else {}
+    if isinstance(old, dict) and isinstance(new, dict):
         out: list[FieldChange] = []
-        for key in sorted(set(o) | set(n)):
-            out.extend(diff_values(o.get(key, MISSING), n.get(key, MISSING), _join(path, key)))
+        for key in sorted(set(old) | set(new)):
+            out.extend(diff_values(old.get(key, MISSING), new.get(key, MISSING),
+                                   _join(path, key)))
         return out
-    old_list = isinstance(old, list) or (old is MISSING and _is_container(new))
-    new_list = isinstance(new, list) or (new is MISSING and _is_container(old))
-    if old_list and new_list:
-        o_list = old if isinstance(old, list) else []
-        n_list = new if isinstance(new, list) else []
-        if all(isinstance(i, dict) for i in o_list + n_list) and (o_list or n_list):
-            return _diff_object_lists(o_list, n_list, path)
+    if (isinstance(old, list) and isinstance(new, list) and (old or new)
+            and all(isinstance(i, dict) for i in old + new)):
+        return _diff_object_lists(old, new, path)
     return [FieldChange(path=path, old=old, new=new)]
 
 
@@ -397,9 +394,17 @@ def _diff_object_lists(old: list[dict[str, Any]], new: list[dict[str, Any]],
         return out
     o_map = {_item_key(i, key_field): i for i in old}
     n_map = {_item_key(i, key_field): i for i in new}
-    keys = list(n_map) + [k for k in o_map if k not in n_map]
-    for key in keys:
-        out.extend(diff_values(o_map.get(key, MISSING), n_map.get(key, MISSING), f"{path}[{key}]"))
+    # Items whose key itself changed (a renamed variable, a refId A -> B) pair up in order with
+    # the unmatched items of the other side and show under their new key.
+    gone = [k for k in o_map if k not in n_map]
+    fresh = [k for k in n_map if k not in o_map]
+    renamed = dict(zip(fresh, gone, strict=False))
+    for key in n_map:
+        old_key = key if key in o_map else renamed.get(key)
+        old_item = o_map[old_key] if old_key is not None else MISSING
+        out.extend(diff_values(old_item, n_map[key], f"{path}[{key}]"))
+    for key in gone[len(fresh):]:
+        out.extend(diff_values(o_map[key], MISSING, f"{path}[{key}]"))
     common_old = [k for k in o_map if k in n_map]
     common_new = [k for k in n_map if k in o_map]
     if common_old != common_new:
@@ -510,20 +515,83 @@ def match_panels(old: list[_Slot], new: list[_Slot]
     return pairs, old, new
 
 
-def _place(ref: PanelRef) -> tuple[str | None, dict[str, Any] | None]:
-    return ref.row, dict(ref.grid_pos) if ref.grid_pos is not None else None
+def _reading_order(slot: _Slot) -> tuple[float, float, int]:
+    gp = slot.ref.grid_pos or {}
+    y, x = gp.get("y", 0), gp.get("x", 0)
+    return (y if isinstance(y, (int, float)) else 0, x if isinstance(x, (int, float)) else 0,
+            slot.index)
 
 
-def diff_panels(old_dash: Mapping[str, Any], new_dash: Mapping[str, Any]) -> list[PanelChange]:
-    """Panel entries of one dashboard, in the local layout order, removed panels last."""
+def _longest_increasing(seq: list[int]) -> set[int]:
+    """Positions in seq of one longest strictly increasing subsequence (patience sorting)."""
+    tails: list[int] = []  # tails[k] = position in seq ending the best run of length k+1
+    prev: list[int | None] = [None] * len(seq)
+    for pos, value in enumerate(seq):
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if seq[tails[mid]] < value:
+                lo = mid + 1
+            else:
+                hi = mid
+        prev[pos] = tails[lo - 1] if lo else None
+        if lo == len(tails):
+            tails.append(pos)
+        else:
+            tails[lo] = pos
+    keep: set[int] = set()
+    cursor = tails[-1] if tails else None
+    while cursor is not None:
+        keep.add(cursor)
+        cursor = prev[cursor]
+    return keep
+
+
+def _size(ref: PanelRef) -> tuple[Any, Any]:
+    gp = ref.grid_pos or {}
+    return gp.get("w"), gp.get("h")
+
+
+def _split_moves(pairs: list[tuple[_Slot, _Slot]]) -> tuple[set[int], set[int]]:
+    """(moved, shifted): new-side indices of paired panels whose gridPos or row changed.
+
+    A panel *moved* when its row or size changed or its place in reading order (y, then x)
+    among the paired panels changed. Otherwise a changed gridPos is only a *shift*: the layout
+    flowed around an added, removed or resized panel (one insert shifts everything below it).
+    """
+    by_new = sorted(pairs, key=lambda p: _reading_order(p[1]))
+    old_rank = {id(o): rank for rank, (o, _n) in
+                enumerate(sorted(pairs, key=lambda p: _reading_order(p[0])))}
+    in_order = _longest_increasing([old_rank[id(o)] for o, _n in by_new])
+    moved: set[int] = set()
+    shifted: set[int] = set()
+    for pos, (o, n) in enumerate(by_new):
+        if o.ref.row != n.ref.row or _size(o.ref) != _size(n.ref) or pos not in in_order:
+            moved.add(n.index)
+        elif o.ref.grid_pos != n.ref.grid_pos:
+            shifted.add(n.index)
+    return moved, shifted
+
+
+def diff_panels(old_dash: Mapping[str, Any], new_dash: Mapping[str, Any]
+                ) -> tuple[list[PanelChange], list[tuple[PanelRef, PanelRef]]]:
+    """(entries, shifted) of one dashboard.
+
+    Entries are in the local layout order, removed panels last. `shifted` lists (old, new) of
+    panels that only flowed with the layout (see _split_moves); they are not entries.
+    """
     old_slots = flatten_panels(old_dash)
     new_slots = flatten_panels(new_dash)
     pairs, removed, added = match_panels(old_slots, new_slots)
+    moved, shifted_idx = _split_moves(pairs)
     by_new_index: dict[int, list[PanelChange]] = {}
-    for o, n in pairs:
+    shifted: list[tuple[PanelRef, PanelRef]] = []
+    for o, n in sorted(pairs, key=lambda p: p[1].index):
         entries: list[PanelChange] = []
-        if _place(o.ref) != _place(n.ref):
+        if n.index in moved:
             entries.append(PanelChange("moved", o.ref, n.ref))
+        elif n.index in shifted_idx:
+            shifted.append((o.ref, n.ref))
         fields = diff_values(o.content, n.content)
         if fields:
             entries.append(PanelChange("changed", o.ref, n.ref, tuple(fields)))
@@ -534,7 +602,7 @@ def diff_panels(old_dash: Mapping[str, Any], new_dash: Mapping[str, Any]) -> lis
     for index in sorted(by_new_index):
         out.extend(by_new_index[index])
     out.extend(PanelChange("removed", o.ref, None) for o in sorted(removed, key=lambda s: s.index))
-    return out
+    return out, shifted
 
 
 # ---------------------------------------------------------------------------------------------
@@ -553,10 +621,10 @@ def diff_dashboard(uid: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> 
     old_n = normalise_for_compare(old)
     new_n = normalise_for_compare(new)
     changes = diff_values(_dashboard_level(old_n), _dashboard_level(new_n))
-    panels = diff_panels(old_n, new_n)
+    panels, shifted = diff_panels(old_n, new_n)
     title = str(new.get("title") or old.get("title") or uid)
-    return DashboardDiff(uid=uid, title=title, status="changed",
-                         changes=tuple(changes), panels=tuple(panels))
+    return DashboardDiff(uid=uid, title=title, status="changed", changes=tuple(changes),
+                         panels=tuple(panels), shifted=tuple(shifted))
 
 
 def _count_panels(dash: Mapping[str, Any]) -> int:
@@ -579,7 +647,7 @@ def diff_dashboards(old: Mapping[str, dict[str, Any]], new: Mapping[str, dict[st
                                             panel_count=_count_panels(dash)))
         else:
             result = diff_dashboard(uid, old[uid], new[uid])
-            if result.changes or result.panels:
+            if result.changes or result.panels or result.shifted:
                 dashboards.append(result)
             else:
                 unchanged.append(uid)
@@ -600,3 +668,12 @@ def iter_field_changes(result: DiffResult) -> Iterable[tuple[DashboardDiff, Pane
         for panel in dash.panels:
             for change in panel.fields:
                 yield dash, panel, change
+
+
+def __getattr__(name: str) -> Any:
+    """`from grafana_sync.diff import render_text` works too (renderers live in diff_render)."""
+    if name in ("render_text", "render_markdown", "render_json"):
+        from grafana_sync import diff_render
+
+        return getattr(diff_render, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

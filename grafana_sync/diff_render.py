@@ -30,9 +30,15 @@ _COLOUR = {"added": "green", "removed": "red", "changed": "yellow", "moved": "cy
 
 
 def format_value(value: Any) -> str:
-    """One JSON value on one line: strings quoted, objects compact; absent as (absent)."""
+    """One JSON value on one line; absent as (absent).
+
+    Strings are quoted Python-style ('up{job="x"}' reads better than JSON's escaped quotes),
+    everything else is compact JSON (true, null, lists, objects).
+    """
     if value is MISSING:
         return "(absent)"
+    if isinstance(value, str):
+        return repr(value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
 
 
@@ -48,10 +54,27 @@ def _panel_label(ref: PanelRef) -> str:
     return f"{kind} {ref.title!r}{pid}"
 
 
+#: A field change longer than this on one line is shown as `path:` then `- old` / `+ new` lines.
+TEXT_ONE_LINE_MAX = 100
+
+
 def _field_line(change: FieldChange) -> str:
     if change.change == "reordered":
         return f"{change.path}: order {format_value(change.old)} → {format_value(change.new)}"
     return f"{change.path}: {format_value(change.old)} → {format_value(change.new)}"
+
+
+def _text_field(change: FieldChange, indent: str, style: Any) -> list[str]:
+    """One line, or for long values (PromQL) the path then old and new on lines of their own."""
+    line = f"{indent}{_SIGN[change.change]} {_field_line(change)}"
+    if len(line) <= TEXT_ONE_LINE_MAX or change.change == "reordered":
+        return [style(line, change.change)]
+    out = [style(f"{indent}{_SIGN[change.change]} {change.path}:", change.change)]
+    if change.old is not MISSING:
+        out.append(style(f"{indent}      - {format_value(change.old)}", "removed"))
+    if change.new is not MISSING:
+        out.append(style(f"{indent}      + {format_value(change.new)}", "added"))
+    return out
 
 
 # ------------------------------------------------------------------------------------------ text
@@ -74,9 +97,11 @@ def render_text(result: DiffResult, color: bool = False) -> str:
             head += f", {dash.panel_count} panels"
         lines.append(style(head, dash.status, bold=True))
         for change in dash.changes:
-            lines.append(style(f"  {_SIGN[change.change]} {_field_line(change)}", change.change))
+            lines.extend(_text_field(change, "  ", style))
         for panel in dash.panels:
             lines.extend(_text_panel(panel, style))
+        if dash.shifted:
+            lines.append(style(f"  · {_shifted_sentence(dash)}", "moved"))
     lines.append("")
     lines.append(_summary_line(result))
     return "\n".join(lines) + "\n"
@@ -95,8 +120,14 @@ def _text_panel(panel: PanelChange, style: Any) -> list[str]:
                       "moved")]
     out = [style(f"  ~ {label} changed:", "changed")]
     for change in panel.fields:
-        out.append(style(f"      {_SIGN[change.change]} {_field_line(change)}", change.change))
+        out.extend(_text_field(change, "      ", style))
     return out
+
+
+def _shifted_sentence(dash: DashboardDiff) -> str:
+    n = len(dash.shifted)
+    return (f"{n} panel{'s' if n != 1 else ''} only shifted with the layout "
+            "(same row, size and order; positions in --format json)")
 
 
 def _summary_line(result: DiffResult) -> str:
@@ -105,6 +136,8 @@ def _summary_line(result: DiffResult) -> str:
             f"{c['dashboards_changed']} changed, {c['dashboards_unchanged']} unchanged")
     panels = (f"panels: {c['panels_added']} added, {c['panels_removed']} removed, "
               f"{c['panels_moved']} moved, {c['panels_changed']} changed")
+    if c["panels_shifted"]:
+        panels += f", {c['panels_shifted']} shifted"
     return f"{dash}; {panels}"
 
 
@@ -175,6 +208,8 @@ def _md_dashboard(dash: DashboardDiff) -> list[str]:
         for panel in dash.panels:
             lines.extend(_md_panel_rows(panel))
         lines.append("")
+    if dash.shifted:
+        lines += [f"*{md_text(_shifted_sentence(dash))}*", ""]
     return lines
 
 
@@ -231,6 +266,7 @@ def result_as_dict(result: DiffResult) -> dict[str, Any]:
                 "panel_count": d.panel_count if d.status != "changed" else None,
                 "changes": [_json_field(c) for c in d.changes],
                 "panels": [_json_panel(p) for p in d.panels],
+                "shifted": [{"old": o.as_dict(), "new": n.as_dict()} for o, n in d.shifted],
             }
             for d in result.dashboards
         ],
