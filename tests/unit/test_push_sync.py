@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,8 @@ def test_provisioned_dashboard_is_a_conflict_even_with_force():
 
 def test_panel_diff_names_the_changed_field():
     text = panel_diff_text("ovw", body_to_push(dash()), dash(unit="ms"))
-    assert "'Requests'" in text and "unit" in text and '"s"' in text and '"ms"' in text
+    assert "'Requests'" in text and "fieldConfig.defaults.unit" in text
+    assert re.search(r"""["']s["'] → ["']ms["']""", text)
 
 
 def test_default_message_outside_git(tmp_path):
