@@ -537,3 +537,18 @@ def test_other_save_refusals_say_what_grafana_said(grafana, project, capsys, sta
     code, _, err = run(capsys, "--jobs", "1", "--skip-datasource")
     assert code == 1
     assert err.strip().splitlines() == [f"error: dashboard cost: {expected}"]
+
+
+def test_after_a_push_diff_sees_no_difference(grafana, project, capsys):
+    """push's "unchanged" and diff's "no difference" agree (one normaliser, marker stripped)."""
+    assert run(capsys)[0] == 0
+
+    def diff() -> int:
+        with pytest.raises(SystemExit) as exc:
+            main(["diff", "--exit-code", "--url", URL, "--token", SECRET_TOKEN])
+        capsys.readouterr()
+        return int(exc.value.code or 0)
+
+    assert diff() == 0
+    grafana.ui_edit("perf", lambda d: d["panels"][0].update(title="Edited"))
+    assert diff() == 1
