@@ -1,0 +1,91 @@
+"""PromQL building blocks: selectors from the config, rates, ratios and quantiles.
+
+Every query the dashboards issue is assembled here, so label names and source selectors come
+from `_config.CONFIG` and the conventions (`$__rate_interval` in every rate, `histogram_quantile`
+over `sum by (le, ...)`, numerator and denominator aggregated separately) hold everywhere.
+"""
+
+from __future__ import annotations
+
+from _config import CONFIG
+
+RATE = "$__rate_interval"
+
+# Label names, so modules write `by(M, V)` rather than hard-coding "model, version".
+M = CONFIG.model_label
+V = CONFIG.version_label
+F = CONFIG.feature_label
+ATTR = CONFIG.attribute_label
+GROUP = CONFIG.group_label
+
+_SOURCES = {
+    "serving": CONFIG.serving_selector,
+    "evaluation": CONFIG.evaluation_selector,
+    "container": CONFIG.container_selector,
+    "gpu": CONFIG.gpu_selector,
+    "cost": CONFIG.cost_selector,
+    "none": "",
+}
+
+
+def sel(*extra: str, source: str = "serving", model: bool = True, version: bool = False) -> str:
+    """A label selector: the source's job matchers, the $model/$version filters, then `extra`."""
+    parts = [_SOURCES[source]]
+    if model:
+        parts.append(f'{M}=~"$model"')
+    if version:
+        parts.append(f'{V}=~"$version"')
+    parts.extend(extra)
+    return "{" + ", ".join(p for p in parts if p) + "}"
+
+
+def by(*labels: str) -> str:
+    """`model, version` for a `sum by (...)` clause."""
+    return ", ".join(labels)
+
+
+def rate(metric: str, selector: str, window: str = RATE) -> str:
+    return f"rate({metric}{selector}[{window}])"
+
+
+def sum_rate(metric: str, selector: str, labels: tuple[str, ...] = (M,), window: str = RATE) -> str:
+    """`sum by (labels) (rate(metric{selector}[window]))` (`sum(...)` when labels is empty)."""
+    clause = f" by ({by(*labels)})" if labels else ""
+    return f"sum{clause} ({rate(metric, selector, window)})"
+
+
+def sum_increase(
+    metric: str, selector: str, labels: tuple[str, ...] = (M,), window: str = RATE
+) -> str:
+    clause = f" by ({by(*labels)})" if labels else ""
+    return f"sum{clause} (increase({metric}{selector}[{window}]))"
+
+
+def ratio(numerator: str, denominator: str) -> str:
+    """Aggregate numerator and denominator separately, then divide (never average ratios)."""
+    return f"{numerator}\n/\n{denominator}"
+
+
+def quantile(
+    q: float, histogram: str, selector: str, labels: tuple[str, ...] = (M,), window: str = RATE
+) -> str:
+    """`histogram_quantile(q, sum by (le, labels) (rate(<histogram>_bucket{...}[window])))`."""
+    keep = by("le", *labels)
+    return (
+        f"histogram_quantile({q}, sum by ({keep}) "
+        f"(rate({histogram}_bucket{selector}[{window}])))"
+    )
+
+
+def histogram_mean(
+    histogram: str, selector: str, labels: tuple[str, ...] = (M,), window: str = RATE
+) -> str:
+    return ratio(
+        sum_rate(f"{histogram}_sum", selector, labels, window),
+        sum_rate(f"{histogram}_count", selector, labels, window),
+    )
+
+
+def age(timestamp_metric: str, selector: str, labels: tuple[str, ...] = (M,)) -> str:
+    """Seconds since a `..._timestamp_seconds` gauge (timestamps, not time-since, are exported)."""
+    return f"time() - max by ({by(*labels)}) ({timestamp_metric}{selector})"
