@@ -22,6 +22,9 @@ class MonitoringConfig:
     feature_label: str = "feature"
     attribute_label: str = "attribute"  # protected attribute of a fairness group (e.g. sex)
     group_label: str = "group"  # the group within that attribute
+    # labels that locate a serving pod; exporter series (cAdvisor, DCGM, OpenCost) are joined to
+    # model/version through ml_model_info on these
+    pod_join_labels: tuple[str, ...] = ("namespace", "pod")
 
     # --- extra matchers per metric source (PromQL matcher list, "" = none) -------------------
     # e.g. serving_selector='job="model-serving", namespace="ml"'.
@@ -29,11 +32,15 @@ class MonitoringConfig:
     evaluation_selector: str = ""  # batch evaluation / drift jobs (usually via the Pushgateway)
     container_selector: str = ""  # cAdvisor / kube-state-metrics series of the model pods
     gpu_selector: str = ""  # NVIDIA DCGM exporter
+    node_selector: str = ""  # node_exporter
     cost_selector: str = ""  # OpenCost
 
     # --- Grafana ---------------------------------------------------------------------------
     datasource_uid: str = "prometheus"  # fixed by provisioning/datasources/prometheus.yaml
     folder: str = "ml-monitoring"
+
+    # --- the quality score the overview and the retraining rule use ---------------------------
+    quality_metric: str = "accuracy"
 
     # --- thresholds (keep in step with prometheus/rules alerts) ------------------------------
     error_ratio_warn: float = 0.01
@@ -52,6 +59,11 @@ class MonitoringConfig:
     dir_fair_lower: float = 0.8  # disparate impact ratio fair range [0.8, 1.25] (4/5ths rule)
     dir_fair_upper: float = 1.25
     audit_coverage_min: float = 0.99
+    feedback_positive_warn: float = 0.8  # positive share of user feedback below this: watch
+    feedback_positive_crit: float = 0.6
+    override_ratio_warn: float = 0.05  # share of predictions a human overrode
+    override_ratio_crit: float = 0.1
+    concept_drift_z: float = 3.0  # ml_concept_drift_score (binomial z) at or above: concept drift
     budget_usd_per_hour: float = 5.0  # cost budget per model; burn > 1 means over budget
     gpu_idle_utilisation: float = 0.3  # below this GPU utilisation the spend counts as idle
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from _config import CONFIG
 from grafanalib.core import Annotations, Dashboard, DashboardLink, Templating, Time
 
 from _lib import variables

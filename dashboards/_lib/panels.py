@@ -372,31 +372,12 @@ def bargauge(
     )
 
 
-def column(field: str, *, unit: str | None = None, steps: list | None = None,
-           mappings: Sequence[dict] = (), name: str | None = None,
-           color_cells: bool = False) -> dict[str, Any]:
-    """A table field override: unit, thresholds, mappings and display name of one column."""
-    props: list[dict[str, Any]] = []
-    if name:
-        props.append({"id": "displayName", "value": name})
-    if unit:
-        props.append({"id": "unit", "value": unit})
-    if steps:
-        props.append({"id": "thresholds", "value": {"mode": "absolute", "steps": steps}})
-    if mappings:
-        props.append({"id": "mappings", "value": list(mappings)})
-    if color_cells or steps or mappings:
-        props.append({"id": "custom.cellOptions", "value": {"type": "color-background"}})
-    return {"matcher": {"id": "byName", "options": field}, "properties": props}
-
-
 def table(
     title: str,
     description: str,
     targets: Sequence[PromTarget],
     *,
     unit: str,
-    columns: Sequence[dict] = (),
     merge: bool = True,
     hide: Sequence[str] = ("Time",),
     rename: dict[str, str] | None = None,
@@ -408,8 +389,8 @@ def table(
 ) -> ModernPanel:
     """Instant queries in table format, merged into one row per label set.
 
-    `columns` are `column(...)` overrides (value columns are named "Value #A", "Value #B", ...
-    after the refId of their query); `hide` drops columns (e.g. Time, __name__, job).
+    `hide` drops columns (e.g. Time, Value, job). No per-column overrides: the Grafana 11.4
+    schema types override values as objects, so one unit and one set of thresholds per table.
     """
     transformations: list[dict[str, Any]] = []
     if merge:
@@ -433,8 +414,7 @@ def table(
         unit=unit,
         steps=steps or neutral(),
         color={"mode": "thresholds"},
-        custom={"align": "auto", "cellOptions": {"type": "auto"}, "filterable": False},
-        overrides=list(columns),
+        custom={"align": "auto", "filterable": False},
         options=options,
         transformations=transformations,
         gridPos=_grid(w, h),

@@ -36,7 +36,8 @@ def sel(*extra: str, source: str = "serving", model: bool = True, version: bool 
     if version:
         parts.append(f'{V}=~"$version"')
     parts.extend(extra)
-    return "{" + ", ".join(p for p in parts if p) + "}"
+    body = ", ".join(p for p in parts if p)
+    return "{" + body + "}" if body else ""
 
 
 def by(*labels: str) -> str:
@@ -89,3 +90,25 @@ def histogram_mean(
 def age(timestamp_metric: str, selector: str, labels: tuple[str, ...] = (M,)) -> str:
     """Seconds since a `..._timestamp_seconds` gauge (timestamps, not time-since, are exported)."""
     return f"time() - max by ({by(*labels)}) ({timestamp_metric}{selector})"
+
+
+INFO = "ml_model_info"
+
+
+def per_model(pod_expr: str, labels: tuple[str, ...] = (M,)) -> str:
+    """Attach model/version to pod-level exporter series (cAdvisor, DCGM, OpenCost) and sum.
+
+    `pod_expr` must keep the pod join labels (e.g. `sum by (namespace, pod) (...)`); the inner
+    join with `ml_model_info{model=~"$model"}` also applies the model filter.
+    """
+    join = by(*CONFIG.pod_join_labels)
+    info = f"max by ({join}, {M}, {V}) ({INFO}{sel()})"
+    return (
+        f"sum by ({by(*labels)}) (\n  {pod_expr}\n"
+        f"  * on ({join}) group_left ({M}, {V}) {info}\n)"
+    )
+
+
+def pod_sum(expr: str) -> str:
+    """`sum by (namespace, pod) (expr)` with the configured pod join labels."""
+    return f"sum by ({by(*CONFIG.pod_join_labels)}) ({expr})"
