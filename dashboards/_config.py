@@ -54,7 +54,11 @@ class MonitoringConfig:
     drift_score_crit: float = 0.25  # PSI "act"
     drifted_share_warn: float = 0.2
     drifted_share_crit: float = 0.3  # also the retraining rule's drift condition
-    evaluation_stale_seconds: float = 2 * 86400  # two missed daily runs
+    evaluation_missed_runs_warn: float = 1.5  # evaluation age in schedule intervals
+    evaluation_missed_runs_crit: float = 2.0
+    label_coverage_warn: float = 0.5  # share of predictions whose ground truth arrived
+    label_coverage_crit: float = 0.2
+    quality_window_min_samples: float = 100  # fewer labelled predictions: scores are noise
     spd_fair_bound: float = 0.1  # statistical parity difference fair range [-0.1, 0.1]
     dir_fair_lower: float = 0.8  # disparate impact ratio fair range [0.8, 1.25] (4/5ths rule)
     dir_fair_upper: float = 1.25

@@ -93,3 +93,9 @@ def ml_dashboard(
         ],
         panels=layout(sections),
     )
+
+
+def label_variable(name: str, label: str, metric: str, title: str, description: str
+                   ) -> variables.Variable:
+    """A further label variable, chained on the selected models."""
+    return variables.label_values(name, label, f"{metric}{sel()}", title, description)

@@ -24,6 +24,7 @@ _SOURCES = {
     "container": CONFIG.container_selector,
     "gpu": CONFIG.gpu_selector,
     "cost": CONFIG.cost_selector,
+    "node": CONFIG.node_selector,
     "none": "",
 }
 
@@ -95,7 +96,7 @@ def age(timestamp_metric: str, selector: str, labels: tuple[str, ...] = (M,)) ->
 INFO = "ml_model_info"
 
 
-def per_model(pod_expr: str, labels: tuple[str, ...] = (M,)) -> str:
+def per_model(pod_expr: str, labels: tuple[str, ...] = (M,), agg: str = "sum") -> str:
     """Attach model/version to pod-level exporter series (cAdvisor, DCGM, OpenCost) and sum.
 
     `pod_expr` must keep the pod join labels (e.g. `sum by (namespace, pod) (...)`); the inner
@@ -104,7 +105,7 @@ def per_model(pod_expr: str, labels: tuple[str, ...] = (M,)) -> str:
     join = by(*CONFIG.pod_join_labels)
     info = f"max by ({join}, {M}, {V}) ({INFO}{sel()})"
     return (
-        f"sum by ({by(*labels)}) (\n  {pod_expr}\n"
+        f"{agg} by ({by(*labels)}) (\n  {pod_expr}\n"
         f"  * on ({join}) group_left ({M}, {V}) {info}\n)"
     )
 
