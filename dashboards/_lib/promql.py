@@ -113,3 +113,13 @@ def per_model(pod_expr: str, labels: tuple[str, ...] = (M,), agg: str = "sum") -
 def pod_sum(expr: str) -> str:
     """`sum by (namespace, pod) (expr)` with the configured pod join labels."""
     return f"sum by ({by(*CONFIG.pod_join_labels)}) ({expr})"
+
+
+def eq(label: str, value: str) -> str:
+    """`label="value"` (a matcher for `sel`)."""
+    return f'{label}="{value}"'
+
+
+def match(label: str, value: str) -> str:
+    """`label=~"value"` (a regex matcher for `sel`, e.g. match(F, "$feature"))."""
+    return f'{label}=~"{value}"'
