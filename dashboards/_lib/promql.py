@@ -123,3 +123,8 @@ def eq(label: str, value: str) -> str:
 def match(label: str, value: str) -> str:
     """`label=~"value"` (a regex matcher for `sel`, e.g. match(F, "$feature"))."""
     return f'{label}=~"{value}"'
+
+
+def ne(label: str, value: str) -> str:
+    """`label!="value"`."""
+    return f'{label}!="{value}"'
