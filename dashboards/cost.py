@@ -35,7 +35,7 @@ dashboard = ml_dashboard(
             stat("Projected per month", "Cost per hour x 730 h. Bad: above the monthly "
                  "budget.", [q(f"sum({s.cost_per_hour()}) * 730")], unit="currencyUSD", w=6),
             stat("Cost over the selected range", "USD spent over the dashboard's time range "
-                 "(average hourly cost x hours).",
+                 "(average hourly cost x hours). Bad: more than the budget for that period.",
                  [q(f"sum(avg_over_time({s.COST_RULE}{sel(source='none')}[$__range])) "
                     "* $__range_s / 3600")], unit="currencyUSD", graph=False, w=6),
             stat("Idle GPU spend per hour", "USD per hour paid for GPU capacity the models "
@@ -62,14 +62,15 @@ dashboard = ml_dashboard(
                        "(the same work got more expensive).",
                        [q(s.cost_per_1k_predictions(), MODEL)], unit="currencyUSD", min=0,
                        w=12),
-            timeseries("Cost per 1k predictions by version", "The same per version: a canary "
-                       "that costs more per prediction shows here first.",
+            timeseries("Cost per 1k predictions by version", "The same per version. Bad: a canary "
+                       "that costs more per prediction than production.",
                        [q(s.cost_per_1k_predictions((M, V), per_version=True), MV)],
                        unit="currencyUSD", min=0, w=12),
         ),
         section(
             "GPU",
-            timeseries("GPU cost per hour", "GPU part of the serving cost per model.",
+            timeseries("GPU cost per hour", "GPU part of the serving cost per model. Bad: growing "
+                       "while traffic is flat.",
                        [q(s.gpu_cost_per_hour(), MODEL)], unit="currencyUSD", min=0, w=8),
             timeseries("Idle GPU spend per hour", "GPU cost x (1 - GPU utilisation) per "
                        "model. Bad: close to the GPU cost (the GPU mostly idles).",
@@ -92,7 +93,7 @@ dashboard = ml_dashboard(
                           "{{node}} {{instance_type}}")], unit="currencyUSD", steps=neutral(),
                        w=12, h=6),
             timeseries("Cost per hour by version", "Serving cost per model version (a canary "
-                       "adds its pods' cost).",
+                       "adds its pods' cost). Bad: a retired version still costing money.",
                        [q(s.cost_per_hour((M, V), per_version=True), MV)], unit="currencyUSD",
                        stack=True, fill=40, min=0, w=12, h=6),
         ),

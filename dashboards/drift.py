@@ -70,7 +70,8 @@ dashboard = ml_dashboard(
                      unit="none", steps=RELATIVE, min=0, max=2, w=12, h=12),
             table("Drift scores", "Raw drift score per model, feature and method "
                   "(psi: population stability index; ks: Kolmogorov-Smirnov D; jensenshannon: "
-                  "JS distance). Thresholds: psi 0.2, ks 0.2, js 0.15 by default.",
+                  "JS distance). Bad: at or above the threshold (psi 0.2, ks 0.2, "
+                  "js 0.15 by default).",
                   [table_q(f"max by ({by(M, F, 'method')}) (ml_feature_drift_score{FEATURE})")],
                   unit="none", hide=("Time",), sort_by="Value", w=12, h=12),
             timeseries("Drift score / threshold over time", "When each feature crossed its "

@@ -79,7 +79,7 @@ dashboard = ml_dashboard(
                        [q(favourable_rate, GROUPED)], unit="percentunit", min=0, max=1, w=12),
             bargauge("Favourable-outcome rate now", "Favourable rate per group over the "
                      "service's sliding window. The ratio of two bars is their disparate "
-                     "impact.",
+                     "impact. Bad: bars far apart.",
                      [q(gauge_metric("ml_group_favorable_outcome_ratio"), GROUPED,
                         instant=True)],
                      unit="percentunit", steps=[{"color": "blue", "value": None}], min=0,
@@ -99,11 +99,13 @@ dashboard = ml_dashboard(
                        [q(gauge_metric("ml_fairness_disparate_impact_ratio"), GROUPED)],
                        unit="none", steps=DIR, w=12),
             bargauge("Parity difference now", "Current statistical parity difference per "
-                     "group; green inside the fair range.",
+                     "group; green inside the fair range. Bad: red (outside "
+                     f"{-C.spd_fair_bound:g} ... {C.spd_fair_bound:g}).",
                      [q(gauge_metric("ml_fairness_parity_difference"), GROUPED, instant=True)],
                      unit="none", steps=SPD, min=-0.5, max=0.5, w=12),
             bargauge("Disparate impact now", "Current disparate impact ratio per group; green "
-                     "inside the fair range.",
+                     f"inside the fair range. Bad: red (outside {C.dir_fair_lower:g} ... "
+                     f"{C.dir_fair_upper:g}).",
                      [q(gauge_metric("ml_fairness_disparate_impact_ratio"), GROUPED,
                         instant=True)],
                      unit="none", steps=DIR, min=0, max=2, w=12),

@@ -45,7 +45,8 @@ dashboard = ml_dashboard(
                  [q(per_prediction("ml_prediction_overrides_total"), MV)], unit="percentunit",
                  steps=OVERRIDES, w=8),
             table("Feedback over the range", "Feedback events per model, version and kind over "
-                  "the selected time range.",
+                  "the selected time range. Bad: few events (shares are noisy) or mostly "
+                  "negative.",
                   [table_q(sum_increase("ml_feedback_total", ALL, (M, V, "feedback"),
                                         window="$__range"))],
                   unit="short", hide=("Time",), w=8),
@@ -66,7 +67,8 @@ dashboard = ml_dashboard(
                        [q(positive_share, MV)], unit="percentunit", steps=POSITIVE, min=0,
                        max=1, w=12),
             timeseries("Override rate", "Predictions overridden by a human / predictions "
-                       "served, per version.",
+                       "served, per version. Bad: above "
+                       f"{C.override_ratio_crit:.0%}.",
                        [q(per_prediction("ml_prediction_overrides_total"), MV)],
                        unit="percentunit", steps=OVERRIDES, min=0, w=12),
         ),

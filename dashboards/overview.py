@@ -60,7 +60,8 @@ fleet = [
                    LATENCY),
     per_model_stat(f"{C.quality_metric.capitalize()} (live)", f"Live {C.quality_metric} on "
                    "labelled traffic, worst live version. Compare with the drop below the "
-                   "training baseline next to it.", s.quality(labels=(M,), agg="min"),
+                   "training baseline next to it. Bad: lower than last week or than the "
+                   "other models' usual level.", s.quality(labels=(M,), agg="min"),
                    "percentunit", neutral()),
     per_model_stat(f"{C.quality_metric.capitalize()} drop vs baseline", "Training-baseline "
                    f"score minus live score (worst live version). Bad: above {C.quality_drop_crit}.",

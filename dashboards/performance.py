@@ -69,7 +69,8 @@ dashboard = ml_dashboard(
                         f"{sel(version=True)}", MV + " {{metric}}", instant=True)],
                      unit="percentunit", steps=DELTA, min=-0.3, max=0.1, w=12, h=10),
             table("Live scores", "Current live scores per model, version and metric (one row "
-                  "each). Compare with the baseline bars on the left.",
+                  "each). Compare with the baseline bars on the left. Bad: a score far "
+                  "below the others of its model.",
                   [table_q(f"max by ({M}, {V}, metric) ({s.QUALITY}{sel(version=True)})")],
                   unit="percentunit", hide=("Time",), w=12, h=10),
         ),

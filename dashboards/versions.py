@@ -40,11 +40,13 @@ dashboard = ml_dashboard(
                            f"({INFO}{sel(version=True)})")],
                   unit="none", hide=("Time", "Value"), w=14, h=7),
             table("Time since deployment", "How long each version has been taking traffic "
-                  "(from ml_model_deployed_timestamp_seconds).",
+                  "(from ml_model_deployed_timestamp_seconds). Bad: a canary running "
+                  "for days (a rollout that stalled).",
                   [table_q(f"time() - max by ({M}, {V}) ({DEPLOYED_METRIC}{sel(version=True)})")],
                   unit="s", hide=("Time",), w=10, h=7),
             state_timeline("Versions loaded over time", "One lane per model version while it "
-                           "is loaded: rollouts and rollbacks at a glance.",
+                           "is loaded: rollouts and rollbacks at a glance. Bad: lanes "
+                           "flapping (repeated rollbacks).",
                            [q(f"max by ({M}, {V}) ({INFO}{sel(version=True)})", MV)],
                            mappings=LOADED, steps=[{"color": "blue", "value": None}], w=24,
                            h=5),
@@ -58,7 +60,7 @@ dashboard = ml_dashboard(
                           f"{sel(version=True)})", MV)],
                        unit="percentunit", stack=True, fill=50, min=0, max=1, w=12),
             timeseries("Traffic share (configured)", "Weight the router is configured to send "
-                       "to each version.",
+                       "to each version. Bad: a change nobody announced.",
                        [q(f"max by ({M}, {V}) (ml_model_traffic_share_ratio{sel(version=True)})",
                           MV)],
                        unit="percentunit", min=0, max=1, w=12),
