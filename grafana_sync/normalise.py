@@ -197,7 +197,10 @@ def _legacy_options(panel: dict[str, Any]) -> None:
         if hide_zero:
             options.setdefault("filterValues", {"le": 1e-9})
         for target in panel.get("targets", []):
-            target.setdefault("format", "heatmap")
+            # grafanalib writes format time_series on every target; histogram buckets shown
+            # without Grafana-side calculation need the heatmap format to be read as buckets.
+            if target.get("format", "time_series") == "time_series" and "_bucket" in target.get("expr", ""):
+                target["format"] = "heatmap"
     panel["options"] = options
 
 
@@ -227,6 +230,8 @@ def _normalise_panel(panel: dict[str, Any]) -> dict[str, Any]:
     defaults.setdefault("mappings", [])
     if defaults.get("unit") == "":
         del defaults["unit"]
+    if defaults.get("noValue") == "none":
+        del defaults["noValue"]  # grafanalib's Stat default: would print the word "none"
     spec = shapes.get(ptype, {})
     if "custom" in spec:
         custom = _deep_merge(spec["custom"]["defaults"], defaults.get("custom", {}))

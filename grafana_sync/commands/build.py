@@ -36,7 +36,7 @@ def build(check: bool, dashboards_dir: str, output_dir: str) -> int:
     2 configuration error (bad module, duplicate or invalid uid, untitled panel, overlaps).
     """
     paths = ProjectPaths.from_root(".", dashboards_dir=dashboards_dir, output_dir=output_dir)
-    result = compile_all(paths.dashboards_dir)
+    result = compile_all(Path(dashboards_dir))  # relative paths keep error lines short
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
     if result.errors:

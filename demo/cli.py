@@ -1,0 +1,151 @@
+"""`python -m demo`: the reference exporter's command line."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import math
+import signal
+import sys
+import threading
+import time
+from urllib.parse import urlparse
+
+from demo.scenario import INCIDENT_KINDS, SCENARIOS
+
+TICK_SECONDS = 0.5
+MAX_SPEED = 3600.0
+
+
+class UsageError(Exception):
+    """A user mistake: printed as one `error: …` line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of usage + message
+        raise UsageError(f"{message} (see python -m demo --help)")
+
+
+def _describe_scenarios() -> str:
+    lines = []
+    for s in SCENARIOS.values():
+        lines.append(f"  {s.name}: {s.description}")
+        for inc in s.incidents:
+            end = "end" if inc.end is None else f"{inc.end / 60:g} min"
+            params = ", ".join(f"{k}={v}" for k, v in inc.params.items())
+            lines.append(f"      {inc.start / 60:>5g} min .. {end:<8} {inc.kind:<17} "
+                         f"{inc.model}" + (f" ({params})" if params else ""))
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    incidents = "\n".join(f"  {k}: {v}" for k, v in INCIDENT_KINDS.items())
+    p = _Parser(
+        prog="python -m demo",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Reference exporter for the ML monitoring dashboards. Trains small scikit-learn\n"
+            "models on bundled datasets (breast cancer, wine; no download), serves a simulated\n"
+            "request stream through them and exposes every metric of docs/metrics.md on\n"
+            "http://HOST:PORT/metrics: real predictions, accuracy/precision/recall/F1/AUC on\n"
+            "delayed ground truth, per-feature drift (PSI, KS, Jensen-Shannon), fairness per\n"
+            "group, feedback, errors, latency, plus SIMULATED DCGM (GPU), cAdvisor,\n"
+            "kube-state-metrics and OpenCost metrics. A scenario injects incidents at known\n"
+            "simulated offsets (see demo/scenario.py)."
+        ),
+        epilog=(
+            "Scenarios (offsets in simulated minutes):\n" + _describe_scenarios()
+            + "\n\nIncident kinds:\n" + incidents
+            + "\n\nTime: --speed N makes one wall second N simulated seconds (traffic, ground-"
+            "truth\ndelay, evaluation schedule and incident offsets all scale; prices and "
+            "resource\ncounters do not). Exit codes: 0 stopped by Ctrl-C/SIGTERM, 2 bad usage."
+        ),
+    )
+    p.add_argument("--port", type=int, default=8000, help="port to serve /metrics on "
+                   "(default 8000)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--speed", default="1", help="simulated seconds per wall second, > 0 and "
+                   f"<= {MAX_SPEED:g} (default 1; tests use 60)")
+    p.add_argument("--seed", type=int, default=7, help="random seed for the data split and "
+                   "the traffic (default 7)")
+    p.add_argument("--scenario", default="default", help="incident schedule: "
+                   + ", ".join(SCENARIOS) + " (default: default)")
+    p.add_argument("--pushgateway", metavar="URL", default=None, help="push the batch "
+                   "evaluation metrics to this Pushgateway (e.g. http://127.0.0.1:9091) instead "
+                   "of exposing them on /metrics")
+    p.add_argument("--list-scenarios", action="store_true", help="print the scenarios and "
+                   "their incident offsets, then exit")
+    return p
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    args = _parser().parse_args(argv)
+    try:
+        speed = float(args.speed)
+    except ValueError:
+        raise UsageError(f"invalid --speed {args.speed!r}: not a number") from None
+    if not math.isfinite(speed) or speed <= 0 or speed > MAX_SPEED:
+        raise UsageError(f"invalid --speed {args.speed!r}: must be > 0 and <= {MAX_SPEED:g}")
+    args.speed = speed
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"invalid --port {args.port}: must be 1-65535")
+    if args.scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {args.scenario!r}; choose one of "
+                         + ", ".join(SCENARIOS))
+    if args.pushgateway is not None:
+        url = urlparse(args.pushgateway)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise UsageError(f"invalid --pushgateway {args.pushgateway!r}: expected "
+                             "http://HOST:PORT")
+    return args
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from prometheus_client import start_http_server
+
+    from demo.evaluation import EvaluationJob
+    from demo.instruments import Instruments
+    from demo.simulation import build
+
+    instruments = Instruments()
+    try:
+        server, _thread = start_http_server(args.port, addr=args.host,
+                                            registry=instruments.registry)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {args.port} on {args.host} is already in use") from None
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: "
+                         f"{exc.strerror or exc}") from None
+    stop = threading.Event()
+
+    def _stop(_sig, _frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    evaluation = EvaluationJob(instruments.snapshots, args.pushgateway)
+    sim = build(args.scenario, args.speed, args.seed, instruments, evaluation)
+    print(f"demo: serving http://{args.host}:{args.port}/metrics (scenario {args.scenario}, "
+          f"speed {args.speed:g}, seed {args.seed}); Ctrl-C stops", file=sys.stderr, flush=True)
+    try:
+        while not stop.is_set():
+            started = time.monotonic()
+            sim.step()
+            stop.wait(max(TICK_SECONDS - (time.monotonic() - started), 0.05))
+    finally:
+        server.shutdown()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_args(argv)
+        if args.list_scenarios:
+            print(_describe_scenarios())
+            return 0
+        return _serve(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
