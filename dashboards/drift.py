@@ -102,8 +102,8 @@ dashboard = ml_dashboard(
                        "Bad: a class share moving far from its training prior.",
                        [q(ratio(
                            sum_rate("ml_predicted_class_total", sel(version=True), (M, "class")),
-                           f"on ({M}) group_left\n"
-                           + sum_rate("ml_predicted_class_total", sel(version=True), (M,)),
+                           sum_rate("ml_predicted_class_total", sel(version=True), (M,)),
+                           on=(M,),
                        ), MODEL + " {{class}}")],
                        unit="percentunit", stack=True, fill=60, min=0, max=1, w=12),
             timeseries("Mean confidence", "Average probability the model gave its predicted "

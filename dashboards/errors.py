@@ -45,8 +45,8 @@ dashboard = ml_dashboard(
                        [q(ratio(
                            sum_rate("ml_prediction_errors_total", sel(version=True),
                                     (M, "error_type")),
-                           f"on ({M}) group_left\n"
-                           + sum_rate("ml_inference_requests_total", sel(version=True), (M,)),
+                           sum_rate("ml_inference_requests_total", sel(version=True), (M,)),
+                           on=(M,),
                        ), MODEL + " {{error_type}}")],
                        unit="percentunit", steps=ERRORS, stack=True, fill=40, min=0, w=12),
             timeseries("Errors per second by cause", "Failed requests per second per cause. "
@@ -64,8 +64,8 @@ dashboard = ml_dashboard(
                        [q(ratio(
                            sum_rate("ml_input_validation_failures_total", sel(),
                                     (M, "feature", "reason")),
-                           f"on ({M}) group_left\n"
-                           + sum_rate("ml_inference_requests_total", sel(), (M,)),
+                           sum_rate("ml_inference_requests_total", sel(), (M,)),
+                           on=(M,),
                        ), MODEL + " {{feature}} {{reason}}")],
                        unit="percentunit", steps=higher_is_bad(0.01, 0.05), min=0, w=12),
             timeseries("Outlier rate", "Share of requests the outlier detector flags "
@@ -73,8 +73,8 @@ dashboard = ml_dashboard(
                        "about 0.1 % expected). Bad: well above 1 %.",
                        [q(ratio(
                            sum_rate("ml_outliers_total", sel(), (M, "detector")),
-                           f"on ({M}) group_left\n" + sum_rate("ml_predictions_total", sel(),
-                                                                (M,)),
+                           sum_rate("ml_predictions_total", sel(), (M,)),
+                           on=(M,),
                        ), MODEL + " {{detector}}")],
                        unit="percentunit", steps=higher_is_bad(0.01, 0.05), min=0, w=6),
             timeseries("Outlier score p99", "99th percentile of the outlier score. Bad: a "

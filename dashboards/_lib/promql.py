@@ -63,9 +63,14 @@ def sum_increase(
     return f"sum{clause} (increase({metric}{selector}[{window}]))"
 
 
-def ratio(numerator: str, denominator: str) -> str:
-    """Aggregate numerator and denominator separately, then divide (never average ratios)."""
-    return f"{numerator}\n/\n{denominator}"
+def ratio(numerator: str, denominator: str, *, on: tuple[str, ...] = ()) -> str:
+    """Aggregate numerator and denominator separately, then divide (never average ratios).
+
+    With `on`, each numerator series is divided by the denominator series sharing those labels
+    (`/ on (model) group_left`), e.g. a share per class of the model's total.
+    """
+    matching = f" on ({by(*on)}) group_left ()" if on else ""
+    return f"(\n  {numerator}\n)\n/{matching}\n(\n  {denominator}\n)"
 
 
 def quantile(
@@ -90,7 +95,7 @@ def histogram_mean(
 
 def age(timestamp_metric: str, selector: str, labels: tuple[str, ...] = (M,)) -> str:
     """Seconds since a `..._timestamp_seconds` gauge (timestamps, not time-since, are exported)."""
-    return f"time() - max by ({by(*labels)}) ({timestamp_metric}{selector})"
+    return f"(time() - max by ({by(*labels)}) ({timestamp_metric}{selector}))"
 
 
 INFO = "ml_model_info"
