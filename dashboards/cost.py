@@ -29,7 +29,7 @@ dashboard = ml_dashboard(
     sections=[
         section(
             "Spend now",
-            stat("Cost per hour", "Serving cost of the selected models in USD per hour. Bad: "
+            stat("Total cost per hour", "Serving cost of the selected models in USD per hour. Bad: "
                  "above the sum of their budgets.",
                  [q(f"sum({s.cost_per_hour()})")], unit="currencyUSD", w=6),
             stat("Projected per month", "Cost per hour x 730 h. Bad: above the monthly "
@@ -38,7 +38,7 @@ dashboard = ml_dashboard(
                  "(average hourly cost x hours). Bad: more than the budget for that period.",
                  [q(f"sum(avg_over_time({s.COST_RULE}{sel(source='none')}[$__range])) "
                     "* $__range_s / 3600")], unit="currencyUSD", graph=False, w=6),
-            stat("Idle GPU spend per hour", "USD per hour paid for GPU capacity the models "
+            stat("Total idle GPU spend per hour", "USD per hour paid for GPU capacity the models "
                  "do not use (GPU cost x (1 - utilisation)). Bad: a large share of the cost "
                  "per hour (consolidate models, smaller GPUs).",
                  [q(f"sum({s.gpu_idle_cost_per_hour()})")], unit="currencyUSD",

@@ -35,11 +35,11 @@ dashboard = ml_dashboard(
     sections=[
         section(
             "Now",
-            stat("Positive feedback share", "Positive / all feedback per model and version. "
+            stat("Positive feedback share now", "Positive / all feedback per model and version. "
                  f"Bad: below {C.feedback_positive_warn:.0%} (orange) or "
                  f"{C.feedback_positive_crit:.0%} (red).",
                  [q(positive_share, MV)], unit="percentunit", steps=POSITIVE, w=8),
-            stat("Override rate", "Share of predictions a human reviewer overrode. Bad: "
+            stat("Override rate now", "Share of predictions a human reviewer overrode. Bad: "
                  f"above {C.override_ratio_warn:.0%} (orange) or {C.override_ratio_crit:.0%} "
                  "(red): people stopped trusting the model.",
                  [q(per_prediction("ml_prediction_overrides_total"), MV)], unit="percentunit",
@@ -62,11 +62,11 @@ dashboard = ml_dashboard(
                        "falling (fewer users answer; the share panels get noisy).",
                        [q(per_prediction("ml_feedback_total"), MV)], unit="percentunit",
                        min=0, w=12),
-            timeseries("Positive feedback share", "Positive / all feedback per version. Bad: "
+            timeseries("Positive feedback share over time", "Positive / all feedback per version. Bad: "
                        "a new version below the old one, or a sustained fall.",
                        [q(positive_share, MV)], unit="percentunit", steps=POSITIVE, min=0,
                        max=1, w=12),
-            timeseries("Override rate", "Predictions overridden by a human / predictions "
+            timeseries("Override rate over time", "Predictions overridden by a human / predictions "
                        "served, per version. Bad: above "
                        f"{C.override_ratio_crit:.0%}.",
                        [q(per_prediction("ml_prediction_overrides_total"), MV)],

@@ -107,16 +107,16 @@ dashboard = ml_dashboard(
         section("Per model", *fleet),
         section(
             "Trends per model",
-            timeseries("Request rate", "Inference requests per second per model. Bad: "
+            timeseries("Request rate over time", "Inference requests per second per model. Bad: "
                        "traffic falling to 0 or far from its usual level.",
                        [q(s.request_rate(), "{{" + M + "}}")], unit="reqps",
                        w=8),
-            timeseries("Error ratio", "Share of failed inference requests per model. "
+            timeseries("Error ratio over time", "Share of failed inference requests per model. "
                        f"Bad: above {C.error_ratio_warn:.0%} (orange) or "
                        f"{C.error_ratio_crit:.0%} (red).",
                        [q(s.error_ratio(), "{{" + M + "}}")],
                        unit="percentunit", steps=ERRORS, min=0, w=8),
-            timeseries("p95 latency", "95th-percentile end-to-end latency per model. "
+            timeseries("p95 latency over time", "95th-percentile end-to-end latency per model. "
                        f"Bad: above {C.latency_p95_crit_seconds} s.",
                        [q(s.latency(95), "{{" + M + "}}")], unit="s",
                        steps=LATENCY, min=0, w=8),

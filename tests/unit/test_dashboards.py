@@ -306,3 +306,10 @@ def test_label_names_and_selectors_come_from_the_config() -> None:
     assert any("42.0" in e for e in exprs)  # the budget fallback
     model_var = adapted["ml-overview"]["templating"]["list"][1]
     assert model_var["query"].endswith(", model_name)")
+
+
+@pytest.mark.parametrize("uid", sorted(AREAS))
+def test_panel_titles_unique_within_a_dashboard(uid: str) -> None:
+    """Titles identify panels for readers and for `grafana-sync diff`'s fallback matching."""
+    titles = [p["title"] for p in iter_panels(compiled_dashboards()[uid])]
+    assert len(titles) == len(set(titles))
