@@ -1,0 +1,1 @@
+"""Shared library of the ML monitoring dashboards (not a dashboard module: name starts with _)."""

@@ -1,0 +1,101 @@
+"""`ml_dashboard(...)`: tags, variables, links, deployment annotations and layout in one call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from grafanalib.core import Annotations, Dashboard, DashboardLink, Templating, Time
+
+from _lib import variables
+from _lib.layout import Section, layout
+from _lib.panels import DATASOURCE
+from _lib.promql import M, V, sel
+
+AREAS = (
+    "overview", "infrastructure", "performance", "drift", "errors", "cost", "versions",
+    "fairness", "feedback",
+)
+BASE_TAGS = ("ml-monitoring", "managed-by-grafana-sync")
+
+INFO_METRIC = "ml_model_info"
+DEPLOYED_METRIC = "ml_model_deployed_timestamp_seconds"
+
+
+def model_variable() -> variables.Variable:
+    return variables.label_values(
+        "model", M, f"{INFO_METRIC}{sel(model=False)}", "Model",
+        "Models to show; the list comes from the model info metric of the live fleet.",
+    )
+
+
+def version_variable() -> variables.Variable:
+    return variables.label_values(
+        "version", V, f"{INFO_METRIC}{sel()}", "Version",
+        "Model versions to show (of the selected models).",
+    )
+
+
+def deployments_annotation() -> dict:
+    """A marker on every panel when a model version is deployed.
+
+    The deploy time is the gauge's value; the expression returns the series for the minute after
+    it (Grafana's Prometheus annotations step is 60 s by default), so one marker per deployment.
+    """
+    expr = (
+        f"(time() - max by ({M}, {V}) ({DEPLOYED_METRIC}{sel()})) < 60 >= 0"
+    )
+    return {
+        "datasource": DATASOURCE,
+        "enable": True,
+        "expr": expr,
+        "hide": False,
+        "iconColor": "#8F3BB8",
+        "name": "Model deployments",
+    }
+
+
+def ml_dashboard(
+    *,
+    uid: str,
+    title: str,
+    area: str,
+    description: str,
+    sections: Sequence[Section],
+    extra_variables: Sequence[variables.Variable] = (),
+    with_version: bool = True,
+    time_from: str = "now-6h",
+) -> Dashboard:
+    """One ML monitoring dashboard following the conventions in docs/dashboards.md."""
+    if area not in AREAS:
+        raise ValueError(f"{uid}: unknown area {area!r}")
+    templating = [variables.datasource(), model_variable()]
+    if with_version:
+        templating.append(version_variable())
+    templating.extend(extra_variables)
+    return Dashboard(
+        title=title,
+        uid=uid,
+        description=description,
+        tags=[*BASE_TAGS, area],
+        editable=False,  # provisioned from code: edit the Python, not the UI
+        graphTooltip=1,  # shared crosshair
+        refresh="1m",
+        timezone="browser",
+        time=Time(time_from, "now"),
+        templating=Templating(list=templating),
+        annotations=Annotations(list=[deployments_annotation()]),
+        links=[
+            DashboardLink(
+                title="ML monitoring", tags=["ml-monitoring"], asDropdown=True,
+                includeVars=True, keepTime=True, type="dashboards", icon="dashboard",
+                tooltip="The other ML monitoring dashboards",
+            )
+        ],
+        panels=layout(sections),
+    )
+
+
+def label_variable(name: str, label: str, metric: str, title: str, description: str
+                   ) -> variables.Variable:
+    """A further label variable, chained on the selected models."""
+    return variables.label_values(name, label, f"{metric}{sel()}", title, description)

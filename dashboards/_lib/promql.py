@@ -1,0 +1,135 @@
+"""PromQL building blocks: selectors from the config, rates, ratios and quantiles.
+
+Every query the dashboards issue is assembled here, so label names and source selectors come
+from `_config.CONFIG` and the conventions (`$__rate_interval` in every rate, `histogram_quantile`
+over `sum by (le, ...)`, numerator and denominator aggregated separately) hold everywhere.
+"""
+
+from __future__ import annotations
+
+from _config import CONFIG
+
+RATE = "$__rate_interval"
+
+# Label names, so modules write `by(M, V)` rather than hard-coding "model, version".
+M = CONFIG.model_label
+V = CONFIG.version_label
+F = CONFIG.feature_label
+ATTR = CONFIG.attribute_label
+GROUP = CONFIG.group_label
+
+_SOURCES = {
+    "serving": CONFIG.serving_selector,
+    "evaluation": CONFIG.evaluation_selector,
+    "container": CONFIG.container_selector,
+    "gpu": CONFIG.gpu_selector,
+    "cost": CONFIG.cost_selector,
+    "node": CONFIG.node_selector,
+    "none": "",
+}
+
+
+def sel(*extra: str, source: str = "serving", model: bool = True, version: bool = False) -> str:
+    """A label selector: the source's job matchers, the $model/$version filters, then `extra`."""
+    parts = [_SOURCES[source]]
+    if model:
+        parts.append(f'{M}=~"$model"')
+    if version:
+        parts.append(f'{V}=~"$version"')
+    parts.extend(extra)
+    body = ", ".join(p for p in parts if p)
+    return "{" + body + "}" if body else ""
+
+
+def by(*labels: str) -> str:
+    """`model, version` for a `sum by (...)` clause."""
+    return ", ".join(labels)
+
+
+def rate(metric: str, selector: str, window: str = RATE) -> str:
+    return f"rate({metric}{selector}[{window}])"
+
+
+def sum_rate(metric: str, selector: str, labels: tuple[str, ...] = (M,), window: str = RATE) -> str:
+    """`sum by (labels) (rate(metric{selector}[window]))` (`sum(...)` when labels is empty)."""
+    clause = f" by ({by(*labels)})" if labels else ""
+    return f"sum{clause} ({rate(metric, selector, window)})"
+
+
+def sum_increase(
+    metric: str, selector: str, labels: tuple[str, ...] = (M,), window: str = RATE
+) -> str:
+    clause = f" by ({by(*labels)})" if labels else ""
+    return f"sum{clause} (increase({metric}{selector}[{window}]))"
+
+
+def ratio(numerator: str, denominator: str, *, on: tuple[str, ...] = ()) -> str:
+    """Aggregate numerator and denominator separately, then divide (never average ratios).
+
+    With `on`, each numerator series is divided by the denominator series sharing those labels
+    (`/ on (model) group_left`), e.g. a share per class of the model's total.
+    """
+    matching = f" on ({by(*on)}) group_left ()" if on else ""
+    return f"(\n  {numerator}\n)\n/{matching}\n(\n  {denominator}\n)"
+
+
+def quantile(
+    q: float, histogram: str, selector: str, labels: tuple[str, ...] = (M,), window: str = RATE
+) -> str:
+    """`histogram_quantile(q, sum by (le, labels) (rate(<histogram>_bucket{...}[window])))`."""
+    keep = by("le", *labels)
+    return (
+        f"histogram_quantile({q}, sum by ({keep}) "
+        f"(rate({histogram}_bucket{selector}[{window}])))"
+    )
+
+
+def histogram_mean(
+    histogram: str, selector: str, labels: tuple[str, ...] = (M,), window: str = RATE
+) -> str:
+    return ratio(
+        sum_rate(f"{histogram}_sum", selector, labels, window),
+        sum_rate(f"{histogram}_count", selector, labels, window),
+    )
+
+
+def age(timestamp_metric: str, selector: str, labels: tuple[str, ...] = (M,)) -> str:
+    """Seconds since a `..._timestamp_seconds` gauge (timestamps, not time-since, are exported)."""
+    return f"(time() - max by ({by(*labels)}) ({timestamp_metric}{selector}))"
+
+
+INFO = "ml_model_info"
+
+
+def per_model(pod_expr: str, labels: tuple[str, ...] = (M,), agg: str = "sum") -> str:
+    """Attach model/version to pod-level exporter series (cAdvisor, DCGM, OpenCost) and sum.
+
+    `pod_expr` must keep the pod join labels (e.g. `sum by (namespace, pod) (...)`); the inner
+    join with `ml_model_info{model=~"$model"}` also applies the model filter.
+    """
+    join = by(*CONFIG.pod_join_labels)
+    info = f"max by ({join}, {M}, {V}) ({INFO}{sel()})"
+    return (
+        f"{agg} by ({by(*labels)}) (\n  {pod_expr}\n"
+        f"  * on ({join}) group_left ({M}, {V}) {info}\n)"
+    )
+
+
+def pod_sum(expr: str) -> str:
+    """`sum by (namespace, pod) (expr)` with the configured pod join labels."""
+    return f"sum by ({by(*CONFIG.pod_join_labels)}) ({expr})"
+
+
+def eq(label: str, value: str) -> str:
+    """`label="value"` (a matcher for `sel`)."""
+    return f'{label}="{value}"'
+
+
+def match(label: str, value: str) -> str:
+    """`label=~"value"` (a regex matcher for `sel`, e.g. match(F, "$feature"))."""
+    return f'{label}=~"{value}"'
+
+
+def ne(label: str, value: str) -> str:
+    """`label!="value"`."""
+    return f'{label}!="{value}"'

@@ -1,0 +1,167 @@
+"""The ML signals several dashboards share, as PromQL (metric names from docs/metrics.md).
+
+One definition per signal, so the overview's "error ratio" is the errors dashboard's error
+ratio and the retraining rule is written down exactly once.
+"""
+
+from __future__ import annotations
+
+from _config import CONFIG
+
+from _lib.promql import INFO, M, V, by, per_model, quantile, ratio, sel, sum_rate
+
+QUALITY = "ml_model_quality_ratio"
+BASELINE = "ml_model_baseline_quality_ratio"
+
+
+# Recording rules from prometheus/rules/recording.yml (names are an interface there). They keep
+# `job`, `model` and `version`, so the same selectors apply. Rule windows are fixed (5m).
+RULE = {
+    "requests": ("model:ml_inference_requests:rate5m", "model_version:ml_inference_requests:rate5m"),
+    "predictions": ("model:ml_predictions:rate5m", "model_version:ml_predictions:rate5m"),
+    "errors": (
+        "model:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m",
+        "model_version:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m",
+    ),
+    "p50": ("model:ml_inference_duration_seconds:p50_rate5m",
+            "model_version:ml_inference_duration_seconds:p50_rate5m"),
+    "p95": ("model:ml_inference_duration_seconds:p95_rate5m",
+            "model_version:ml_inference_duration_seconds:p95_rate5m"),
+    "p99": ("model:ml_inference_duration_seconds:p99_rate5m",
+            "model_version:ml_inference_duration_seconds:p99_rate5m"),
+}
+
+
+def _rule(name: str, per_version: bool, labels: tuple[str, ...]) -> str:
+    record = RULE[name][1 if per_version else 0]
+    return f"sum by ({by(*labels)}) ({record}{sel(version=per_version)})"
+
+
+def _rule_max(name: str, per_version: bool, labels: tuple[str, ...]) -> str:
+    record = RULE[name][1 if per_version else 0]
+    return f"max by ({by(*labels)}) ({record}{sel(version=per_version)})"
+
+
+def request_rate(labels: tuple[str, ...] = (M,), per_version: bool = False) -> str:
+    """Inference requests per second (recording rule, 5m rate)."""
+    return _rule("requests", per_version, labels)
+
+
+def prediction_rate(labels: tuple[str, ...] = (M,), per_version: bool = False) -> str:
+    return _rule("predictions", per_version, labels)
+
+
+def error_ratio(labels: tuple[str, ...] = (M,), per_version: bool = False) -> str:
+    """Failed / all inference requests (RED errors; recording rule, 5m)."""
+    return _rule_max("errors", per_version, labels)
+
+
+def latency(q: int, labels: tuple[str, ...] = (M,), per_version: bool = False) -> str:
+    """p50/p95/p99 end-to-end latency from the recording rules (q in 50, 95, 99)."""
+    return _rule_max(f"p{q}", per_version, labels)
+
+
+def error_ratio_live(labels: tuple[str, ...] = (M,)) -> str:
+    """The same ratio computed at the dashboard's resolution ($__rate_interval)."""
+    return ratio(
+        sum_rate("ml_inference_requests_total", sel('status="error"', version=True), labels),
+        sum_rate("ml_inference_requests_total", sel(version=True), labels),
+    )
+
+
+def latency_live(q: float, labels: tuple[str, ...] = (M,)) -> str:
+    return quantile(q, "ml_inference_duration_seconds", sel(version=True), labels)
+
+
+def quality(metric: str | None = None, labels: tuple[str, ...] = (M, V), agg: str = "max") -> str:
+    matcher = f'metric="{metric or CONFIG.quality_metric}"'
+    return f"{agg} by ({by(*labels)}) ({QUALITY}{sel(matcher, version=True)})"
+
+
+def quality_drop(metric: str | None = None, labels: tuple[str, ...] = (M,)) -> str:
+    """Training baseline minus live score (positive = worse than at training), worst version."""
+    metric = metric or CONFIG.quality_metric
+    matcher = f'metric="{metric}"'
+    return (
+        f"max by ({by(*labels)}) (\n"
+        f"  {BASELINE}{sel(matcher, version=True)}\n"
+        f"  - {QUALITY}{sel(matcher, version=True)}\n)"
+    )
+
+
+def drifted_share(labels: tuple[str, ...] = (M,)) -> str:
+    return f"max by ({by(*labels)}) (ml_drifted_features_ratio{sel()})"
+
+
+# --- cost (recording rules: OpenCost allocation x node prices, joined via ml_model_info) -------
+
+COST_RULE = "model:ml_serving_cost_usd_per_hour:sum"
+COST_VERSION_RULE = "model_version:ml_serving_cost_usd_per_hour:sum"
+GPU_POD_COST_RULE = "namespace_pod:ml_gpu_cost_usd_per_hour:sum"
+
+
+def cost_per_hour(labels: tuple[str, ...] = (M,), per_version: bool = False) -> str:
+    """USD per hour of the model's serving pods."""
+    record = COST_VERSION_RULE if per_version else COST_RULE
+    return f"sum by ({by(*labels)}) ({record}{sel(source='none', version=per_version)})"
+
+
+def gpu_cost_per_hour(labels: tuple[str, ...] = (M,)) -> str:
+    return per_model(f"{GPU_POD_COST_RULE}{sel(source='none', model=False)}", labels)
+
+
+def gpu_idle_cost_per_hour(labels: tuple[str, ...] = (M,)) -> str:
+    """GPU spend times the unused share of the GPU (1 - utilisation)."""
+    join = by(*CONFIG.pod_join_labels)
+    idle = (
+        f"{GPU_POD_COST_RULE}{sel(source='none', model=False)}\n"
+        f"  * on ({join}) (1 - max by ({join}) "
+        f"(DCGM_FI_DEV_GPU_UTIL{sel(source='gpu', model=False)}) / 100)"
+    )
+    return per_model(idle, labels)
+
+
+def cost_per_1k_predictions(labels: tuple[str, ...] = (M,), per_version: bool = False) -> str:
+    record = ("model_version:ml_serving_cost_usd_per_1k_predictions:ratio_rate5m" if per_version
+              else "model:ml_serving_cost_usd_per_1k_predictions:ratio_rate5m")
+    return f"max by ({by(*labels)}) ({record}{sel(source='none', version=per_version)})"
+
+
+def budget(labels: tuple[str, ...] = (M,)) -> str:
+    """The model's hourly budget: the service's ml_cost_budget_usd_per_hour, else CONFIG's."""
+    return (
+        f"(max by ({by(*labels)}) (ml_cost_budget_usd_per_hour{sel()})\n"
+        f" or on ({by(*labels)}) ({cost_per_hour(labels)} * 0 + {CONFIG.budget_usd_per_hour}))"
+    )
+
+
+def budget_burn(labels: tuple[str, ...] = (M,)) -> str:
+    """Cost per hour / budget per hour: 1 = spending exactly the budget."""
+    return ratio(cost_per_hour(labels), budget(labels))
+
+
+# --- retraining rule (documented in docs/dashboards.md) ---------------------------------------
+
+
+def retraining_status() -> str:
+    """0 = OK, 1 = watch, 2 = retraining recommended, per model.
+
+    watch   = drifted share >= drifted_share_crit, or quality drop >= quality_drop_warn,
+              or concept drift detected
+    retrain = quality drop >= quality_drop_crit,
+              or (drifted share >= drifted_share_crit and quality drop >= quality_drop_warn),
+              or concept drift detected
+    status  = watch + retrain (retrain implies watch, so the sum is 0, 1 or 2).
+    """
+    drift = f"({drifted_share()} >= bool {CONFIG.drifted_share_crit})"
+    drop = quality_drop()
+    mild = f"({drop} >= bool {CONFIG.quality_drop_warn})"
+    severe = f"({drop} >= bool {CONFIG.quality_drop_crit})"
+    concept = f"max by ({M}) (ml_concept_drift_detected{sel()})"
+    watch = f"clamp_max({drift} + {mild} + {concept}, 1)"
+    retrain = f"clamp_max({severe} + {drift} * {mild} + {concept}, 1)"
+    return f"{watch}\n+\n{retrain}"
+
+
+def live_versions(extra: str = 'stage!="retired"') -> str:
+    return f"max by ({M}, {V}, stage, approved) ({INFO}{sel(extra, version=True)})"
