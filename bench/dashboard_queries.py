@@ -58,6 +58,9 @@ class Query:
     instant: bool
     min_interval_s: int
     max_data_points: int
+    # a range query whose panel shows only the last value (stat/gauge/bargauge without a
+    # sparkline, reducing with last/lastNotNull): the same picture comes from an instant query
+    last_value_only: bool = False
 
 
 def _min_interval(panel: dict[str, Any], target: dict[str, Any]) -> int:
@@ -73,6 +76,17 @@ def iter_panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield from iter_panels(panel.get("panels", []))
 
 
+_LAST_CALCS = {"last", "lastNotNull"}
+
+
+def _last_value_only(panel: dict[str, Any]) -> bool:
+    options = panel.get("options") or {}
+    calcs = (options.get("reduceOptions") or {}).get("calcs") or ["lastNotNull"]
+    if panel.get("type") not in ("stat", "gauge", "bargauge") or not set(calcs) <= _LAST_CALCS:
+        return False
+    return panel.get("type") != "stat" or options.get("graphMode") == "none"
+
+
 def dashboard_queries(dash: dict[str, Any]) -> list[Query]:
     """Every Prometheus query of every panel (hidden targets skipped) and annotation."""
     queries: list[Query] = []
@@ -86,7 +100,8 @@ def dashboard_queries(dash: dict[str, Any]) -> list[Query]:
                 continue
             instant = bool(target.get("instant")) and not target.get("range", False)
             queries.append(Query(panel.get("title", "?"), target.get("refId", "A"), expr, instant,
-                                 _min_interval(panel, target), mdp))
+                                 _min_interval(panel, target), mdp,
+                                 not instant and _last_value_only(panel)))
     for ann in dash.get("annotations", {}).get("list", []):
         if ann.get("expr") and ann.get("enable", True):
             step = ann.get("step") or "60s"

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,8 @@ from bench.rule_rewrite import load_rate_rules, rewrite
 from grafana_sync.macros import substitute_macros
 
 RANGES = {"6h": 6 * 3600, "24h": 24 * 3600}
-VARIANTS = ("as shipped", "with recording rules")
+SHIPPED, RULES, INSTANT = "as shipped", "with recording rules", "instant last-value panels"
+VARIANTS = (SHIPPED, RULES, INSTANT)
 
 
 @dataclass
@@ -64,6 +65,7 @@ class QueryBenchResult:
     backfill_s: float = 0.0
     rules_backfill_s: float = 0.0
     rewritten: int = 0
+    last_value_only: int = 0
     total_queries: int = 0
     # (dashboard, range, variant) -> results in query order
     results: dict[tuple[str, str, str], list[QueryResult]] = field(default_factory=dict)
@@ -188,13 +190,15 @@ def run_queries(url: str, dashboards: list[dict[str, Any]], end: int, runs: int,
         variables = _resolve_variables(session, url, dash, end, walls)
         for query in dashboard_queries(dash):
             result.total_queries += 1
-            if rewrite(query.expr, rules)[1]:
-                result.rewritten += 1
+            result.rewritten += bool(rewrite(query.expr, rules)[1])
+            result.last_value_only += query.last_value_only
         for range_name, range_s in RANGES.items():
             for variant in VARIANTS:
                 plan = []
                 for query in dashboard_queries(dash):
-                    expr = query.expr if variant == VARIANTS[0] else rewrite(query.expr, rules)[0]
+                    expr = rewrite(query.expr, rules)[0] if variant == RULES else query.expr
+                    if variant == INSTANT and query.last_value_only:
+                        query = replace(query, instant=True)
                     final = substitute_macros(expr, variables, **macro_values(query, range_s))
                     plan.append((query, range_query_params(query, final, end, range_s)))
                 key = (name, range_name, variant)
@@ -258,55 +262,75 @@ def render(result: QueryBenchResult) -> str:
             f"{result.samples / 1e6:.1f} M samples (generated in {result.gen_s:.0f} s, "
             f"`promtool tsdb create-blocks-from openmetrics` {result.backfill_s:.0f} s, recording "
             f"rules backfilled with `promtool tsdb create-blocks-from rules` at 15 s in "
-            f"{result.rules_backfill_s:.0f} s). {result.total_queries} panel/annotation queries, "
-            f"{result.rewritten} of them rewritable to a recording rule. Median of "
-            f"{result.runs} timed pass(es) after one warm-up; times are client wall time per "
-            "query (HTTP + JSON included), queries of a dashboard run one after another; samples "
+            f"{result.rules_backfill_s:.0f} s). {result.total_queries} panel/annotation queries; "
+            f"{result.rewritten} rewritable to a recording rule (bench/rule_rewrite.py), "
+            f"{result.last_value_only} are range queries of panels that show only the last value "
+            "(stat/gauge/bargauge without sparkline, reduce last/lastNotNull). Variants: "
+            f"**{SHIPPED}**; **{RULES}** (those queries rewritten, the rest unchanged); "
+            f"**{INSTANT}** (those panels' queries sent as instant queries, the rest unchanged). "
+            f"Median of {result.runs} timed pass(es) after one warm-up pass; time = client wall "
+            "time per query (HTTP and JSON included), a dashboard's queries one after another "
+            "(Grafana runs them concurrently, so this is total work, not load latency); samples "
             "= `stats.samples.totalQueryableSamples` summed over the dashboard's queries. "
-            "Variables set to All.\n\n")
+            "Variables set to All.\n")
     dashboards = sorted({k[0] for k in s})
     for range_name in RANGES:
         rows = []
+        sums = {v: [0.0] * result.runs for v in VARIANTS}
         for name in dashboards:
-            a, b = s[(name, range_name, VARIANTS[0])], s[(name, range_name, VARIANTS[1])]
-            slow_a = a["slowest"]
+            a, b, c = (s[(name, range_name, v)] for v in VARIANTS)
+            for v, agg in zip(VARIANTS, (a, b, c), strict=True):
+                sums[v] = [x + y for x, y in zip(sums[v], agg["totals"], strict=True)]
+            slow = a["slowest"]
             rows.append([
-                name, len(result.results[(name, range_name, VARIANTS[0])]),
+                name, len(result.results[(name, range_name, SHIPPED)]),
                 f"{_ms(a['total'])} ({spread(a['totals'])})",
-                f"{_ms(b['total'])} ({spread(b['totals'])})",
-                fmt_ratio(b["total"], a["total"]),
-                f"{_ms(a['slowest_s'])} — {slow_a.panel} ({slow_a.ref_id})" if slow_a else "–",
-                _ms(b["slowest_s"]),
-                f"{a['samples']:,}", f"{b['samples']:,}",
+                f"{_ms(b['total'])} ({fmt_ratio(b['total'], a['total'])})",
+                f"{_ms(c['total'])} ({fmt_ratio(c['total'], a['total'])})",
+                f"{_ms(a['slowest_s'])} — {slow.panel} ({slow.ref_id})" if slow else "–",
+                f"{a['samples']:,}", f"{b['samples']:,}", f"{c['samples']:,}",
                 len(a["errors"]) or "",
             ])
-        text += f"\n**Range {range_name}** (step {'15 s' if range_name == '6h' else '1 m'})\n\n"
-        text += md_table(["dashboard", "queries", "total as shipped", "total with rules",
-                          "ratio rules/shipped", "slowest query as shipped (panel)",
-                          "slowest with rules", "samples as shipped", "samples with rules",
+        total = {v: median(x) for v, x in sums.items()}
+        rows.append(["**all dashboards**", sum(r[1] for r in rows),
+                     f"**{_ms(total[SHIPPED])}** ({spread(sums[SHIPPED])})",
+                     f"**{_ms(total[RULES])}** ({fmt_ratio(total[RULES], total[SHIPPED])})",
+                     f"**{_ms(total[INSTANT])}** ({fmt_ratio(total[INSTANT], total[SHIPPED])})",
+                     "", "", "", "", ""])
+        step = "15 s" if range_name == "6h" else "1 m"
+        text += f"\n**Range {range_name}** (step {step}; ratios are variant / as shipped)\n\n"
+        text += md_table(["dashboard", "queries", f"total {SHIPPED} (noise)", f"total {RULES}",
+                          f"total {INSTANT}", f"slowest query {SHIPPED} (panel)",
+                          f"samples {SHIPPED}", f"samples {RULES}", f"samples {INSTANT}",
                           "errors"], rows)
     text += "\n" + _heaviest(result) + _errors(s) + _variables(result)
     return text
 
 
 def _heaviest(result: QueryBenchResult, top: int = 10) -> str:
-    shipped = result.results
     rows = []
-    for (name, range_name, variant), results in shipped.items():
-        if range_name != "24h" or variant != VARIANTS[0]:
+    for (name, range_name, variant), results in result.results.items():
+        if range_name != "24h" or variant != SHIPPED:
             continue
-        other = shipped[(name, range_name, VARIANTS[1])]
-        for r, o in zip(results, other, strict=True):
+        rules = result.results[(name, range_name, RULES)]
+        instant = result.results[(name, range_name, INSTANT)]
+        for r, o, i in zip(results, rules, instant, strict=True):
             if r.walls:
-                rows.append((median(r.walls), r, o))
+                rows.append((median(r.walls), r, o, i))
     rows.sort(key=lambda x: -x[0])
-    table = [[f"{x[1].dashboard} / {x[1].panel} ({x[1].ref_id})", _ms(x[0]), f"{x[1].samples:,}",
-              _ms(median(x[2].walls)) if x[2].walls else "–",
-              fmt_ratio(median(x[2].walls), x[0]) if x[2].walls else "–",
-              "`" + x[1].expr.replace("\n", " ").replace("|", "\\|")[:140] + "`"]
-             for x in rows[:top]]
-    return (f"\n**Heaviest {top} queries (24 h)**\n\n" + md_table(
-        ["dashboard / panel", "as shipped", "samples", "with rules", "ratio", "query"], table))
+
+    def cell(base: float, other: QueryResult, shipped: QueryResult) -> str:
+        if not other.walls or other.expr == shipped.expr and other.samples == shipped.samples:
+            return "same"
+        return f"{_ms(median(other.walls))} ({fmt_ratio(median(other.walls), base)})"
+
+    table = [[f"{r.dashboard} / {r.panel} ({r.ref_id})", _ms(t), f"{r.samples:,}",
+              cell(t, o, r), cell(t, i, r),
+              "`" + r.expr.replace("\n", " ").replace("|", "\\|")[:120] + "`"]
+             for t, r, o, i in rows[:top]]
+    return (f"\n**Heaviest {top} queries (24 h, as shipped)**\n\n" + md_table(
+        ["dashboard / panel", SHIPPED, "samples", RULES, INSTANT, "query (first 120 chars)"],
+        table))
 
 
 def _errors(s: dict[tuple[str, str, str], dict[str, Any]]) -> str:
