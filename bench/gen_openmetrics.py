@@ -109,6 +109,8 @@ class _Patterns:
                     for i in range(n)]
         if kind == "score":
             return [f"{0.05 + 0.2 * abs(math.sin(i / 500 + index)):.4f}" for i in range(n)]
+        if kind == "restarts":  # a counter that rarely moves
+            return [f"{(i + 97 * index) // 1500}" for i in range(n)]
         if kind == "small":
             return [f"{int(10 * rng.random())}" for _ in range(n)]
         if kind == "bool":
@@ -241,7 +243,7 @@ def _families_and_series(scale: Scale) -> Iterator[tuple[Family, list[dict[str, 
     for name in ("kube_pod_container_resource_requests", "kube_pod_container_resource_limits"):
         yield fam(name, "gauge", "count", cross(ksm, resource=("cpu", "memory", "nvidia_com_gpu")))
     ksm_pod = [{k: v for k, v in s.items() if k != "node"} for s in ksm]
-    yield fam("kube_pod_container_status_restarts", "counter", "small", ksm_pod)
+    yield fam("kube_pod_container_status_restarts", "counter", "restarts", ksm_pod)
     yield fam("kube_pod_container_status_last_terminated_reason", "gauge", "bool",
               cross(ksm_pod, reason=("OOMKilled", "Error", "Completed")))
     oc_pods = [{"job": "opencost", **p} for p in pods]

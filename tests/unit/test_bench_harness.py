@@ -1,0 +1,200 @@
+"""The benchmark harness: Grafana's step maths, the recording-rule rewrite, rule levels, the
+fake Grafana server (benchmark code), child-process measurement and the bench CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from bench.common import run_measured
+from bench.dashboard_queries import (
+    dashboard_queries,
+    macro_values,
+    panel_interval_s,
+    range_query_params,
+    rate_interval_s,
+    round_interval_ms,
+    variable_queries,
+)
+from bench.fake_grafana_server import BenchGrafanaServer
+from bench.gen_dashboards import definition_source, toggle_one
+from bench.query_bench import recording_levels
+from bench.rule_rewrite import load_rate_rules, rewrite
+
+REPO = Path(__file__).resolve().parents[2]
+
+RULES = """
+groups:
+  - name: g
+    rules:
+      - record: model_version:req:rate5m
+        expr: sum by (job, model, version) (rate(req_total[5m]))
+      - record: model:req:rate5m
+        expr: sum by (job, model) (model_version:req:rate5m)
+      - record: model_version:req_errors:rate5m
+        expr: sum by (job, model, version) (rate(req_total{status="error"}[5m]))
+      - record: model_version:req_error:ratio
+        expr: model_version:req_errors:rate5m / model_version:req:rate5m
+      - record: model:req_error:ratio
+        expr: sum by (model) (model_version:req_error:ratio)
+"""
+
+
+@pytest.fixture
+def rules_file(tmp_path: Path) -> Path:
+    path = tmp_path / "rules.yml"
+    path.write_text(RULES, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("range_s", "step_s"), [(6 * 3600, 15), (24 * 3600, 60),
+                                                 (7 * 86400, 300), (3600, 15)])
+def test_grafana_step_for_a_1500px_panel(range_s: int, step_s: int) -> None:
+    assert panel_interval_s(range_s) == step_s
+
+
+def test_round_interval_and_rate_interval() -> None:
+    assert round_interval_ms(14_400) == 15_000  # 6 h / 1500 px
+    assert round_interval_ms(57_600) == 60_000  # 24 h / 1500 px
+    assert rate_interval_s(15) == 60 and rate_interval_s(60) == 75
+
+
+def test_rewrite_uses_the_most_aggregated_matching_rule(rules_file: Path) -> None:
+    rules = load_rate_rules([rules_file])
+    expr, n = rewrite('sum by (model) (rate(req_total{model=~"$model"}[$__rate_interval]))', rules)
+    assert (expr, n) == ('sum by (model) (model:req:rate5m{model=~"$model"})', 1)
+    expr, n = rewrite('sum by (model, version) (rate(req_total{status="error", model=~"a"}'
+                      '[$__rate_interval]))', rules)
+    assert (expr, n) == ('sum by (model, version) (model_version:req_errors:rate5m{model=~"a"})',
+                         1)
+
+
+@pytest.mark.parametrize("expr", [
+    'sum by (pod) (rate(req_total[$__rate_interval]))',  # label the rules dropped
+    'sum by (model) (rate(req_total{status="ok"}[$__rate_interval]))',  # no rule for status="ok"
+    'sum by (model) (rate(req_total[5m]))',  # not the dashboard's window
+    'sum by (model) (increase(req_total[$__rate_interval]))',  # not a rate
+])
+def test_rewrite_leaves_what_no_rule_records(rules_file: Path, expr: str) -> None:
+    assert rewrite(expr, load_rate_rules([rules_file])) == (expr, 0)
+
+
+def test_recording_levels_order_dependencies(rules_file: Path) -> None:
+    levels = [[r["record"] for r in level] for level in recording_levels([rules_file])]
+    assert levels == [["model_version:req:rate5m", "model_version:req_errors:rate5m"],
+                      ["model:req:rate5m", "model_version:req_error:ratio"],
+                      ["model:req_error:ratio"]]
+
+
+DASH = {
+    "uid": "d",
+    "templating": {"list": [
+        {"name": "datasource", "type": "datasource", "query": "prometheus"},
+        {"name": "model", "type": "query",
+         "query": {"query": "label_values(ml_model_info, model)"}},
+        {"name": "version", "type": "query",
+         "query": 'label_values(ml_model_info{model=~"$model"}, version)'},
+    ]},
+    "annotations": {"list": [{"name": "Deploys", "expr": "changes(x[5m]) > 0", "enable": True}]},
+    "panels": [
+        {"type": "row", "title": "r", "collapsed": True, "panels": [
+            {"type": "timeseries", "title": "Rate", "targets": [
+                {"refId": "A", "expr": "sum(rate(a_total[$__rate_interval]))"},
+                {"refId": "B", "expr": "hidden", "hide": True}]}]},
+        {"type": "stat", "title": "Now", "options": {"graphMode": "none",
+                                                     "reduceOptions": {"calcs": ["lastNotNull"]}},
+         "targets": [{"refId": "A", "expr": "sum(a)"}]},
+        {"type": "stat", "title": "Spark", "options": {"graphMode": "area"},
+         "targets": [{"refId": "A", "expr": "sum(b)"}]},
+        {"type": "table", "title": "T", "targets": [{"refId": "A", "expr": "c", "instant": True}]},
+    ],
+}
+
+
+def test_dashboard_queries_as_grafana_sends_them() -> None:
+    queries = {q.panel: q for q in dashboard_queries(DASH)}
+    assert set(queries) == {"Rate", "Now", "Spark", "T", "annotation: Deploys"}
+    assert queries["T"].instant and not queries["Rate"].instant
+    assert queries["Now"].last_value_only and not queries["Spark"].last_value_only
+    params = range_query_params(queries["Rate"], "q", end=86_400 * 10 + 7, range_s=24 * 3600)
+    assert params["step"] == "60" and int(params["start"]) % 60 == 0
+    assert macro_values(queries["Rate"], 24 * 3600) == {"interval": "1m", "rate_interval": "75s",
+                                                        "range_": "1d"}
+    assert range_query_params(queries["T"], "q", end=100, range_s=3600) == {"query": "q",
+                                                                            "time": "100"}
+    assert [(v.name, v.label) for v in variable_queries(DASH)] == [("model", "model"),
+                                                                   ("version", "version")]
+
+
+def test_fake_grafana_server_counts_and_behaves_like_the_api() -> None:
+    with BenchGrafanaServer() as server:
+        auth = {"Authorization": f"Bearer {server.token}"}
+        assert requests.get(f"{server.url}/api/user", timeout=5).status_code == 401
+        body = {"dashboard": {"uid": "u1", "title": "T", "tags": ["a"]}, "overwrite": False}
+        saved = requests.post(f"{server.url}/api/dashboards/db", json=body, headers=auth,
+                              timeout=5).json()
+        assert saved["version"] == 1
+        stale = {"dashboard": {"uid": "u1", "title": "T2", "version": 7}, "overwrite": False}
+        assert requests.post(f"{server.url}/api/dashboards/db", json=stale, headers=auth,
+                             timeout=5).status_code == 412
+        got = requests.get(f"{server.url}/api/dashboards/uid/u1", headers=auth, timeout=5).json()
+        assert got["dashboard"]["title"] == "T" and got["meta"]["folderUid"] == ""
+        hits = requests.get(f"{server.url}/api/search", params={"tag": "a"}, headers=auth,
+                            timeout=5).json()
+        assert [h["uid"] for h in hits] == ["u1"]
+        assert server.total_requests() == 5
+        assert server.counts["POST /api/dashboards/db"] == 2
+        assert server.counts["GET /api/dashboards/uid/{id}"] == 1
+
+
+def test_run_measured_reports_the_childs_own_peak_memory() -> None:
+    result = run_measured([sys.executable, "-c", "x = bytearray(150 * 2**20); print('ok')"])
+    assert result.returncode == 0 and result.stdout == "ok\n"
+    assert result.maxrss_mib >= 150
+    small = run_measured([sys.executable, "-c", "pass"])
+    assert small.maxrss_mib < 100
+
+
+def test_generated_definition_is_one_dashboard_of_n_panels(tmp_path: Path) -> None:
+    namespace: dict[str, object] = {}
+    exec(compile(definition_source(3, panels=7), "dash.py", "exec"), namespace)  # noqa: S102
+    dashboard = namespace["dashboard"]
+    assert dashboard.uid == "bench-0003" and len(dashboard.panels) == 7
+    (tmp_path / "dash_0000.py").write_text(definition_source(0), encoding="utf-8")
+    toggle_one(tmp_path)
+    assert 'title="Changed bench dashboard' in (tmp_path / "dash_0000.py").read_text()
+    toggle_one(tmp_path)
+    assert (tmp_path / "dash_0000.py").read_text() == definition_source(0)
+
+
+def test_bench_cli_help() -> None:
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--help"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    for option in ("--quick", "--only", "--runs", "--output"):
+        assert option in out.stdout
+
+
+def test_bench_quick_build_appends_a_table(tmp_path: Path) -> None:
+    report = tmp_path / "bench.md"
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--only",
+                          "build", "--build-sizes", "3", "--output", str(report)],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    text = report.read_text(encoding="utf-8")
+    assert "bench/run.py --quick --only build --build-sizes 3" in text
+    assert "| generated 3 | 3 | 60 |" in text
+    assert "nproc" in text or "CPUs" in text
+
+
+def test_bench_cli_rejects_bad_sizes(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--only", "build",
+                          "--build-sizes", "ten", "--no-write"],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert out.returncode == 2
+    assert "expected comma-separated integers" in out.stderr
+    assert "Traceback" not in out.stderr
