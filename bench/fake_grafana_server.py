@@ -50,6 +50,10 @@ def _route(method: str, path: str) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Grafana behind a proxy would
+    # Like Go's net/http (Grafana): TCP_NODELAY and one write per response. Without both, a
+    # keep-alive client stalls ~40 ms per request on Nagle + delayed ACK (measured: it made
+    # `grafana-sync push`, which reuses connections, look 10x slower than it is).
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -67,8 +71,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._headers_buffer.append(b"\r\n")  # end_headers() without its separate flush
+        self._headers_buffer.append(data)
+        self.flush_headers()
 
     def _handle(self) -> None:
         parts = urlsplit(self.path)
