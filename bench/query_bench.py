@@ -40,8 +40,11 @@ from bench.rule_rewrite import load_rate_rules, rewrite
 from grafana_sync.macros import substitute_macros
 
 RANGES = {"6h": 6 * 3600, "24h": 24 * 3600}
-SHIPPED, RULES, INSTANT = "as shipped", "with recording rules", "instant last-value panels"
-VARIANTS = (SHIPPED, RULES, INSTANT)
+SHIPPED, RULES = "as shipped", "with recording rules"
+INSTANT, TOPK = "instant last-value panels", "top 20 series"
+VARIANTS = (SHIPPED, RULES, INSTANT, TOPK)
+TOPK_N = 20
+WIDE_SERIES = 100  # a query returning more series than this is "wide" (TOPK variant)
 
 
 @dataclass
@@ -54,6 +57,7 @@ class QueryResult:
     samples: int = 0
     series: int = 0
     error: str = ""
+    changed: bool = False  # a variant's own request (False: shares the shipped measurement)
 
 
 @dataclass
@@ -66,6 +70,7 @@ class QueryBenchResult:
     rules_backfill_s: float = 0.0
     rewritten: int = 0
     last_value_only: int = 0
+    wide: int = 0
     total_queries: int = 0
     # (dashboard, range, variant) -> results in query order
     results: dict[tuple[str, str, str], list[QueryResult]] = field(default_factory=dict)
@@ -179,43 +184,76 @@ def compiled_dashboards(folder: Path) -> list[dict[str, Any]]:
             if not p.name.startswith(".")]
 
 
+def _variant(query: Query, variant: str, rules: list[Any], wide: bool) -> tuple[Query, str]:
+    """The query as `variant` sends it (expression and instant flag)."""
+    if variant == RULES:
+        return query, rewrite(query.expr, rules)[0]
+    if variant == INSTANT and query.last_value_only:
+        return replace(query, instant=True), query.expr
+    if variant == TOPK and wide:
+        return query, f"topk({TOPK_N}, {query.expr})"
+    return query, query.expr
+
+
 def run_queries(url: str, dashboards: list[dict[str, Any]], end: int, runs: int,
                 result: QueryBenchResult) -> None:
+    """Warm-up pass of the shipped queries, then `runs` timed passes. A variant's query that is
+    identical to the shipped one is not sent again: it shares the shipped result (and time)."""
     rules = load_rate_rules(rule_files())
     session = requests.Session()
-    plans: list[tuple[tuple[str, str, str], list[tuple[Query, dict[str, str]]]]] = []
+    shipped: dict[tuple[str, str], list[tuple[Query, dict[str, str]]]] = {}
+    variables: dict[str, dict[str, list[str]]] = {}
     for dash in dashboards:
         name = dash.get("uid", "?")
         walls = result.variable_walls.setdefault(name, [])
-        variables = _resolve_variables(session, url, dash, end, walls)
+        variables[name] = _resolve_variables(session, url, dash, end, walls)
         for query in dashboard_queries(dash):
             result.total_queries += 1
             result.rewritten += bool(rewrite(query.expr, rules)[1])
             result.last_value_only += query.last_value_only
         for range_name, range_s in RANGES.items():
-            for variant in VARIANTS:
-                plan = []
-                for query in dashboard_queries(dash):
-                    expr = rewrite(query.expr, rules)[0] if variant == RULES else query.expr
-                    if variant == INSTANT and query.last_value_only:
-                        query = replace(query, instant=True)
-                    final = substitute_macros(expr, variables, **macro_values(query, range_s))
-                    plan.append((query, range_query_params(query, final, end, range_s)))
-                key = (name, range_name, variant)
-                result.results[key] = [QueryResult(name, q.panel, q.ref_id, q.expr)
-                                       for q, _ in plan]
-                plans.append((key, plan))
+            plan = []
+            for query in dashboard_queries(dash):
+                final = substitute_macros(query.expr, variables[name],
+                                          **macro_values(query, range_s))
+                plan.append((query, range_query_params(query, final, end, range_s)))
+            shipped[(name, range_name)] = plan
+            result.results[(name, range_name, SHIPPED)] = [
+                QueryResult(name, q.panel, q.ref_id, q.expr) for q, _ in plan]
     log(f"query: {result.total_queries} queries in {len(dashboards)} dashboards "
         f"({result.rewritten} rewritable to recording rules); warm-up pass")
-    for key, plan in plans:  # warm-up: page the TSDB in, results discarded
-        for query, params in plan:
-            _run_query(session, url, params, QueryResult(key[0], query.panel, query.ref_id, ""))
+    wide: set[tuple[str, str, int]] = set()
+    for (name, _range_name), plan in shipped.items():  # warm-up: page the TSDB in
+        for index, (query, params) in enumerate(plan):
+            probe = QueryResult(name, query.panel, query.ref_id, "")
+            _run_query(session, url, params, probe)
+            if probe.series > WIDE_SERIES:
+                wide.add((name, query.panel, index))
+    result.wide = len({(n, p) for n, p, _ in wide})
+    to_run: list[tuple[dict[str, str], QueryResult, str]] = []
+    for (name, range_name), plan in shipped.items():
+        base = result.results[(name, range_name, SHIPPED)]
+        to_run += [(params, qres, SHIPPED) for (_q, params), qres in zip(plan, base, strict=True)]
+        range_s = RANGES[range_name]
+        for variant in VARIANTS[1:]:
+            results = []
+            for index, ((query, params), qres) in enumerate(zip(plan, base, strict=True)):
+                vquery, expr = _variant(query, variant, rules,
+                                        (name, query.panel, index) in wide)
+                final = substitute_macros(expr, variables[name], **macro_values(vquery, range_s))
+                vparams = range_query_params(vquery, final, end, range_s)
+                if vparams == params:
+                    results.append(qres)  # identical request: shares the shipped measurement
+                    continue
+                own = QueryResult(name, query.panel, query.ref_id, query.expr, changed=True)
+                results.append(own)
+                to_run.append((vparams, own, variant))
+            result.results[(name, range_name, variant)] = results
     for run in range(runs):
-        log(f"query: timed pass {run + 1}/{runs}")
-        order = plans if run % 2 == 0 else sorted(plans, key=lambda p: p[0][2], reverse=True)
-        for key, plan in order:
-            for (_query, params), qres in zip(plan, result.results[key], strict=True):
-                _run_query(session, url, params, qres)
+        log(f"query: timed pass {run + 1}/{runs} ({len(to_run)} queries)")
+        order = to_run if run % 2 == 0 else list(reversed(to_run))
+        for params, qres, _variant_name in order:
+            _run_query(session, url, params, qres)
     result.runs = runs
 
 
@@ -267,7 +305,10 @@ def render(result: QueryBenchResult) -> str:
             f"{result.last_value_only} are range queries of panels that show only the last value "
             "(stat/gauge/bargauge without sparkline, reduce last/lastNotNull). Variants: "
             f"**{SHIPPED}**; **{RULES}** (those queries rewritten, the rest unchanged); "
-            f"**{INSTANT}** (those panels' queries sent as instant queries, the rest unchanged). "
+            f"**{INSTANT}** (those panels' queries sent as instant queries, the rest unchanged); "
+            f"**{TOPK}** (the {result.wide} panels whose query returns more than {WIDE_SERIES} "
+            f"series wrapped in `topk({TOPK_N}, …)`, the rest unchanged). A variant's query "
+            "identical to the shipped one is not re-sent: it shares the shipped measurement. "
             f"Median of {result.runs} timed pass(es) after one warm-up pass; time = client wall "
             "time per query (HTTP and JSON included), a dashboard's queries one after another "
             "(Grafana runs them concurrently, so this is total work, not load latency); samples "
@@ -278,8 +319,8 @@ def render(result: QueryBenchResult) -> str:
         rows = []
         sums = {v: [0.0] * result.runs for v in VARIANTS}
         for name in dashboards:
-            a, b, c = (s[(name, range_name, v)] for v in VARIANTS)
-            for v, agg in zip(VARIANTS, (a, b, c), strict=True):
+            a, b, c, d = (s[(name, range_name, v)] for v in VARIANTS)
+            for v, agg in zip(VARIANTS, (a, b, c, d), strict=True):
                 sums[v] = [x + y for x, y in zip(sums[v], agg["totals"], strict=True)]
             slow = a["slowest"]
             rows.append([
@@ -287,6 +328,7 @@ def render(result: QueryBenchResult) -> str:
                 f"{_ms(a['total'])} ({spread(a['totals'])})",
                 f"{_ms(b['total'])} ({fmt_ratio(b['total'], a['total'])})",
                 f"{_ms(c['total'])} ({fmt_ratio(c['total'], a['total'])})",
+                f"{_ms(d['total'])} ({fmt_ratio(d['total'], a['total'])})",
                 f"{_ms(a['slowest_s'])} — {slow.panel} ({slow.ref_id})" if slow else "–",
                 f"{a['samples']:,}", f"{b['samples']:,}", f"{c['samples']:,}",
                 len(a["errors"]) or "",
@@ -296,11 +338,12 @@ def render(result: QueryBenchResult) -> str:
                      f"**{_ms(total[SHIPPED])}** ({spread(sums[SHIPPED])})",
                      f"**{_ms(total[RULES])}** ({fmt_ratio(total[RULES], total[SHIPPED])})",
                      f"**{_ms(total[INSTANT])}** ({fmt_ratio(total[INSTANT], total[SHIPPED])})",
+                     f"**{_ms(total[TOPK])}** ({fmt_ratio(total[TOPK], total[SHIPPED])})",
                      "", "", "", "", ""])
         step = "15 s" if range_name == "6h" else "1 m"
         text += f"\n**Range {range_name}** (step {step}; ratios are variant / as shipped)\n\n"
         text += md_table(["dashboard", "queries", f"total {SHIPPED} (noise)", f"total {RULES}",
-                          f"total {INSTANT}", f"slowest query {SHIPPED} (panel)",
+                          f"total {INSTANT}", f"total {TOPK}", f"slowest query {SHIPPED} (panel)",
                           f"samples {SHIPPED}", f"samples {RULES}", f"samples {INSTANT}",
                           "errors"], rows)
     text += "\n" + _heaviest(result) + _errors(s) + _variables(result)
@@ -312,25 +355,26 @@ def _heaviest(result: QueryBenchResult, top: int = 10) -> str:
     for (name, range_name, variant), results in result.results.items():
         if range_name != "24h" or variant != SHIPPED:
             continue
-        rules = result.results[(name, range_name, RULES)]
-        instant = result.results[(name, range_name, INSTANT)]
-        for r, o, i in zip(results, rules, instant, strict=True):
+        others = [result.results[(name, range_name, v)] for v in VARIANTS[1:]]
+        for r, *alts in zip(results, *others, strict=True):
             if r.walls:
-                rows.append((median(r.walls), r, o, i))
+                rows.append((median(r.walls), r, alts))
     rows.sort(key=lambda x: -x[0])
 
-    def cell(base: float, other: QueryResult, shipped: QueryResult) -> str:
-        if not other.walls or other.expr == shipped.expr and other.samples == shipped.samples:
+    def cell(base: float, other: QueryResult) -> str:
+        if not other.changed:
             return "same"
+        if not other.walls:
+            return "error"
         return f"{_ms(median(other.walls))} ({fmt_ratio(median(other.walls), base)})"
 
-    table = [[f"{r.dashboard} / {r.panel} ({r.ref_id})", _ms(t), f"{r.samples:,}",
-              cell(t, o, r), cell(t, i, r),
-              "`" + r.expr.replace("\n", " ").replace("|", "\\|")[:120] + "`"]
-             for t, r, o, i in rows[:top]]
+    table = [[f"{r.dashboard} / {r.panel} ({r.ref_id})", _ms(t), f"{r.samples:,}", r.series,
+              *(cell(t, o) for o in alts),
+              "`" + r.expr.replace("\n", " ").replace("|", "\\|")[:110] + "`"]
+             for t, r, alts in rows[:top]]
     return (f"\n**Heaviest {top} queries (24 h, as shipped)**\n\n" + md_table(
-        ["dashboard / panel", SHIPPED, "samples", RULES, INSTANT, "query (first 120 chars)"],
-        table))
+        ["dashboard / panel", SHIPPED, "samples", "series", *VARIANTS[1:],
+         "query (first 110 chars)"], table))
 
 
 def _errors(s: dict[tuple[str, str, str], dict[str, Any]]) -> str:
