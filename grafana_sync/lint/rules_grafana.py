@@ -177,6 +177,8 @@ def template_on_time_change_reload(dash: Dashboard, ctx: LintContext) -> Iterato
 
 def panel_datasource(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
     ds_vars = {v.get("name") for v in dash.variables_of_type("datasource")}
+    if not ds_vars:
+        return  # template-datasource-rule reports the missing variable, once
 
     def templated(ref: Any) -> bool:
         uid = datasource_uid(ref)

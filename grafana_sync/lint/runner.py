@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,9 +61,10 @@ def enabled_rules(enable: list[str], disable: list[str]) -> list[Rule]:
 
 
 def display(path: Path) -> str:
+    """A path as the user would write it: relative to the current directory when inside it."""
     try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive on Windows
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
         return str(path)
 
 
