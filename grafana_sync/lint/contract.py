@@ -22,6 +22,7 @@ _BACKTICK_RE = re.compile(r"`([^`]+)`")
 _METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _PATTERN_RE = re.compile(r"^[a-zA-Z_:*][a-zA-Z0-9_:*]*$")
 _SEPARATOR_RE = re.compile(r"^\|?[\s:|-]+\|?$")
+_METRIC_HEADER_RE = re.compile(r"metric|name", re.IGNORECASE)
 
 # Series Prometheus itself writes for every target or alert: not part of anyone's contract.
 PROMETHEUS_SYNTHETIC = frozenset({
@@ -62,23 +63,46 @@ class MetricContract:
 
 
 def parse_contract_markdown(text: str) -> tuple[set[str], list[str]]:
-    """Metric names and `*` patterns from the first column of every markdown table."""
+    """Metric names and `*` patterns from the first column of the markdown tables.
+
+    Tables whose header's first cell says "metric" or "name" are read; when no table has such a
+    header, every table is (so a bare list of names in a table still works).
+    """
+    tables = _tables(text)
+    chosen = [rows for header, rows in tables if _METRIC_HEADER_RE.search(header)]
     names: set[str] = set()
     patterns: list[str] = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped.startswith("|") or _SEPARATOR_RE.match(stripped):
-            continue
-        cells = _split_row(stripped)
-        if not cells:
-            continue
-        for token in _BACKTICK_RE.findall(cells[0]):
-            token = token.strip().split("{", 1)[0].strip()
-            if _METRIC_RE.match(token):
-                names.add(token)
-            elif "*" in token and _PATTERN_RE.match(token) and token.strip("*"):
-                patterns.append(token)
+    for rows in chosen or [rows for _, rows in tables]:
+        for first_cell in rows:
+            for token in _BACKTICK_RE.findall(first_cell):
+                token = token.strip().split("{", 1)[0].strip()
+                if _METRIC_RE.match(token):
+                    names.add(token)
+                elif "*" in token and _PATTERN_RE.match(token) and token.strip("*"):
+                    patterns.append(token)
     return names, patterns
+
+
+def _tables(text: str) -> list[tuple[str, list[str]]]:
+    """(header first cell, [first cell of each body row]) for every markdown table."""
+    tables: list[tuple[str, list[str]]] = []
+    lines = [line.strip() for line in text.splitlines()]
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.startswith("|"):
+            i += 1
+            continue
+        has_separator = i + 1 < len(lines) and bool(_SEPARATOR_RE.match(lines[i + 1]))
+        header = _split_row(line)[0] if has_separator else ""
+        rows: list[str] = [] if has_separator else [_split_row(line)[0]]
+        i += 2 if has_separator else 1
+        while i < len(lines) and lines[i].startswith("|"):
+            if not _SEPARATOR_RE.match(lines[i]):
+                rows.append(_split_row(lines[i])[0])
+            i += 1
+        tables.append((header, rows))
+    return tables
 
 
 def _split_row(line: str) -> list[str]:

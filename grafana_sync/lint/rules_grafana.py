@@ -304,6 +304,13 @@ def target_rate_interval(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
                             panel=panel, target=target)
 
 
+def _counts_series(node: Any) -> bool:
+    """count(...), group(...), absent(...): they read which series exist, not their values."""
+    if isinstance(node, promql_parser.AggregateExpr):
+        return str(node.op) in ("count", "group")
+    return promql.call_name(node) in ("absent", "absent_over_time", "present_over_time")
+
+
 def target_counter_agg(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
     for panel, target, parsed in ctx.promql_targets(dash):
         if parsed.expr is None:
@@ -315,8 +322,8 @@ def target_counter_agg(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
             if not name.endswith("_total"):
                 continue
             ok = (len(parents) >= 2 and isinstance(parents[-1], promql_parser.MatrixSelector)
-                  and promql.call_name(parents[-2]) in RATE_FUNCTIONS)
-            if not ok:
+                  and promql.call_name(parents[-2]) in RATE_FUNCTIONS | {"resets"})
+            if not ok and not any(_counts_series(p) for p in parents):
                 yield Issue(f"counter '{name}' is not wrapped in rate(), irate() or increase()",
                             panel=panel, target=target)
 

@@ -26,6 +26,10 @@ Intro text with `not_a_table_metric` in it.
 | `node_cpu_seconds_total`, `node_memory_MemAvailable_bytes` | gauge | `instance` |
 | `python_gc_*` | various | |
 | `DCGM_FI_DEV_(UN)CORRECTABLE_REMAPPED_ROWS` | counter | |
+
+| label | values |
+|---|---|
+| `model` | `a`, `b` |
 """
 RULES = """groups:
   - name: demo
@@ -42,6 +46,10 @@ def test_parse_contract_markdown() -> None:
     assert names == {"demo_requests_total", "demo_latency_seconds", "node_cpu_seconds_total",
                      "node_memory_MemAvailable_bytes"}
     assert patterns == ["python_gc_*"]
+
+
+def test_without_metric_headers_every_table_counts() -> None:
+    assert parse_contract_markdown("| `a_b` | x |\n| `c` | y |\n") == ({"a_b", "c"}, [])
 
 
 def test_contract_knows_histogram_series_patterns_records_and_prometheus_series() -> None:

@@ -209,6 +209,9 @@ def test_acceptance_rate_5m_and_no_unit_gives_exactly_two_findings(tmp_path: Pat
     set_expr("histogram_quantile(0.9, sum without (pod) (rate(demo_latency_seconds_bucket"
              "[$__rate_interval])))", pid=3),
     set_expr("count(sum by (model) (rate(demo_requests_total[$__rate_interval])))"),
+    set_expr("demo_load / on (instance) count by (instance) (demo_cpu_seconds_total{mode=\"idle\"})"),
+    set_expr("absent(demo_requests_total{model=\"a\"})"),
+    set_expr("sum(resets(demo_requests_total[$__range]))"),
     lambda d: panel(d, 2)["fieldConfig"]["defaults"].update(unit="suffix: preds"),
     lambda d: panel(d, 2)["fieldConfig"]["defaults"].update(
         unit=None, mappings=[{"type": "value", "options": {"1": {"text": "up"}}}]),
