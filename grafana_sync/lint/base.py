@@ -8,7 +8,15 @@ from typing import Any
 
 from grafana_sync.lint import promql
 from grafana_sync.lint.contract import MetricContract
-from grafana_sync.lint.model import Dashboard, Issue, PanelRef, TargetRef, is_promql_target, targets
+from grafana_sync.lint.model import (
+    Dashboard,
+    Issue,
+    PanelRef,
+    TargetRef,
+    datasource_type,
+    is_promql_target,
+    targets,
+)
 
 
 @dataclass
@@ -30,14 +38,33 @@ class LintContext:
             self._parsed[key] = promql.parse(expr, self._values[id(dash)])
         return self._parsed[key]
 
-    def promql_targets(
-        self, dash: Dashboard
-    ) -> Iterator[tuple[PanelRef, TargetRef, promql.Parsed]]:
-        """Every PromQL target of every content panel, parsed (the parse may have failed)."""
+    def queries(self, dash: Dashboard) -> Iterator[Query]:
+        """Every PromQL query: each target of each content panel, then each annotation query."""
         for panel in dash.content_panels():
             for target in targets(panel):
                 if is_promql_target(dash, panel, target):
-                    yield panel, target, self.parse(dash, target.expr or "")
+                    expr = target.expr or ""
+                    yield Query(expr, self.parse(dash, expr), panel=panel, target=target)
+        for annotation in dash.annotations():
+            expr = annotation.get("expr")
+            kind = datasource_type(dash, annotation.get("datasource"))
+            if isinstance(expr, str) and kind in (None, "prometheus"):
+                name = annotation.get("name") if isinstance(annotation.get("name"), str) else ""
+                yield Query(expr, self.parse(dash, expr), where=f"annotation {name!r}: ")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A PromQL expression and where it sits (a panel's target, or an annotation)."""
+
+    expr: str
+    parsed: promql.Parsed
+    panel: PanelRef | None = None
+    target: TargetRef | None = None
+    where: str = ""  # message prefix for queries outside panels
+
+    def issue(self, message: str) -> Issue:
+        return Issue(self.where + message, panel=self.panel, target=self.target)
 
 
 Check = Callable[[Dashboard, LintContext], Iterable[Issue]]

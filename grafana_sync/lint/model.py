@@ -157,6 +157,11 @@ class Dashboard:
     def variables_of_type(self, kind: str) -> list[dict[str, Any]]:
         return [v for v in self.variables() if v.get("type") == kind]
 
+    def annotations(self) -> list[dict[str, Any]]:
+        annotations = self.raw.get("annotations")
+        items = annotations.get("list") if isinstance(annotations, dict) else None
+        return [a for a in items if isinstance(a, dict)] if isinstance(items, list) else []
+
     def panels(self) -> list[PanelRef]:
         """Every panel in layout order: top-level, then each one's nested panels right after it.
 

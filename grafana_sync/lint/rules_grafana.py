@@ -276,19 +276,18 @@ def panel_no_targets(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
 # --- target-* -----------------------------------------------------------------------------------
 
 def target_promql(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
-    for panel, target, parsed in ctx.promql_targets(dash):
-        if not (target.expr or "").strip():
-            yield Issue("has an empty PromQL expression", panel=panel, target=target)
-        elif parsed.error:
-            yield Issue(f"invalid PromQL {target.expr!r}: {parsed.error}", panel=panel,
-                        target=target)
+    for query in ctx.queries(dash):
+        if not query.expr.strip():
+            yield query.issue("has an empty PromQL expression")
+        elif query.parsed.error:
+            yield query.issue(f"invalid PromQL {query.expr!r}: {query.parsed.error}")
 
 
 def target_rate_interval(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
-    for panel, target, parsed in ctx.promql_targets(dash):
-        if parsed.expr is None:
+    for query in ctx.queries(dash):
+        if query.parsed.expr is None:
             continue
-        for node, parents in promql.walk(parsed.expr):
+        for node, parents in promql.walk(query.parsed.expr):
             if not isinstance(node, promql_parser.MatrixSelector) or not parents:
                 continue
             func = promql.call_name(parents[-1])
@@ -299,9 +298,8 @@ def target_rate_interval(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
                 allowed.add(promql.RANGE_DELTA)  # "increase over the selected time range"
             if node.range not in allowed:
                 shown = str(node).rsplit("[", 1)[-1].rstrip("]")
-                yield Issue(f"{func}() over [{shown}] should use [$__rate_interval]"
-                            + (" (or [$__range])" if func == "increase" else ""),
-                            panel=panel, target=target)
+                yield query.issue(f"{func}() over [{shown}] should use [$__rate_interval]"
+                                  + (" (or [$__range])" if func == "increase" else ""))
 
 
 def _counts_series(node: Any) -> bool:
@@ -312,10 +310,10 @@ def _counts_series(node: Any) -> bool:
 
 
 def target_counter_agg(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
-    for panel, target, parsed in ctx.promql_targets(dash):
-        if parsed.expr is None:
+    for query in ctx.queries(dash):
+        if query.parsed.expr is None:
             continue
-        for node, parents in promql.walk(parsed.expr):
+        for node, parents in promql.walk(query.parsed.expr):
             if not isinstance(node, promql_parser.VectorSelector):
                 continue
             name = promql.selector_name(node) or ""
@@ -324,8 +322,8 @@ def target_counter_agg(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
             ok = (len(parents) >= 2 and isinstance(parents[-1], promql_parser.MatrixSelector)
                   and promql.call_name(parents[-2]) in RATE_FUNCTIONS | {"resets"})
             if not ok and not any(_counts_series(p) for p in parents):
-                yield Issue(f"counter '{name}' is not wrapped in rate(), irate() or increase()",
-                            panel=panel, target=target)
+                yield query.issue(
+                    f"counter '{name}' is not wrapped in rate(), irate() or increase()")
 
 
 def uneditable_dashboard(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:

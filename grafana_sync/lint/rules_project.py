@@ -124,10 +124,10 @@ def _reads_buckets(node: Any) -> bool:
 
 def target_histogram_le(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
     """Native histograms need no `le`, so only aggregations over `_bucket` series are checked."""
-    for panel, target, parsed in ctx.promql_targets(dash):
-        if parsed.expr is None:
+    for query in ctx.queries(dash):
+        if query.parsed.expr is None:
             continue
-        for node, _ in promql.walk(parsed.expr):
+        for node, _ in promql.walk(query.parsed.expr):
             if promql.call_name(node) != "histogram_quantile" or len(node.args) < 2:
                 continue
             for child, parents in promql.walk(node.args[1]):
@@ -136,21 +136,21 @@ def target_histogram_le(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
                 if (isinstance(child, promql_parser.AggregateExpr)
                         and str(child.op) in GROUPING_AGGREGATIONS
                         and not _keeps_le(child) and _reads_buckets(child)):
-                    yield Issue(f"histogram_quantile over {str(child.op)}() that drops 'le': "
-                                f"aggregate with '{child.op} by (le, ...)'",
-                                panel=panel, target=target)
+                    yield query.issue(
+                        f"histogram_quantile over {child.op}() that drops 'le': "
+                        f"aggregate with '{child.op} by (le, ...)'")
 
 
 def metric_contract(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
     contract = ctx.contract
     if contract is None or not ctx.contract_applies(dash):
         return
-    for panel, target, parsed in ctx.promql_targets(dash):
-        if parsed.expr is None:
+    for query in ctx.queries(dash):
+        if query.parsed.expr is None:
             continue
-        for name in promql.metric_names(parsed.expr):
+        for name in promql.metric_names(query.parsed.expr):
             if not contract.knows(name):
-                yield Issue(contract.explain_unknown(name), panel=panel, target=target)
+                yield query.issue(contract.explain_unknown(name))
 
 
 def _threshold_step_lists(panel: PanelRef) -> Iterator[tuple[str, Any]]:

@@ -23,6 +23,7 @@ Intro text with `not_a_table_metric` in it.
 |---|---|---|
 | `demo_requests_total` | counter | `model` |
 | `demo_latency_seconds` | histogram | `model`, `le` |
+| `demo_deployed_timestamp_seconds` | gauge | `model` |
 | `node_cpu_seconds_total`, `node_memory_MemAvailable_bytes` | gauge | `instance` |
 | `python_gc_*` | various | |
 | `DCGM_FI_DEV_(UN)CORRECTABLE_REMAPPED_ROWS` | counter | |
@@ -44,6 +45,7 @@ RULES = """groups:
 def test_parse_contract_markdown() -> None:
     names, patterns = parse_contract_markdown(CONTRACT)
     assert names == {"demo_requests_total", "demo_latency_seconds", "node_cpu_seconds_total",
+                     "demo_deployed_timestamp_seconds",
                      "node_memory_MemAvailable_bytes"}
     assert patterns == ["python_gc_*"]
 
@@ -98,6 +100,14 @@ def test_unknown_metric_in_project_dashboard_is_an_error(tmp_path: Path) -> None
     assert [(f.rule, f.severity, f.ref_id) for f in result.findings] == [
         ("metric-contract-rule", "error", "A")]
     assert "'demo_request_total' is not in the metrics contract" in result.findings[0].message
+
+
+def test_annotation_queries_are_checked_too(tmp_path: Path) -> None:
+    dash = copy.deepcopy(CLEAN)
+    dash["annotations"]["list"][1]["expr"] = "ml_deployed_timestamp_seconds > 0"
+    [finding] = lint_file(project(tmp_path), dash).findings
+    assert (finding.rule, finding.panel_title) == ("metric-contract-rule", None)
+    assert finding.message.startswith("annotation 'Deployments': metric 'ml_deployed_timestamp")
 
 
 def test_undefined_recording_rule_is_an_error(tmp_path: Path) -> None:

@@ -108,6 +108,11 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
     def target_ds(d):
         panel(d, 2)["targets"][0]["datasource"] = {"type": "prometheus", "uid": "abc123"}
 
+    def annotation(expr):
+        def mutate(d):
+            d["annotations"]["list"][1]["expr"] = expr
+        return mutate
+
     def overlap(d):
         panel(d, 3)["gridPos"] = {"h": 8, "w": 12, "x": 6, "y": 1}
 
@@ -137,7 +142,9 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
         ("panel-no-targets-rule", set_panel(2, "targets", [])),
         ("target-promql-rule", set_expr("sum(rate(demo_requests_total[$__rate_interval])")),
         ("target-promql-rule", set_expr("")),
+        ("target-promql-rule", annotation("changes(demo_deployed_timestamp_seconds[1m] > 0")),
         ("target-rate-interval-rule", set_expr("sum(rate(demo_requests_total[5m]))")),
+        ("target-rate-interval-rule", annotation("rate(demo_requests_total[10m]) > 0")),
         ("target-rate-interval-rule", set_expr("sum(increase(demo_requests_total[1h]))")),
         ("target-counter-agg-rule", set_expr("sum(demo_requests_total)")),
         ("target-counter-agg-rule",
