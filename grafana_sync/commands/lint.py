@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from grafana_sync.errors import EXIT_FAILURE, EXIT_OK
+from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from grafana_sync.paths import ProjectPaths
 
 
 def _list_rules() -> str:
-    from grafana_sync.lint.registry import RULES
+    from grafana_sync.lint.registry import RULES  # noqa: PLC0415 - keeps `--help` fast
 
     lines = []
     for rule in RULES:
@@ -55,8 +55,12 @@ def lint(
     if list_rules:
         click.echo(_list_rules())
         return EXIT_OK
-    from grafana_sync.lint.output import render_json, render_text
-    from grafana_sync.lint.runner import LintOptions, run_lint
+    try:
+        from grafana_sync.lint.output import render_json, render_text
+        from grafana_sync.lint.runner import LintOptions, run_lint
+    except ImportError as exc:  # promql-parser missing from an old install
+        raise ConfigError(f"grafana-sync lint needs {exc.name or 'promql-parser'}: "
+                          "pip install promql-parser") from None
 
     project = ProjectPaths.from_root(".")
     options = LintOptions(

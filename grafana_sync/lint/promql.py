@@ -24,6 +24,19 @@ INTERVAL_MAGIC = "15s"
 RATE_INTERVAL_DELTA = timedelta(seconds=7777)
 RANGE_DELTA = timedelta(seconds=8888)
 
+
+def _register_prometheus2_functions() -> None:
+    """holt_winters: Prometheus 2.x (Debian's 2.42 included); renamed in 3.0, unknown to the parser."""
+    vt = promql_parser.ValueType
+    try:
+        promql_parser.register_extra_functions([promql_parser.Function(
+            "holt_winters", [vt.Matrix, vt.Scalar, vt.Scalar], vt.Vector)])
+    except ValueError:  # already known (a parser release that still has it)
+        pass
+
+
+_register_prometheus2_functions()
+
 _TIME_GLOBAL_RE = re.compile(r"\$\{__(?:from|to)(?::[^}]*)?\}|\$__(?:from|to)\b")
 _OTHER_GLOBAL_RE = re.compile(r"\$\{__[\w.]+(?::[^}]*)?\}|\$__[\w.]+")
 

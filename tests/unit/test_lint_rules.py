@@ -219,6 +219,7 @@ def test_acceptance_rate_5m_and_no_unit_gives_exactly_two_findings(tmp_path: Pat
     set_expr("demo_load / on (instance) count by (instance) (demo_cpu_seconds_total{mode=\"idle\"})"),
     set_expr("absent(demo_requests_total{model=\"a\"})"),
     set_expr("sum(resets(demo_requests_total[$__range]))"),
+    set_expr("holt_winters(demo_queue_length[$__rate_interval], 0.5, 0.5)"),
     lambda d: panel(d, 2)["fieldConfig"]["defaults"].update(unit="suffix: preds"),
     lambda d: panel(d, 2)["fieldConfig"]["defaults"].update(
         unit=None, mappings=[{"type": "value", "options": {"1": {"text": "up"}}}]),
