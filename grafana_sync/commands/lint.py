@@ -11,7 +11,7 @@ from grafana_sync.paths import ProjectPaths
 
 
 def _list_rules() -> str:
-    from grafana_sync.lint.registry import RULES  # noqa: PLC0415 - keeps `--help` fast
+    from grafana_sync.lint.registry import RULES
 
     lines = []
     for rule in RULES:
@@ -52,15 +52,15 @@ def lint(
     Rules carry Grafana dashboard-linter's names; `.lint` files in its format exclude findings
     or downgrade them to warnings. Exit 1 on any error-level finding, 2 on bad input.
     """
-    if list_rules:
-        click.echo(_list_rules())
-        return EXIT_OK
-    try:
+    try:  # imported here so `grafana-sync --help` does not load the PromQL parser
         from grafana_sync.lint.output import render_json, render_text
         from grafana_sync.lint.runner import LintOptions, run_lint
     except ImportError as exc:  # promql-parser missing from an old install
         raise ConfigError(f"grafana-sync lint needs {exc.name or 'promql-parser'}: "
                           "pip install promql-parser") from None
+    if list_rules:
+        click.echo(_list_rules())
+        return EXIT_OK
 
     project = ProjectPaths.from_root(".")
     options = LintOptions(
