@@ -191,6 +191,10 @@ def panel_thresholds(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
                 if i == 0 and (value is None or value == -math.inf):
                     continue  # the base step: applies below every other threshold
                 number = _number(value)
+                if number is None and i == 0:
+                    yield Issue(f"{where} base step has value {value!r}, expected null",
+                                panel=panel)
+                    break
                 if number is None:
                     yield Issue(f"{where} step {i} has value {value!r}, expected a number "
                                 "(only the first, base step may be null)", panel=panel)

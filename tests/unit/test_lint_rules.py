@@ -166,6 +166,7 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
             pid=3)),
         ("panel-thresholds-rule", steps([None, 200, 100])),
         ("panel-thresholds-rule", steps([None, 100, None])),
+        ("panel-thresholds-rule", steps(["null", 100])),  # grafanalib's string "null"
     ]
 
 
