@@ -211,7 +211,9 @@ def test_acceptance_rate_5m_and_no_unit_gives_exactly_two_findings(tmp_path: Pat
 @pytest.mark.parametrize("mutate", [
     set_expr("sum(increase(demo_requests_total[$__range]))"),
     set_expr("sum(irate(demo_requests_total[$__rate_interval])) * 60"),
-    set_expr("topk($__all_fake, demo_up)".replace("$__all_fake", "5")),
+    lambda d: d["templating"]["list"].append({"name": "n", "type": "custom", "query": "5,10",
+                                              "current": {"text": "5", "value": "5"}}) or
+    set_expr("topk($n, demo_queue_length)")(d),
     set_expr("demo_queue_length{model=~\"${model:regex}\"} @ ${__to:date:seconds}"),
     set_expr("histogram_quantile(0.9, sum(rate(demo_native_seconds[$__rate_interval])))", pid=3),
     set_expr("histogram_quantile(0.9, sum without (pod) (rate(demo_latency_seconds_bucket"
