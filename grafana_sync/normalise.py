@@ -1,0 +1,312 @@
+"""Turn grafanalib's Grafana-5-era JSON into what Grafana 11/12 saves (DESIGN.md "Compile").
+
+grafanalib 0.7 emits schemaVersion 12, datasource names as strings, nulls for absent values,
+legacy keys (`rows`, `span`, `height`, …), `refId: ""`, `thresholds.steps: ""` on Stat,
+`maxDataPoints: 100` on every panel, `intervalFactor`/`step` on targets and the pre-7 options of
+gauge, bar gauge, table and heatmap. `normalise_dashboard` fixes all of that; it never touches
+queries, titles or anything else the author wrote on purpose.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import string
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+SCHEMA_VERSION = 39  # Grafana 11.4's dashboard schema
+DEFAULT_DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+
+DASHBOARD_KEYS = {
+    "annotations", "description", "editable", "fiscalYearStartMonth", "gnetId", "graphTooltip",
+    "links", "liveNow", "panels", "refresh", "revision", "schemaVersion", "tags", "templating",
+    "time", "timepicker", "timezone", "title", "uid", "weekStart",
+}
+PANEL_KEYS = {
+    "cacheTimeout", "datasource", "description", "fieldConfig", "gridPos", "hideTimeOverride", "id",
+    "interval", "libraryPanel", "links", "maxDataPoints", "maxPerRow", "options", "pluginVersion",
+    "queryCachingTTL", "repeat", "repeatDirection", "targets", "timeFrom", "timeShift", "title",
+    "transformations", "transparent", "type",
+}
+ROW_KEYS = {"collapsed", "datasource", "gridPos", "id", "panels", "repeat", "title", "type"}
+TARGET_DROP = {"step", "intervalFactor", "query", "target", "metric"}
+VARIABLE_KEYS = {
+    "allValue", "auto", "auto_count", "auto_min", "current", "datasource", "description", "hide",
+    "includeAll", "label", "multi", "name", "options", "query", "refresh", "regex", "skipUrlSync",
+    "sort", "type",
+}
+ANNOTATION_KEYS = {"builtIn", "datasource", "enable", "expr", "filter", "hide", "iconColor", "name",
+                   "target", "type", "step", "titleFormat", "tagKeys", "textFormat",
+                   "useValueForTime"}
+LINK_DEFAULTS = {"asDropdown": False, "icon": "external link", "includeVars": False,
+                 "keepTime": False, "tags": [], "targetBlank": False, "title": "", "tooltip": "",
+                 "type": "dashboards"}
+GRAFANALIB_DEFAULT_MAX_DATA_POINTS = 100
+ANGULAR_TYPES = {"graph": "timeseries", "singlestat": "stat"}
+
+# Required options with no default in Grafana's schema: the values Grafana's editor saves.
+_REQUIRED_FALLBACKS: dict[str, dict[str, Any]] = {
+    "timeseries": {"legend": {"showLegend": True}, "tooltip": {"mode": "single", "sort": "none"}},
+    "stat": {"orientation": "auto"},
+    "gauge": {"orientation": "auto"},
+    "bargauge": {"orientation": "horizontal", "legend": {"showLegend": False}},
+    "heatmap": {"tooltip": {"mode": "single", "yHistogram": False}, "yAxis": {"axisPlacement": "left"},
+                "calculate": False, "cellValues": {"unit": ""}},
+}
+_REDUCE_DEFAULTS = {"calcs": ["lastNotNull"], "fields": "", "values": False}
+_LEGACY_FIELD_DEFAULTS = {"calcs", "limit", "override", "title", "values"}
+
+
+@lru_cache(maxsize=1)
+def panel_shapes() -> dict[str, Any]:
+    """Per panel type: known option/custom keys and Grafana's defaults (generated; see scripts/)."""
+    text = resources.files("grafana_sync").joinpath("data/panel_shapes.json").read_text()
+    return json.loads(text)
+
+
+def drop_nulls(value: Any) -> Any:
+    """Remove None values (and keys holding them) recursively."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value if v is not None]
+    return value
+
+
+def _deep_merge(defaults: Any, value: Any) -> Any:
+    """value wins; missing keys come from defaults (dicts merged recursively)."""
+    if isinstance(defaults, dict) and isinstance(value, dict):
+        merged = copy.deepcopy(defaults)
+        for key, val in value.items():
+            merged[key] = _deep_merge(defaults.get(key), val) if key in defaults else val
+        return merged
+    return copy.deepcopy(defaults) if value is None else value
+
+
+def _prune(value: Any, keys: dict[str, Any] | None) -> Any:
+    """Keep only keys Grafana's schema knows (keys=None means free-form: keep all)."""
+    if keys is None or not isinstance(value, dict):
+        return value
+    return {k: _prune(v, keys[k]) for k, v in value.items() if k in keys}
+
+
+def datasource_ref(value: Any) -> dict[str, str]:
+    """A grafanalib datasource (name string, dict or None) as a modern {"type", "uid"} ref."""
+    if isinstance(value, dict) and value.get("uid"):
+        return {"type": value.get("type", "prometheus"), "uid": value["uid"]}
+    if isinstance(value, str) and value:
+        return {"type": "prometheus", "uid": value}
+    return dict(DEFAULT_DATASOURCE)
+
+
+def _thresholds(raw: Any) -> dict[str, Any]:
+    """Legacy or modern thresholds -> {"mode", "steps": [{"color", "value"}]}, base value null."""
+    mode = "absolute"
+    steps: Any = raw
+    if isinstance(raw, dict):
+        mode = raw.get("mode") or "absolute"
+        steps = raw.get("steps")
+    if not isinstance(steps, list) or not steps:  # grafanalib's Stat bug: steps == ""
+        steps = [{"color": "green", "value": None}]
+    clean = []
+    for i, step in enumerate(steps):
+        value = step.get("value")
+        if i == 0 or value in ("null", "", None):
+            value = None  # Grafana's base step: applies from -Infinity
+        clean.append({"color": step.get("color", "green"), "value": value})
+    return {"mode": mode, "steps": clean}
+
+
+def _normalise_targets(targets: list[dict[str, Any]], panel_ds: dict[str, str]) -> list[dict[str, Any]]:
+    used = {t.get("refId") for t in targets if t.get("refId")}
+    letters = (c for c in string.ascii_uppercase if c not in used)
+    out = []
+    for target in targets:
+        t = {k: v for k, v in target.items() if k not in TARGET_DROP}
+        if not t.get("refId"):
+            t["refId"] = next(letters)
+        for key in ("interval", "legendFormat", "format"):
+            if t.get(key) == "":
+                del t[key]
+        if t.get("hide") is False:
+            del t["hide"]
+        t["datasource"] = datasource_ref(t.get("datasource")) if t.get("datasource") else panel_ds
+        out.append(t)
+    return out
+
+
+def _legacy_options(panel: dict[str, Any]) -> None:
+    """Move pre-Grafana-7 settings of gauge / bar gauge / table / heatmap to their modern place."""
+    ptype = panel["type"]
+    fc = panel.setdefault("fieldConfig", {})
+    defaults = fc.setdefault("defaults", {})
+    options = panel.get("options")
+    if not isinstance(options, dict):
+        options = {}
+    if ptype == "gauge":
+        legacy = {k: defaults.pop(k) for k in list(defaults) if k in _LEGACY_FIELD_DEFAULTS}
+        for flag in ("showThresholdLabels", "showThresholdMarkers"):
+            if flag in fc:
+                options[flag] = fc.pop(flag)
+        reduce = options.setdefault("reduceOptions", {})
+        if legacy.get("calcs"):
+            reduce.setdefault("calcs", legacy["calcs"])
+        if legacy.get("values") is not None:
+            reduce.setdefault("values", legacy["values"])
+        if legacy.get("limit") is not None:
+            reduce.setdefault("limit", legacy["limit"])
+    elif ptype == "bargauge":
+        field_options = options.pop("fieldOptions", None) or {}
+        for flag in ("showThresholdLabels", "showThresholdMarkers"):
+            options.pop(flag, None)
+        reduce = options.setdefault("reduceOptions", {})
+        if field_options.get("calcs"):
+            reduce.setdefault("calcs", field_options["calcs"])
+        if field_options.get("values") is not None:
+            reduce.setdefault("values", field_options["values"])
+        if field_options.get("limit") is not None:
+            reduce.setdefault("limit", field_options["limit"])
+        for key, val in (field_options.get("defaults") or {}).items():
+            if key not in _LEGACY_FIELD_DEFAULTS and val is not None:
+                defaults.setdefault(key, val)
+        if field_options.get("mappings") and not defaults.get("mappings"):
+            defaults["mappings"] = field_options["mappings"]
+    elif ptype == "table":
+        for key in ("color", "columns", "fontSize", "styles", "transform", "sort", "scroll"):
+            panel.pop(key, None)
+        mappings = panel.pop("mappings", None)
+        if mappings and not defaults.get("mappings"):
+            defaults["mappings"] = mappings
+        custom = defaults.setdefault("custom", {})
+        mode = custom.pop("displayMode", None)
+        if mode and mode != "auto" and "cellOptions" not in custom:
+            custom["cellOptions"] = {"type": mode}
+    elif ptype == "heatmap":
+        legacy_color = panel.get("color") or {}
+        hide_zero = panel.get("hideZeroBuckets")
+        for key in ("cards", "color", "dataFormat", "heatmap", "hideZeroBuckets", "highlightCards",
+                    "legend", "reverseYBuckets", "tooltip", "xAxis", "xBucketNumber", "xBucketSize",
+                    "yAxis", "yBucketBound", "yBucketNumber", "yBucketSize", "tooltipDecimals"):
+            panel.pop(key, None)
+        options.setdefault("calculate", False)
+        if legacy_color.get("colorScheme"):
+            scheme = legacy_color["colorScheme"].replace("interpolate", "")
+            options.setdefault("color", {}).setdefault("scheme", scheme)
+        if hide_zero:
+            options.setdefault("filterValues", {"le": 1e-9})
+        for target in panel.get("targets", []):
+            # grafanalib writes format time_series on every target; histogram buckets shown
+            # without Grafana-side calculation need the heatmap format to be read as buckets.
+            if target.get("format", "time_series") == "time_series" and "_bucket" in target.get("expr", ""):
+                target["format"] = "heatmap"
+    panel["options"] = options
+
+
+def _normalise_panel(panel: dict[str, Any]) -> dict[str, Any]:
+    panel = drop_nulls(panel)
+    if panel.get("type") in ANGULAR_TYPES:
+        panel["type"] = ANGULAR_TYPES[panel["type"]]
+    if panel.get("type") == "row":
+        row = {k: v for k, v in panel.items() if k in ROW_KEYS}
+        row.setdefault("collapsed", False)
+        row["panels"] = [_normalise_panel(p) for p in row.get("panels", [])]
+        if "datasource" in row:
+            row["datasource"] = datasource_ref(row["datasource"])
+        return row
+    if panel.get("maxDataPoints") == GRAFANALIB_DEFAULT_MAX_DATA_POINTS:
+        del panel["maxDataPoints"]  # grafanalib sets 100 on every panel, which starves time series
+    _legacy_options(panel)
+    ptype = panel["type"]
+    shapes = panel_shapes()
+    ds = datasource_ref(panel.get("datasource"))
+    panel["datasource"] = ds
+    panel["targets"] = _normalise_targets(panel.get("targets", []), ds)
+
+    fc = panel["fieldConfig"]
+    defaults = _prune(fc.get("defaults", {}), shapes["_fieldConfigDefaults"])
+    defaults["thresholds"] = _thresholds(defaults.get("thresholds"))
+    defaults.setdefault("mappings", [])
+    if defaults.get("unit") == "":
+        del defaults["unit"]
+    if defaults.get("noValue") == "none":
+        del defaults["noValue"]  # grafanalib's Stat default: would print the word "none"
+    spec = shapes.get(ptype, {})
+    if "custom" in spec:
+        custom = _deep_merge(spec["custom"]["defaults"], defaults.get("custom", {}))
+        custom = _deep_merge(_REQUIRED_FALLBACKS.get(f"{ptype}.custom", {}), custom)
+        defaults["custom"] = _prune(custom, spec["custom"]["keys"])
+    panel["fieldConfig"] = {"defaults": defaults, "overrides": fc.get("overrides", [])}
+
+    options = panel.get("options", {})
+    if "options" in spec:
+        options = _deep_merge(spec["options"]["defaults"], options)
+        options = _deep_merge(_REQUIRED_FALLBACKS.get(ptype, {}), options)
+        if "reduceOptions" in options:
+            options["reduceOptions"] = _deep_merge(_REDUCE_DEFAULTS, options["reduceOptions"])
+        options = _prune(options, spec["options"]["keys"])
+    panel["options"] = options
+    for key in ("transformations", "links"):
+        if panel.get(key) == []:
+            del panel[key]
+    for key in ("hideTimeOverride", "transparent"):
+        if panel.get(key) is False:
+            del panel[key]
+    if panel.get("interval") == "":
+        del panel["interval"]
+    return {k: v for k, v in panel.items() if k in PANEL_KEYS}
+
+
+def _normalise_variable(var: dict[str, Any]) -> dict[str, Any]:
+    var = {k: v for k, v in drop_nulls(var).items() if k in VARIABLE_KEYS}
+    if var.get("type") == "datasource":
+        var.pop("datasource", None)
+    elif "datasource" in var:
+        var["datasource"] = datasource_ref(var["datasource"])
+    current = var.get("current")
+    if isinstance(current, dict):
+        current = {k: v for k, v in current.items() if k in ("selected", "text", "value")}
+        if "text" not in current or "value" not in current:
+            var.pop("current")
+        else:
+            var["current"] = current
+    if var.get("type") != "interval":
+        for key in ("auto", "auto_count", "auto_min"):
+            var.pop(key, None)
+    return var
+
+
+def _normalise_annotation(ann: dict[str, Any]) -> dict[str, Any]:
+    ann = {k: v for k, v in drop_nulls(ann).items() if k in ANNOTATION_KEYS}
+    if ann.get("builtIn"):
+        ann["datasource"] = {"type": "grafana", "uid": "-- Grafana --"}
+    else:
+        ann["datasource"] = datasource_ref(ann.get("datasource"))
+    ann.setdefault("enable", True)
+    ann.setdefault("iconColor", "rgba(0, 211, 255, 1)")
+    return ann
+
+
+def normalise_dashboard(raw: dict[str, Any]) -> dict[str, Any]:
+    """Modern, deterministic dashboard JSON (ids and gridPos are handled by `layout`)."""
+    dash = drop_nulls(copy.deepcopy(raw))
+    if dash.get("sharedCrosshair") and not dash.get("graphTooltip"):
+        dash["graphTooltip"] = 1
+    dash = {k: v for k, v in dash.items() if k in DASHBOARD_KEYS}
+    dash["schemaVersion"] = max(SCHEMA_VERSION, int(dash.get("schemaVersion") or 0))
+    dash["panels"] = [_normalise_panel(p) for p in dash.get("panels", [])]
+    templating = dash.get("templating") or {}
+    dash["templating"] = {"list": [_normalise_variable(v) for v in templating.get("list", [])]}
+    annotations = dash.get("annotations") or {}
+    dash["annotations"] = {"list": [_normalise_annotation(a) for a in annotations.get("list", [])]}
+    dash["links"] = [{**LINK_DEFAULTS, **drop_nulls(link)} for link in dash.get("links", [])]
+    if dash.get("gnetId") in ("", None):
+        dash.pop("gnetId", None)
+    if dash.get("description") == "":
+        del dash["description"]
+    timepicker = dash.get("timepicker")
+    if isinstance(timepicker, dict):
+        dash["timepicker"] = {k: v for k, v in timepicker.items()
+                              if k in ("hidden", "refresh_intervals", "time_options", "nowDelay")}
+    return dash
