@@ -27,6 +27,8 @@ RANGE_DELTA = timedelta(seconds=8888)
 
 def _register_prometheus2_functions() -> None:
     """holt_winters: Prometheus 2.x (Debian's 2.42 included); renamed in 3.0, unknown to the parser."""
+    if not hasattr(promql_parser, "register_extra_functions"):  # promql-parser < 0.12
+        return
     vt = promql_parser.ValueType
     try:
         promql_parser.register_extra_functions([promql_parser.Function(
