@@ -233,6 +233,8 @@ def test_acceptance_rate_5m_and_no_unit_gives_exactly_two_findings(tmp_path: Pat
                                   "options": {"content": "Read me"}}),
     lambda d: var(d, "model").update(query="query_result(topk(5, demo_requests_total))"),
     lambda d: var(d, "model").update(query="up{job=\"demo\"}"),
+    lambda d: var(d, "model").update(
+        query="label_values(demo_requests_total{env=~\"a,b\", version=~\"$version\"}, model)"),
     lambda d: d["templating"]["list"].append({"name": "window", "type": "interval",
                                               "current": {"value": "10m"}, "query": "1m,10m"}) or
     set_expr("sum(avg_over_time(demo_queue_length[$window]))")(d),
@@ -279,3 +281,12 @@ def test_off_by_default_rules_need_enable(tmp_path: Path) -> None:
     assert lint(tmp_path, clean(), enable=[]).findings == []
     rules = sorted(f.rule for f in lint(tmp_path, clean(), enable=["template-job-rule"]).findings)
     assert rules == ["template-job-rule"]
+
+
+def test_legacy_rows_panels_are_linted(tmp_path: Path) -> None:
+    dash = clean()
+    legacy = copy.deepcopy(panel(dash, 2))
+    legacy.update(id=20, type="graph")
+    dash["rows"] = [{"title": "old", "panels": [legacy]}]
+    result = lint(tmp_path, dash, enable=[], disable=["panel-gridpos-rule"])
+    assert [(f.rule, f.panel_id) for f in result.findings] == [("panel-no-angular-rule", 20)]
