@@ -67,6 +67,7 @@ VARIABLE_NOISE_KEYS: tuple[str, ...] = ("current",)
 #: ... and `options` too for variable types whose options are resolved from a datasource.
 VARIABLE_RESOLVED_OPTIONS_TYPES: tuple[str, ...] = ("query", "datasource")
 
+
 class _Missing:
     """Sentinel for "this key does not exist on that side" (distinct from JSON null)."""
 
