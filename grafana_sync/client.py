@@ -221,13 +221,20 @@ class GrafanaClient:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         try:
             # verify per request: requests lets REQUESTS_CA_BUNDLE override session.verify
+            # No redirects: a redirected POST turns into a GET, and credentials would follow
+            # to wherever the redirect points; the user should give the final URL instead.
             response = self.session.request(method, url, params=params, json=json,
-                                            timeout=self.settings.timeout, verify=self._verify)
+                                            timeout=self.settings.timeout, verify=self._verify,
+                                            allow_redirects=False)
         except requests.RequestException as exc:
             raise GrafanaError(f"{action}: {_connection_failure(exc, self.base_url)}") from None
         log.debug("%s /api%s -> %s", method, path, response.status_code)
         if response.status_code == 404 and ok_404:
             return None
+        if 300 <= response.status_code < 400:
+            location = _redact(response.headers.get("Location", "?"))
+            raise GrafanaError(f"{action}: HTTP {response.status_code} redirect to {location}: "
+                               "give the final Grafana URL as --url (https://? sub-path?)")
         if response.status_code >= 400:
             raise GrafanaError(self._status_line(method, path, action, response))
         if not response.content:
