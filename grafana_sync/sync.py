@@ -277,8 +277,10 @@ def _edited_in_grafana(grafana_dash: Mapping[str, Any], meta: Mapping[str, Any],
     """Was Grafana's copy changed by someone else since grafana-sync pushed it?"""
     updated_by = str(meta.get("updatedBy") or "")
     when = str(meta.get("updated") or "")
-    who = f"last saved by {updated_by!r}" + (f" at {when}" if when else "") if updated_by else \
-        "last saver unknown"
+    if updated_by:
+        who = f"last saved by {updated_by!r}" + (f" at {when}" if when else "")
+    else:
+        who = "last saver unknown"
     marker = push_marker(grafana_dash)
     if marker is not None:
         if marker == content_hash(grafana_dash):
@@ -286,8 +288,9 @@ def _edited_in_grafana(grafana_dash: Mapping[str, Any], meta: Mapping[str, Any],
         return True, f"content no longer matches the hash of the last push; {who}"
     if identity and updated_by == identity:
         return False, ""
-    return True, f"no push hash on the dashboard; {who}, not by this token's user " \
-                 f"{identity!r}" if identity else f"no push hash on the dashboard; {who}"
+    if identity:
+        return True, f"no push hash on the dashboard; {who}, not by this token's user {identity!r}"
+    return True, f"no push hash on the dashboard; {who}"
 
 
 def plan_folders(client: GrafanaClient, folders: Iterable[Folder]) -> list[FolderPlan]:
