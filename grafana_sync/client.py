@@ -13,10 +13,11 @@ that may have reached Grafana is never re-sent.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -24,7 +25,7 @@ from urllib3.util.retry import Retry
 
 from grafana_sync import __version__
 from grafana_sync.connection import ConnectionSettings
-from grafana_sync.errors import GrafanaError
+from grafana_sync.errors import ConfigError, GrafanaError
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +39,35 @@ _DNS_FAILURES = ("NameResolutionError", "Name or service not known", "nodename n
                  "No address associated")
 
 
+def _redact(url: str) -> str:
+    """The URL with any user:password@ replaced, for error messages."""
+    return re.sub(r"//[^/@?#]*@", "//***@", url)
+
+
 def _split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """Return (url without user:password@, user, password) so credentials never leave in a URL."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url.rstrip("/"), None, None
-    host = parts.hostname or ""
+    """Validate the base URL; return it without user:password@, plus those credentials.
+
+    A malformed URL is a ConfigError (exit 2) whose text never contains the credentials.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+        host = parts.hostname
+    except ValueError as exc:
+        raise ConfigError(f"invalid Grafana URL {_redact(url)!r}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"invalid Grafana URL {_redact(url)!r}: expected "
+                          "http(s)://host[:port][/sub-path]")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"invalid Grafana URL {_redact(url)!r}: no query string or fragment, "
+                          "just http(s)://host[:port][/sub-path]")
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    return clean.rstrip("/"), parts.username, parts.password
+    netloc = f"{host}:{port}" if port else host
+    clean = urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return clean, user, password
 
 
 def _connection_failure(exc: requests.RequestException, base_url: str) -> str:
@@ -73,6 +92,10 @@ def _connection_failure(exc: requests.RequestException, base_url: str) -> str:
     if isinstance(exc, requests.exceptions.ReadTimeout | requests.exceptions.Timeout):
         return f"timed out waiting for Grafana at {base_url} to answer (see --timeout)"
     if isinstance(exc, requests.exceptions.ConnectionError):
+        if "ReadTimeoutError" in text or "Read timed out" in text:
+            return f"timed out waiting for Grafana at {base_url} to answer (see --timeout)"
+        if "ConnectTimeoutError" in text:
+            return f"timed out connecting to {base_url}"
         if any(s in text for s in _DNS_FAILURES):
             return f"cannot resolve host {host!r} (DNS lookup failed): check --url"
         if "Connection refused" in text or "ConnectionRefusedError" in text or "refused" in text:
@@ -86,6 +109,15 @@ def _connection_failure(exc: requests.RequestException, base_url: str) -> str:
                   requests.exceptions.InvalidSchema):
         return f"invalid Grafana URL {base_url!r}: expected http(s)://host[:port][/sub-path]"
     return f"request to {base_url} failed ({type(exc).__name__})"
+
+
+def _grafana_status(response: requests.Response) -> str:
+    """The `status` field of a Grafana error body ("version-mismatch", "name-exists", ...)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("status") or "") if isinstance(body, dict) else ""
 
 
 def _grafana_message(response: requests.Response) -> str:
@@ -120,6 +152,8 @@ class GrafanaClient:
         self._retries = DEFAULT_RETRIES if retries is None else retries
         self._backoff = DEFAULT_BACKOFF if backoff_factor is None else backoff_factor
         self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"GrafanaClient(url={self.base_url!r})"
@@ -145,23 +179,32 @@ class GrafanaClient:
             session.auth = (self._user, self._password or "")
             if self.settings.org_id:
                 session.headers["X-Grafana-Org-Id"] = str(self.settings.org_id)
-        if self.settings.insecure:
-            session.verify = False
-        elif self.settings.ca_cert:
-            session.verify = self.settings.ca_cert
+        session.verify = self._verify
         return session
+
+    @property
+    def _verify(self) -> bool | str:
+        """TLS verification: on by default, a CA bundle with --ca-cert, off with --insecure."""
+        if self.settings.insecure:
+            return False
+        return self.settings.ca_cert or True
 
     @property
     def session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = self._make_session()
+            with self._lock:
+                self._sessions.append(session)
         return session
 
     def close(self) -> None:
-        session = getattr(self._local, "session", None)
-        if session is not None:
+        """Close every thread's session."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
             session.close()
+        self._local = threading.local()
 
     # -- core request --------------------------------------------------------------------------
     def request(self, method: str, path: str, *, action: str, params: Any = None,
@@ -177,13 +220,21 @@ class GrafanaClient:
 
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         try:
+            # verify per request: requests lets REQUESTS_CA_BUNDLE override session.verify
+            # No redirects: a redirected POST turns into a GET, and credentials would follow
+            # to wherever the redirect points; the user should give the final URL instead.
             response = self.session.request(method, url, params=params, json=json,
-                                            timeout=self.settings.timeout)
+                                            timeout=self.settings.timeout, verify=self._verify,
+                                            allow_redirects=False)
         except requests.RequestException as exc:
             raise GrafanaError(f"{action}: {_connection_failure(exc, self.base_url)}") from None
         log.debug("%s /api%s -> %s", method, path, response.status_code)
         if response.status_code == 404 and ok_404:
             return None
+        if 300 <= response.status_code < 400:
+            location = _redact(response.headers.get("Location", "?"))
+            raise GrafanaError(f"{action}: HTTP {response.status_code} redirect to {location}: "
+                               "give the final Grafana URL as --url (https://? sub-path?)")
         if response.status_code >= 400:
             raise GrafanaError(self._status_line(method, path, action, response))
         if not response.content:
@@ -209,6 +260,8 @@ class GrafanaClient:
                         "(--token / GRAFANA_TOKEN, or --user/--password)")
             return f"{action}: HTTP 401 unauthorized: the {what} was rejected by Grafana"
         if status == 403:
+            if "quota" in message.lower():
+                return f"{action}: HTTP 403: Grafana's quota is reached{said}"
             who = "token" if self._token else "user"
             return f"HTTP 403 forbidden: the {who} lacks permission to {action}{said}"
         if status == 404:
@@ -217,8 +270,10 @@ class GrafanaClient:
                         "(give Grafana's base URL, e.g. https://host/grafana)")
             return f"{action}: HTTP 404 not found{said}"
         if status == 412:
-            return (f"{action}: HTTP 412 version mismatch: it was changed in Grafana while "
-                    f"pushing; run again{said}")
+            if _grafana_status(response) in ("", "version-mismatch"):
+                return (f"{action}: HTTP 412 version mismatch: it was changed in Grafana while "
+                        f"pushing; run again{said}")
+            return f"{action}: HTTP 412 precondition failed{said}"
         if status in (400, 409, 422):
             return f"{action}: HTTP {status}{said or ': rejected by Grafana'}"
         if status == 429:
@@ -275,8 +330,7 @@ class GrafanaClient:
         """POST /api/dashboards/db (never retried: it may have applied)."""
         body: dict[str, Any] = {"dashboard": dashboard, "overwrite": overwrite,
                                 "message": message[:500]}
-        if folder_uid:
-            body["folderUid"] = folder_uid
+        body["folderUid"] = folder_uid or ""  # "" = General: moves it there if elsewhere
         uid = dashboard.get("uid", "?")
         return self.request("POST", "/dashboards/db", json=body,
                             action=f"save dashboard {uid!r}")

@@ -159,15 +159,16 @@ def load_local_dashboards(output_dir: Path, providers: list[Provider]) -> list[L
 @dataclass
 class FolderPlan:
     folder: Folder
-    action: str  # create / update (retitle) / unchanged
+    action: str  # create / update (retitle) / unchanged / failed
     current_title: str | None = None
     version: int | None = None
+    reason: str = ""
 
 
 @dataclass
 class DatasourcePlan:
     spec: DatasourceSpec
-    action: str  # create / update / unchanged / conflict
+    action: str  # create / update / unchanged / conflict / failed
     reason: str = ""
 
 
@@ -175,7 +176,7 @@ class DatasourcePlan:
 class DashboardPlan:
     uid: str
     title: str
-    action: str  # create / update / unchanged / conflict / delete
+    action: str  # create / update / unchanged / conflict / delete / failed
     folder: Folder | None = None
     reason: str = ""
     diff: str = ""
@@ -192,6 +193,15 @@ class Plan:
 
     def count(self, action: str) -> int:
         return sum(1 for d in self.dashboards if d.action == action)
+
+    @property
+    def failures(self) -> list[tuple[str, str, str]]:
+        """(kind, name, error) for everything that could not even be planned."""
+        return ([("folder", f.folder.uid, f.reason) for f in self.folders if f.action == FAILED]
+                + [("datasource", d.spec.uid, d.reason) for d in self.datasources
+                   if d.action == FAILED]
+                + [("dashboard", d.uid, d.reason) for d in self.dashboards
+                   if d.action == FAILED])
 
     @property
     def conflicts(self) -> list[DashboardPlan | DatasourcePlan]:
@@ -267,8 +277,10 @@ def _edited_in_grafana(grafana_dash: Mapping[str, Any], meta: Mapping[str, Any],
     """Was Grafana's copy changed by someone else since grafana-sync pushed it?"""
     updated_by = str(meta.get("updatedBy") or "")
     when = str(meta.get("updated") or "")
-    who = f"last saved by {updated_by!r}" + (f" at {when}" if when else "") if updated_by else \
-        "last saver unknown"
+    if updated_by:
+        who = f"last saved by {updated_by!r}" + (f" at {when}" if when else "")
+    else:
+        who = "last saver unknown"
     marker = push_marker(grafana_dash)
     if marker is not None:
         if marker == content_hash(grafana_dash):
@@ -276,14 +288,19 @@ def _edited_in_grafana(grafana_dash: Mapping[str, Any], meta: Mapping[str, Any],
         return True, f"content no longer matches the hash of the last push; {who}"
     if identity and updated_by == identity:
         return False, ""
-    return True, f"no push hash on the dashboard; {who}, not by this token's user " \
-                 f"{identity!r}" if identity else f"no push hash on the dashboard; {who}"
+    if identity:
+        return True, f"no push hash on the dashboard; {who}, not by this token's user {identity!r}"
+    return True, f"no push hash on the dashboard; {who}"
 
 
 def plan_folders(client: GrafanaClient, folders: Iterable[Folder]) -> list[FolderPlan]:
     plans = []
     for folder in sorted(set(folders), key=lambda f: f.uid):
-        remote = client.get_folder(folder.uid)
+        try:
+            remote = client.get_folder(folder.uid)
+        except GrafanaError as exc:
+            plans.append(FolderPlan(folder, FAILED, reason=str(exc)))
+            continue
         if remote is None:
             plans.append(FolderPlan(folder, CREATE))
         elif remote.get("title") != folder.title:
@@ -327,10 +344,25 @@ def make_plan(client: GrafanaClient, local: list[LocalDashboard],
     """Read Grafana (GET only) and decide every action; no write call is made here."""
     plan = Plan()
     plan.folders = plan_folders(client, [d.folder for d in local if d.folder])
-    plan.datasources = [plan_datasource(client, s, force=force) for s in datasources]
+    for spec in datasources:
+        try:
+            plan.datasources.append(plan_datasource(client, spec, force=force))
+        except GrafanaError as exc:
+            plan.datasources.append(DatasourcePlan(spec, FAILED, str(exc)))
+
+    def fetch(dash: LocalDashboard) -> tuple[dict[str, Any] | None, str | None]:
+        try:
+            return client.get_dashboard(dash.uid), None
+        except GrafanaError as exc:
+            return None, str(exc)
+
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        remotes = list(pool.map(lambda d: client.get_dashboard(d.uid), local))
-    for dash, remote in zip(local, remotes, strict=True):
+        remotes = list(pool.map(fetch, local))
+    for dash, (remote, error) in zip(local, remotes, strict=True):
+        if error is not None:
+            plan.dashboards.append(DashboardPlan(uid=dash.uid, title=dash.title, action=FAILED,
+                                                 folder=dash.folder, reason=error))
+            continue
         plan.dashboards.append(plan_dashboard(dash, remote, identity=identity, force=force))
     if prune:
         defined = {d.uid for d in local}
@@ -372,7 +404,7 @@ def apply_plan(client: GrafanaClient, plan: Plan, *, message: str, jobs: int = 4
         if on_outcome is not None:
             on_outcome(outcome)
 
-    broken_folders: dict[str, str] = {}
+    broken_folders = {fp.folder.uid: fp.reason for fp in plan.folders if fp.action == FAILED}
     for fp in plan.folders:
         try:
             if fp.action == CREATE:

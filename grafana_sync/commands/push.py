@@ -59,6 +59,7 @@ def _plan_lines(plan: Plan, *, force: bool) -> list[str]:
     lines: list[str] = []
     for fp in plan.folders:
         extra = f" (now {fp.current_title!r})" if fp.action == UPDATE else ""
+        extra += f": {fp.reason}" if fp.reason else ""
         lines.append(f"  folder      {fp.action:<9}  {fp.folder.uid} {fp.folder.title!r}{extra}")
     for dp in plan.datasources:
         extra = f": {dp.reason}" if dp.reason else ""
@@ -106,13 +107,14 @@ def _summary(plan: Plan, outcomes: list[Outcome] | None) -> str:
     if outcomes is None:
         return (f"Dry run: {plan.count(CREATE)} to create, {plan.count(UPDATE)} to update, "
                 f"{plan.count(UNCHANGED)} unchanged, {conflicts} conflict(s), "
-                f"{plan.count(DELETE)} to delete (dashboards). Nothing was changed.")
+                f"{plan.count(DELETE)} to delete (dashboards); {len(plan.failures)} failed to "
+                "plan. Nothing was changed.")
     done = [o for o in outcomes if o.kind == "dashboard"]
 
     def n(action: str) -> int:
         return sum(1 for o in done if o.action == action)
 
-    failed = sum(1 for o in outcomes if o.failed)
+    failed = sum(1 for o in outcomes if o.failed) + len(plan.failures)
     return (f"Summary: {n(CREATE)} created, {n(UPDATE)} updated, {plan.count(UNCHANGED)} "
             f"unchanged, {conflicts} conflict(s) not pushed, {n(DELETE)} deleted, "
             f"{failed} failed.")
@@ -165,7 +167,9 @@ def push(dry_run: bool, prune: bool, force: bool, message: str | None, skip_data
             for line in _plan_lines(plan, force=force):
                 click.echo(line)
             click.echo(_summary(plan, None))
-            return EXIT_FAILURE if plan.conflicts else EXIT_OK
+            for kind, name, error in plan.failures:
+                click.echo(f"error: {kind} {name}: {error}", err=True)
+            return EXIT_FAILURE if plan.conflicts or plan.failures else EXIT_OK
         outcomes = _apply(client, plan, message=message, jobs=jobs)
     finally:
         client.close()
@@ -173,9 +177,9 @@ def push(dry_run: bool, prune: bool, force: bool, message: str | None, skip_data
     for line in _conflict_lines(plan):
         click.echo(line)
     click.echo(_summary(plan, outcomes))
-    failures = [o for o in outcomes if o.failed]
-    for o in failures:
-        click.echo(f"error: {o.kind} {o.name}: {o.detail}", err=True)
+    failures = plan.failures + [(o.kind, o.name, o.detail) for o in outcomes if o.failed]
+    for kind, name, error in failures:
+        click.echo(f"error: {kind} {name}: {error}", err=True)
     if plan.conflicts:
         names = ", ".join(c.uid if isinstance(c, DashboardPlan) else c.spec.uid
                           for c in plan.conflicts)

@@ -439,11 +439,18 @@ def test_secrets_never_in_output_logs_or_errors(contract, project, capsys, caplo
     password = "pa55w0rd_TOPSECRET_basic"
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("PROMETHEUS_URL", "http://prometheus:9090")
+    monkeypatch.setenv("DS_PASSWORD", "ds_TOPSECRET_password")  # a datasource secret too
+    (project / "provisioning/datasources/secret.yaml").write_text(
+        "apiVersion: 1\ndatasources:\n  - name: Secured\n    type: prometheus\n"
+        "    uid: secured\n    url: http://p\n    basicAuth: true\n    basicAuthUser: u\n"
+        "    secureJsonData:\n      basicAuthPassword: ${DS_PASSWORD}\n")
     seen: list[str] = []
+    sent_secrets: list[Any] = []
     scenarios = [
         ("token", None), ("token", ("POST", "/api/dashboards/db", 500)),
         ("token", ("GET", "/api/health", 503)), ("wrong-token", None), ("token-subpath", None),
         ("basic", ("POST", "/api/folders", 403)), ("wrong-basic", None),
+        ("token", ("POST", "/api/datasources", 500)),
     ]
     for auth, failure in scenarios:
         fake = FakeGrafana(contract, token=SECRET_TOKEN if "token" in auth else None,
@@ -466,6 +473,7 @@ def test_secrets_never_in_output_logs_or_errors(contract, project, capsys, caplo
         assert fake.violations == []
         out, err = capsys.readouterr()
         seen += [out, err]
+        sent_secrets.append(fake.secure.get("secured"))
     # credentials in the URL itself, against a closed port (a real connection failure)
     monkeypatch.setattr("grafana_sync.client.DEFAULT_BACKOFF", 0)
     with socket.socket() as sock:
@@ -476,8 +484,80 @@ def test_secrets_never_in_output_logs_or_errors(contract, project, capsys, caplo
     out, err = capsys.readouterr()
     assert "connection refused" in err
     seen += [out, err, caplog.text]
+    assert {"basicAuthPassword": "ds_TOPSECRET_password"} in sent_secrets  # it was really used
     text = "\n".join(seen)
     for status in ("HTTP 401", "HTTP 403", "HTTP 404", "HTTP 500", "HTTP 503"):
         assert status in text  # the errors really happened
     assert SECRET_TOKEN not in text and password not in text
     assert "TOPSECRET" not in text
+
+
+def test_search_pages_are_all_read_for_prune(grafana, project, capsys, monkeypatch):
+    monkeypatch.setattr("grafana_sync.client.SEARCH_PAGE_SIZE", 2)
+    for i in range(5):
+        grafana.add_dashboard(make_dashboard(f"old{i}", f"Old {i}"))
+    code, out, _ = run(capsys, "--prune")
+    assert code == 0, out
+    assert grafana.count("GET", "/api/search") == 3  # pages of 2, 2 and 1 hits
+    assert set(grafana.dashboards) == {"ovw", "perf", "cost"}
+
+
+def test_progress_bar_on_a_terminal(grafana, project, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    code, out, _ = run(capsys)
+    assert code == 0
+    assert "Pushing" in out  # click.progressbar label
+    assert "created   dashboard ovw" in out and "Summary: 3 created" in out
+
+
+def test_a_dashboard_that_cannot_be_read_fails_alone(grafana, project, capsys):
+    grafana.fail("GET", "/api/dashboards/uid/perf", 403, {"message": "Access denied"})
+    code, out, err = run(capsys)
+    assert code == 1
+    assert set(grafana.dashboards) == {"ovw", "cost"}  # the rest still pushed
+    assert err.strip().splitlines() == [
+        "error: dashboard perf: HTTP 403 forbidden: the token lacks permission to read dashboard "
+        "'perf': Grafana says 'Access denied'"]
+    assert "1 failed" in out
+
+
+def test_datasource_permission_error_does_not_stop_dashboards(grafana, project, capsys):
+    grafana.fail("GET", "/api/datasources/uid/prometheus", 403, {"message": "Permission denied"})
+    code, out, err = run(capsys)
+    assert code == 1
+    assert set(grafana.dashboards) == {"ovw", "perf", "cost"}
+    assert "error: datasource prometheus: HTTP 403 forbidden: the token lacks permission to " \
+           "read datasource 'prometheus'" in err
+
+
+@pytest.mark.parametrize(("status", "body", "expected"), [
+    (412, {"message": "A dashboard with the same name in the folder already exists",
+           "status": "name-exists"},
+     "save dashboard 'cost': HTTP 412 precondition failed: Grafana says 'A dashboard with the "
+     "same name in the folder already exists (name-exists)'"),
+    (403, {"message": "Quota reached"},
+     "save dashboard 'cost': HTTP 403: Grafana's quota is reached: Grafana says 'Quota reached'"),
+])
+def test_other_save_refusals_say_what_grafana_said(grafana, project, capsys, status, body,
+                                                   expected):
+    grafana.fail("POST", "/api/dashboards/db", status, body)
+    code, _, err = run(capsys, "--jobs", "1", "--skip-datasource")
+    assert code == 1
+    assert err.strip().splitlines() == [f"error: dashboard cost: {expected}"]
+
+
+def test_after_a_push_diff_sees_no_difference(grafana, project, capsys):
+    """push's "unchanged" and diff's "no difference" agree (one normaliser, marker stripped)."""
+    assert run(capsys)[0] == 0
+
+    def diff() -> int:
+        with pytest.raises(SystemExit) as exc:
+            main(["diff", "--exit-code", "--url", URL, "--token", SECRET_TOKEN])
+        capsys.readouterr()
+        return int(exc.value.code or 0)
+
+    assert diff() == 0
+    grafana.ui_edit("perf", lambda d: d["panels"][0].update(title="Edited"))
+    assert diff() == 1
