@@ -1,0 +1,669 @@
+"""Semantic, panel-level diff of two sets of Grafana dashboards.
+
+`diff_dashboards(old, new)` matches dashboards by uid and panels by stable identity, ignores the
+noise Grafana adds on save (see `normalise_for_compare` and docs/diff.md), and returns a
+`DiffResult` that the renderers in grafana_sync.diff_render turn into text, markdown or JSON.
+"old" is the reference side (Grafana, a git ref, another folder), "new" is the local side.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# ---------------------------------------------------------------------------------------------
+# Noise: what Grafana fills in on save, and values equal to what Grafana assumes when absent.
+# Each entry is documented in docs/diff.md and tested in tests/unit/test_diff_noise.py.
+# ---------------------------------------------------------------------------------------------
+
+#: Top-level dashboard keys that are bookkeeping, never content.
+DASHBOARD_NOISE_KEYS: tuple[str, ...] = (
+    "id",  # database id, differs per Grafana instance
+    "version",  # bumped on every save
+    "iteration",  # legacy per-save timestamp
+    "schemaVersion",  # stamped by the Grafana version that last migrated/saved the dashboard
+    "__inputs",  # export-only ("share → export for sharing externally")
+    "__elements",  # export-only (library panels)
+    "__requires",  # export-only (plugin requirements)
+)
+
+#: Top-level dashboard keys ignored when they hold the value Grafana assumes when they are absent
+#: (the Grafana UI writes them all out on save).
+DASHBOARD_DEFAULTS: dict[str, Any] = {
+    "editable": True,
+    "fiscalYearStartMonth": 0,
+    "graphTooltip": 0,
+    "liveNow": False,
+    "links": [],
+    "weekStart": "",
+    "timepicker": {},
+    "gnetId": None,
+    "description": "",
+    "refresh": "",
+}
+
+#: Panel keys that are bookkeeping: `pluginVersion` is stamped by the frontend on save.
+PANEL_NOISE_KEYS: tuple[str, ...] = ("pluginVersion",)
+
+#: Panel keys ignored when they hold Grafana's default.
+PANEL_DEFAULTS: dict[str, Any] = {
+    "links": [],
+    "transformations": [],
+    "transparent": False,
+    "description": "",
+}
+
+#: Target (query) keys that are editor UI state, never query content.
+TARGET_NOISE_KEYS: tuple[str, ...] = ("editorMode",)
+
+#: Target keys ignored when they hold Grafana's default.
+TARGET_DEFAULTS: dict[str, Any] = {"hide": False}
+
+#: Variable keys that Grafana refreshes from data on load and writes back on save.
+VARIABLE_NOISE_KEYS: tuple[str, ...] = ("current",)
+#: ... and `options` too for variable types whose options are resolved from a datasource.
+VARIABLE_RESOLVED_OPTIONS_TYPES: tuple[str, ...] = ("query", "datasource")
+
+
+class _Missing:
+    """Sentinel for "this key does not exist on that side" (distinct from JSON null)."""
+
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Any = _Missing()
+
+
+def _drop_nulls(value: Any) -> Any:
+    """Remove dict keys whose value is null (Grafana treats null and absent alike)."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def _drop_defaults(obj: dict[str, Any], defaults: Mapping[str, Any]) -> None:
+    for key, default in defaults.items():
+        if key in obj and obj[key] == default:
+            del obj[key]
+
+
+def _normalise_panel(panel: dict[str, Any]) -> None:
+    for key in PANEL_NOISE_KEYS:
+        panel.pop(key, None)
+    _drop_defaults(panel, PANEL_DEFAULTS)
+    targets = panel.get("targets")
+    if isinstance(targets, list):
+        for target in targets:
+            if not isinstance(target, dict):
+                continue
+            for key in TARGET_NOISE_KEYS:
+                target.pop(key, None)
+            _drop_defaults(target, TARGET_DEFAULTS)
+            # Grafana >= 10 copies the panel's datasource onto each query on save.
+            if "datasource" in target and target["datasource"] == panel.get("datasource"):
+                del target["datasource"]
+    field_config = panel.get("fieldConfig")
+    if isinstance(field_config, dict):
+        _drop_defaults(field_config, {"defaults": {}, "overrides": []})
+        if not field_config:
+            del panel["fieldConfig"]
+    if panel.get("options") == {}:
+        del panel["options"]
+    children = panel.get("panels")
+    if isinstance(children, list):
+        for child in children:
+            if isinstance(child, dict):
+                _normalise_panel(child)
+
+
+def normalise_for_compare(dashboard: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `dashboard` with the noise removed, for "is the content equal?" checks.
+
+    Removes: null-valued keys; tag order (tags are sorted); top-level `id`, `version`,
+    `iteration`, `schemaVersion`, `__inputs`, `__elements`, `__requires`; top-level keys equal
+    to Grafana's default (DASHBOARD_DEFAULTS); the built-in "Annotations & Alerts" annotation;
+    each variable's `current` (and `options` for query/datasource variables); each panel's
+    `pluginVersion`, keys equal to their default (PANEL_DEFAULTS), empty `options`,
+    `fieldConfig.defaults` and `fieldConfig.overrides`; each query's `editorMode`,
+    `hide: false` and a `datasource` equal to its panel's. Key order never matters (dicts).
+    The input is not modified.
+    """
+    dash: dict[str, Any] = _drop_nulls(copy.deepcopy(dict(dashboard)))
+    for key in DASHBOARD_NOISE_KEYS:
+        dash.pop(key, None)
+    _drop_defaults(dash, DASHBOARD_DEFAULTS)
+    if isinstance(dash.get("tags"), list):  # a set to Grafana: order means nothing
+        dash["tags"] = sorted(dash["tags"], key=str)
+
+    annotations = dash.get("annotations")
+    if isinstance(annotations, dict) and isinstance(annotations.get("list"), list):
+        annotations["list"] = [
+            a for a in annotations["list"] if not (isinstance(a, dict) and a.get("builtIn"))
+        ]
+        if not annotations["list"]:
+            del annotations["list"]
+    if annotations == {}:
+        dash.pop("annotations", None)
+
+    templating = dash.get("templating")
+    if isinstance(templating, dict) and isinstance(templating.get("list"), list):
+        for var in templating["list"]:
+            if not isinstance(var, dict):
+                continue
+            for key in VARIABLE_NOISE_KEYS:
+                var.pop(key, None)
+            if var.get("type") in VARIABLE_RESOLVED_OPTIONS_TYPES:
+                var.pop("options", None)
+        if not templating["list"]:
+            del templating["list"]
+    if templating == {}:
+        dash.pop("templating", None)
+
+    for panel in _iter_panel_dicts(dash):
+        _normalise_panel(panel)
+    return dash
+
+
+def _iter_panel_dicts(dash: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Top-level panels and the panels of legacy `rows` (row children are handled recursively)."""
+    for panel in dash.get("panels") or []:
+        if isinstance(panel, dict):
+            yield panel
+    for row in dash.get("rows") or []:
+        if isinstance(row, dict):
+            for panel in row.get("panels") or []:
+                if isinstance(panel, dict):
+                    yield panel
+
+
+# ---------------------------------------------------------------------------------------------
+# Result model
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One changed value, at a path like `targets[A].expr` or `fieldConfig.defaults.unit`.
+
+    `old`/`new` are MISSING when the value is absent on that side. `change` is "added",
+    "removed", "changed" or "reordered" (a keyed list whose items kept their content but not
+    their order; old/new are then the lists of keys).
+    """
+
+    path: str
+    old: Any = MISSING
+    new: Any = MISSING
+    reordered: bool = False
+
+    @property
+    def change(self) -> str:
+        if self.reordered:
+            return "reordered"
+        if self.old is MISSING:
+            return "added"
+        if self.new is MISSING:
+            return "removed"
+        return "changed"
+
+
+@dataclass(frozen=True)
+class PanelRef:
+    """Where a panel sits: its id, title, type, the title of the row holding it, its gridPos."""
+
+    id: int | None
+    title: str
+    type: str
+    row: str | None
+    grid_pos: Mapping[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "type": self.type,
+            "row": self.row,
+            "gridPos": dict(self.grid_pos) if self.grid_pos is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class PanelChange:
+    """One entry for one panel: kind is "added", "removed", "moved" or "changed".
+
+    A panel that both moved and changed gives two entries (one "moved", one "changed").
+    `old` is the panel's place on the reference side (None for "added"), `new` on the local
+    side (None for "removed"); `fields` lists the changed fields of a "changed" entry.
+    """
+
+    kind: str
+    old: PanelRef | None
+    new: PanelRef | None
+    fields: tuple[FieldChange, ...] = ()
+
+    @property
+    def ref(self) -> PanelRef:
+        """The panel as it is now (local side), or as it was if it was removed."""
+        ref = self.new if self.new is not None else self.old
+        assert ref is not None
+        return ref
+
+
+@dataclass(frozen=True)
+class DashboardDiff:
+    """Differences of one dashboard (by uid): status "added", "removed" or "changed"."""
+
+    uid: str
+    title: str
+    status: str
+    changes: tuple[FieldChange, ...] = ()
+    panels: tuple[PanelChange, ...] = ()
+    panel_count: int = 0  # number of panels of an added/removed dashboard
+    #: (old, new) of panels whose gridPos changed only because the layout flowed around another
+    #: change: same row, size and reading order. Reported as a count, not as entries.
+    shifted: tuple[tuple[PanelRef, PanelRef], ...] = ()
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """The differences between two sets of dashboards, dashboards in uid order."""
+
+    dashboards: tuple[DashboardDiff, ...] = ()
+    unchanged: tuple[str, ...] = ()  # uids present and equal on both sides
+    old_label: str = "old"
+    new_label: str = "new"
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.dashboards
+
+    def counts(self) -> dict[str, int]:
+        """Summary counts, used by every renderer."""
+        counts = {
+            "dashboards_added": 0,
+            "dashboards_removed": 0,
+            "dashboards_changed": 0,
+            "dashboards_unchanged": len(self.unchanged),
+            "panels_added": 0,
+            "panels_removed": 0,
+            "panels_moved": 0,
+            "panels_changed": 0,
+            "panels_shifted": 0,
+        }
+        for dash in self.dashboards:
+            counts[f"dashboards_{dash.status}"] += 1
+            counts["panels_shifted"] += len(dash.shifted)
+            for panel in dash.panels:
+                counts[f"panels_{panel.kind}"] += 1
+        return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Value diff (nested, with paths)
+# ---------------------------------------------------------------------------------------------
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+#: Fields that identify an item of a list of objects, tried in order (must be present and unique
+#: on both sides). Overrides are keyed by their matcher instead.
+_LIST_ITEM_KEYS: tuple[str, ...] = ("refId", "name", "uid", "title")
+
+
+def _join(path: str, key: str) -> str:
+    part = key if _IDENT.match(key) else f"[{key!r}]"
+    if not path:
+        return part
+    return f"{path}.{part}" if not part.startswith("[") else f"{path}{part}"
+
+
+def _item_key(item: Mapping[str, Any], key_field: str) -> str | None:
+    if key_field == "matcher":
+        matcher = item.get("matcher")
+        if not isinstance(matcher, dict) or "id" not in matcher:
+            return None
+        options = matcher.get("options")
+        return f"{matcher['id']}={options}" if options is not None else str(matcher["id"])
+    if key_field == "id" and isinstance(item.get("id"), str):  # field-config properties
+        return item["id"]
+    value = item.get(key_field)
+    return str(value) if isinstance(value, (str, int)) and value != "" else None
+
+
+def _list_key_field(old: list[Any], new: list[Any]) -> str | None:
+    items = old + new
+    if not items or not all(isinstance(i, dict) for i in items):
+        return None
+    for key_field in ("matcher", *_LIST_ITEM_KEYS, "id"):
+        ok = True
+        for side in (old, new):
+            keys = [_item_key(i, key_field) for i in side]
+            if any(k is None for k in keys) or len(set(keys)) != len(keys):
+                ok = False
+                break
+        if ok:
+            return key_field
+    return None
+
+
+def diff_values(old: Any, new: Any, path: str = "") -> list[FieldChange]:
+    """Leaf-level changes between two JSON values; MISSING marks an absent side.
+
+    Objects recurse by key; lists of objects recurse by a stable item key (refId, name, uid,
+    title, an override's matcher, a property's id) or else by index. Anything else (scalars,
+    lists of scalars such as tags) and any value present on one side only (a new query, a new
+    thresholds object) is one change holding the whole value.
+    """
+    if old is MISSING or new is MISSING:
+        return [] if old is new else [FieldChange(path=path, old=old, new=new)]
+    if old == new:
+        return []
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[FieldChange] = []
+        for key in sorted(set(old) | set(new)):
+            out.extend(diff_values(old.get(key, MISSING), new.get(key, MISSING),
+                                   _join(path, key)))
+        return out
+    if (isinstance(old, list) and isinstance(new, list) and (old or new)
+            and all(isinstance(i, dict) for i in old + new)):
+        return _diff_object_lists(old, new, path)
+    return [FieldChange(path=path, old=old, new=new)]
+
+
+def _diff_object_lists(old: list[dict[str, Any]], new: list[dict[str, Any]],
+                       path: str) -> list[FieldChange]:
+    key_field = _list_key_field(old, new)
+    out: list[FieldChange] = []
+    if key_field is None:
+        for i in range(max(len(old), len(new))):
+            o = old[i] if i < len(old) else MISSING
+            n = new[i] if i < len(new) else MISSING
+            out.extend(diff_values(o, n, f"{path}[{i}]"))
+        return out
+    o_map = {_item_key(i, key_field): i for i in old}
+    n_map = {_item_key(i, key_field): i for i in new}
+    # Items whose key itself changed (a renamed variable, a refId A -> B) pair up in order with
+    # the unmatched items of the other side and show under their new key.
+    gone = [k for k in o_map if k not in n_map]
+    fresh = [k for k in n_map if k not in o_map]
+    renamed = dict(zip(fresh, gone, strict=False))
+    for key in n_map:
+        old_key = key if key in o_map else renamed.get(key)
+        old_item = o_map[old_key] if old_key is not None else MISSING
+        out.extend(diff_values(old_item, n_map[key], f"{path}[{key}]"))
+    for key in gone[len(fresh):]:
+        out.extend(diff_values(o_map[key], MISSING, f"{path}[{key}]"))
+    common_old = [k for k in o_map if k in n_map]
+    common_new = [k for k in n_map if k in o_map]
+    if common_old != common_new:
+        out.append(FieldChange(path=path, old=common_old, new=common_new, reordered=True))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Panels: flatten (rows, collapsed rows), match by identity, compare
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Slot:
+    index: int
+    ref: PanelRef
+    content: dict[str, Any]  # the panel minus id, gridPos and row children
+
+
+def _make_slot(index: int, panel: dict[str, Any], row: str | None) -> _Slot:
+    pid = panel.get("id")
+    ref = PanelRef(
+        id=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+        title=str(panel.get("title") or ""),
+        type=str(panel.get("type") or ""),
+        row=row,
+        grid_pos=panel.get("gridPos") if isinstance(panel.get("gridPos"), dict) else None,
+    )
+    content = {k: v for k, v in panel.items() if k not in ("id", "gridPos")}
+    if ref.type == "row":
+        content.pop("panels", None)
+    return _Slot(index=index, ref=ref, content=content)
+
+
+def flatten_panels(dash: Mapping[str, Any]) -> list[_Slot]:
+    """Every panel in layout order, with the title of its row; rows are panels of type "row".
+
+    Panels of an expanded row follow the row in the top-level list; those of a collapsed row sit
+    in the row's own `panels`. Legacy `rows` (schemaVersion < 16) are read too.
+    """
+    slots: list[_Slot] = []
+    row: str | None = None
+    for panel in dash.get("panels") or []:
+        if not isinstance(panel, dict):
+            continue
+        if panel.get("type") == "row":
+            slots.append(_make_slot(len(slots), panel, None))
+            row = str(panel.get("title") or "")
+            for child in panel.get("panels") or []:
+                if isinstance(child, dict):
+                    slots.append(_make_slot(len(slots), child, row))
+        else:
+            slots.append(_make_slot(len(slots), panel, row))
+    for legacy_row in dash.get("rows") or []:
+        if not isinstance(legacy_row, dict):
+            continue
+        title = str(legacy_row.get("title") or "")
+        for child in legacy_row.get("panels") or []:
+            if isinstance(child, dict):
+                slots.append(_make_slot(len(slots), child, title))
+    return slots
+
+
+def _match_pass(old: list[_Slot], new: list[_Slot], key: Any,
+                pairs: list[tuple[_Slot, _Slot]]) -> tuple[list[_Slot], list[_Slot]]:
+    """Pair slots whose key(slot) is equal and not None, in layout order; return the rest."""
+    by_key: dict[Any, list[_Slot]] = {}
+    for slot in old:
+        k = key(slot)
+        if k is not None:
+            by_key.setdefault(k, []).append(slot)
+    used: set[int] = set()
+    rest_new: list[_Slot] = []
+    for slot in new:
+        k = key(slot)
+        candidates = by_key.get(k) if k is not None else None
+        if candidates:
+            partner = candidates.pop(0)
+            used.add(partner.index)
+            pairs.append((partner, slot))
+        else:
+            rest_new.append(slot)
+    return [s for s in old if s.index not in used], rest_new
+
+
+def match_panels(old: list[_Slot], new: list[_Slot]
+                 ) -> tuple[list[tuple[_Slot, _Slot]], list[_Slot], list[_Slot]]:
+    """Pair old and new panels by stable identity; return (pairs, removed, added).
+
+    Passes, each on what the previous ones left: same id and title; same title within the same
+    row (ids are renumbered by layout, so a panel inserted above shifts the ids below it); same
+    title anywhere (moved to another row); same id and type (renamed in place). Titles only
+    count when non-empty; rows only match rows.
+    """
+    pairs: list[tuple[_Slot, _Slot]] = []
+
+    def is_row(s: _Slot) -> bool:
+        return s.ref.type == "row"
+
+    passes = (
+        lambda s: (is_row(s), s.ref.id, s.ref.title) if s.ref.id is not None else None,
+        lambda s: (is_row(s), s.ref.row, s.ref.title) if s.ref.title else None,
+        lambda s: (is_row(s), s.ref.title) if s.ref.title else None,
+        lambda s: (s.ref.type, s.ref.id) if s.ref.id is not None else None,
+    )
+    for key in passes:
+        old, new = _match_pass(old, new, key, pairs)
+    return pairs, old, new
+
+
+def _reading_order(slot: _Slot) -> tuple[float, float, int]:
+    gp = slot.ref.grid_pos or {}
+    y, x = gp.get("y", 0), gp.get("x", 0)
+    return (y if isinstance(y, (int, float)) else 0, x if isinstance(x, (int, float)) else 0,
+            slot.index)
+
+
+def _longest_increasing(seq: list[int]) -> set[int]:
+    """Positions in seq of one longest strictly increasing subsequence (patience sorting)."""
+    tails: list[int] = []  # tails[k] = position in seq ending the best run of length k+1
+    prev: list[int | None] = [None] * len(seq)
+    for pos, value in enumerate(seq):
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if seq[tails[mid]] < value:
+                lo = mid + 1
+            else:
+                hi = mid
+        prev[pos] = tails[lo - 1] if lo else None
+        if lo == len(tails):
+            tails.append(pos)
+        else:
+            tails[lo] = pos
+    keep: set[int] = set()
+    cursor = tails[-1] if tails else None
+    while cursor is not None:
+        keep.add(cursor)
+        cursor = prev[cursor]
+    return keep
+
+
+def _size(ref: PanelRef) -> tuple[Any, Any]:
+    gp = ref.grid_pos or {}
+    return gp.get("w"), gp.get("h")
+
+
+def _split_moves(pairs: list[tuple[_Slot, _Slot]]) -> tuple[set[int], set[int]]:
+    """(moved, shifted): new-side indices of paired panels whose gridPos or row changed.
+
+    A panel *moved* when its row or size changed or its place in reading order (y, then x)
+    among the paired panels changed. Otherwise a changed gridPos is only a *shift*: the layout
+    flowed around an added, removed or resized panel (one insert shifts everything below it).
+    """
+    by_new = sorted(pairs, key=lambda p: _reading_order(p[1]))
+    old_rank = {id(o): rank for rank, (o, _n) in
+                enumerate(sorted(pairs, key=lambda p: _reading_order(p[0])))}
+    in_order = _longest_increasing([old_rank[id(o)] for o, _n in by_new])
+    moved: set[int] = set()
+    shifted: set[int] = set()
+    for pos, (o, n) in enumerate(by_new):
+        if o.ref.row != n.ref.row or _size(o.ref) != _size(n.ref) or pos not in in_order:
+            moved.add(n.index)
+        elif o.ref.grid_pos != n.ref.grid_pos:
+            shifted.add(n.index)
+    return moved, shifted
+
+
+def diff_panels(old_dash: Mapping[str, Any], new_dash: Mapping[str, Any]
+                ) -> tuple[list[PanelChange], list[tuple[PanelRef, PanelRef]]]:
+    """(entries, shifted) of one dashboard.
+
+    Entries are in the local layout order, removed panels last. `shifted` lists (old, new) of
+    panels that only flowed with the layout (see _split_moves); they are not entries.
+    """
+    old_slots = flatten_panels(old_dash)
+    new_slots = flatten_panels(new_dash)
+    pairs, removed, added = match_panels(old_slots, new_slots)
+    moved, shifted_idx = _split_moves(pairs)
+    by_new_index: dict[int, list[PanelChange]] = {}
+    shifted: list[tuple[PanelRef, PanelRef]] = []
+    for o, n in sorted(pairs, key=lambda p: p[1].index):
+        entries: list[PanelChange] = []
+        if n.index in moved:
+            entries.append(PanelChange("moved", o.ref, n.ref))
+        elif n.index in shifted_idx:
+            shifted.append((o.ref, n.ref))
+        fields = diff_values(o.content, n.content)
+        if fields:
+            entries.append(PanelChange("changed", o.ref, n.ref, tuple(fields)))
+        by_new_index[n.index] = entries
+    for n in added:
+        by_new_index[n.index] = [PanelChange("added", None, n.ref)]
+    out: list[PanelChange] = []
+    for index in sorted(by_new_index):
+        out.extend(by_new_index[index])
+    out.extend(PanelChange("removed", o.ref, None) for o in sorted(removed, key=lambda s: s.index))
+    return out, shifted
+
+
+# ---------------------------------------------------------------------------------------------
+# Dashboards
+# ---------------------------------------------------------------------------------------------
+
+_DASHBOARD_STRUCTURE_KEYS = ("panels", "rows", "uid")
+
+
+def _dashboard_level(dash: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in dash.items() if k not in _DASHBOARD_STRUCTURE_KEYS}
+
+
+def diff_dashboard(uid: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> DashboardDiff:
+    """Differences between two versions of one dashboard (both are normalised here)."""
+    old_n = normalise_for_compare(old)
+    new_n = normalise_for_compare(new)
+    changes = diff_values(_dashboard_level(old_n), _dashboard_level(new_n))
+    panels, shifted = diff_panels(old_n, new_n)
+    title = str(new.get("title") or old.get("title") or uid)
+    return DashboardDiff(uid=uid, title=title, status="changed", changes=tuple(changes),
+                         panels=tuple(panels), shifted=tuple(shifted))
+
+
+def _count_panels(dash: Mapping[str, Any]) -> int:
+    return sum(1 for s in flatten_panels(dash) if s.ref.type != "row")
+
+
+def diff_dashboards(old: Mapping[str, dict[str, Any]], new: Mapping[str, dict[str, Any]], *,
+                    old_label: str = "old", new_label: str = "new") -> DiffResult:
+    """Compare two sets of dashboards keyed by uid: old = reference/remote, new = local."""
+    dashboards: list[DashboardDiff] = []
+    unchanged: list[str] = []
+    for uid in sorted(set(old) | set(new)):
+        if uid not in old:
+            dash = new[uid]
+            dashboards.append(DashboardDiff(uid, str(dash.get("title") or uid), "added",
+                                            panel_count=_count_panels(dash)))
+        elif uid not in new:
+            dash = old[uid]
+            dashboards.append(DashboardDiff(uid, str(dash.get("title") or uid), "removed",
+                                            panel_count=_count_panels(dash)))
+        else:
+            result = diff_dashboard(uid, old[uid], new[uid])
+            if result.changes or result.panels or result.shifted:
+                dashboards.append(result)
+            else:
+                unchanged.append(uid)
+    return DiffResult(tuple(dashboards), tuple(unchanged), old_label, new_label)
+
+
+def content_equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """True when two dashboards have the same content once noise is ignored."""
+    return normalise_for_compare(a) == normalise_for_compare(b)
+
+
+def __getattr__(name: str) -> Any:
+    """`from grafana_sync.diff import render_text` works too (renderers live in diff_render)."""
+    if name in ("render_text", "render_markdown", "render_json"):
+        from grafana_sync import diff_render
+
+        return getattr(diff_render, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,457 @@
+"""Plan and apply a push: folders, datasources and dashboards, owned and pruned safely.
+
+`make_plan` only reads Grafana (GET); `apply_plan` performs the writes the plan lists, so a
+dry run is `make_plan` + printing. Safety rules (docs/push.md):
+
+- a dashboard is ours only if Grafana's copy carries the `managed-by-grafana-sync` tag; a uid
+  held by any other dashboard is a conflict, overwritten only with `force`;
+- each push stores a content hash in a `grafana-sync-hash:<hex>` tag; a managed dashboard whose
+  content no longer matches its hash was edited in Grafana since the last push and is a conflict
+  (without a hash, `meta.updatedBy` is compared with the pusher's own login instead);
+- dashboards saved with `overwrite: false` and the version we read, so a concurrent edit between
+  plan and apply fails with 412 instead of being lost;
+- prune deletes only dashboards tagged `managed-by-grafana-sync` that no local file defines.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grafana_sync.client import GrafanaClient
+from grafana_sync.errors import ConfigError, GrafanaError
+from grafana_sync.jsonio import compiled_files, load_dashboard_file
+from grafana_sync.provisioning import DatasourceSpec, Folder, Provider, folder_for
+
+OWNER_TAG = "managed-by-grafana-sync"
+HASH_TAG_PREFIX = "grafana-sync-hash:"
+HASH_LENGTH = 16
+
+CREATE, UPDATE, UNCHANGED, CONFLICT, DELETE = "create", "update", "unchanged", "conflict", "delete"
+FAILED = "failed"
+
+
+# -- content, hashing and the push marker -----------------------------------------------------
+def strip_push_marker(dashboard: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy without the `grafana-sync-hash:` tag (what diff should compare against)."""
+    dash = dict(dashboard)
+    tags = dash.get("tags")
+    if isinstance(tags, list):
+        dash["tags"] = [t for t in tags if not (isinstance(t, str)
+                                                and t.startswith(HASH_TAG_PREFIX))]
+    return dash
+
+
+def push_marker(dashboard: Mapping[str, Any]) -> str | None:
+    """The content hash stored by the last push, if any."""
+    for tag in dashboard.get("tags") or []:
+        if isinstance(tag, str) and tag.startswith(HASH_TAG_PREFIX):
+            return tag[len(HASH_TAG_PREFIX):]
+    return None
+
+
+def _normalise(dashboard: Mapping[str, Any]) -> dict[str, Any]:
+    """Content without bookkeeping Grafana fills in on save (see grafana_sync.diff)."""
+    dash = strip_push_marker(dashboard)
+    try:
+        from grafana_sync.diff import normalise_for_compare
+    except ImportError:  # pragma: no cover - minimal fallback while diff is not merged
+        dash = {k: v for k, v in copy.deepcopy(dash).items()
+                if k not in ("id", "version", "iteration") and v is not None}
+    else:
+        dash = normalise_for_compare(dash)
+    if isinstance(dash.get("tags"), list):
+        dash["tags"] = sorted(dash["tags"], key=str)
+    return dash
+
+
+def content_hash(dashboard: Mapping[str, Any]) -> str:
+    """Stable hash of a dashboard's normalised content (push marker excluded)."""
+    canonical = json.dumps(_normalise(dashboard), sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:HASH_LENGTH]
+
+
+def content_equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return _normalise(a) == _normalise(b)
+
+
+def body_to_push(local: Mapping[str, Any]) -> dict[str, Any]:
+    """The dashboard JSON to POST: local content + ownership tag + hash marker, no id/version."""
+    dash = strip_push_marker(copy.deepcopy(dict(local)))
+    for key in ("id", "version"):
+        dash.pop(key, None)
+    tags = [t for t in dash.get("tags") or [] if isinstance(t, str)]
+    if OWNER_TAG not in tags:
+        tags.append(OWNER_TAG)
+    dash["tags"] = tags
+    dash["tags"] = [*tags, HASH_TAG_PREFIX + content_hash(dash)]
+    return dash
+
+
+def panel_diff_text(uid: str, grafana_side: Mapping[str, Any], local: Mapping[str, Any]) -> str:
+    """Panel-level difference Grafana → local (what a forced push would change)."""
+    old = {uid: strip_push_marker(grafana_side)}
+    new = {uid: strip_push_marker(body_to_push(local))}
+    try:
+        from grafana_sync.diff import diff_dashboards
+        from grafana_sync.diff_render import render_text
+    except ImportError:  # pragma: no cover - fallback while diff is not merged
+        return _fallback_diff(old[uid], new[uid])
+    result = diff_dashboards(old, new, old_label="Grafana", new_label="local")
+    return render_text(result)
+
+
+def _fallback_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    def panels(d: Mapping[str, Any]) -> dict[str, Any]:
+        return {str(p.get("id", p.get("title"))): p for p in d.get("panels") or []
+                if isinstance(p, dict)}
+
+    lines = []
+    a, b = panels(old), panels(new)
+    for key in sorted(set(a) | set(b)):
+        title = (b.get(key) or a.get(key) or {}).get("title", key)
+        if key not in a:
+            lines.append(f"  + panel {title!r} added")
+        elif key not in b:
+            lines.append(f"  - panel {title!r} removed")
+        elif a[key] != b[key]:
+            fields = sorted(k for k in set(a[key]) | set(b[key]) if a[key].get(k) != b[key].get(k))
+            lines.append(f"  ~ panel {title!r} changed: {', '.join(fields)}")
+    return "\n".join(lines) + "\n"
+
+
+# -- local dashboards -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LocalDashboard:
+    uid: str
+    title: str
+    path: Path
+    folder: Folder | None  # None: General
+    dashboard: dict[str, Any] = field(repr=False)
+
+
+def load_local_dashboards(output_dir: Path, providers: list[Provider]) -> list[LocalDashboard]:
+    """Every compiled dashboard with the folder it belongs in; duplicate uids are ConfigErrors."""
+    found: dict[str, LocalDashboard] = {}
+    for path in compiled_files(output_dir):
+        dash = load_dashboard_file(path)
+        uid = dash.get("uid")
+        if not isinstance(uid, str) or not uid:
+            raise ConfigError(f"{path}: dashboard has no uid")
+        if uid in found:
+            raise ConfigError(f"{path}: uid {uid!r} is also used by {found[uid].path}")
+        if not str(dash.get("title") or "").strip():
+            raise ConfigError(f"{path}: dashboard {uid!r} has no title")
+        found[uid] = LocalDashboard(uid=uid, title=str(dash["title"]), path=path,
+                                    folder=folder_for(path, output_dir, providers),
+                                    dashboard=dash)
+    return list(found.values())
+
+
+# -- the plan ---------------------------------------------------------------------------------
+@dataclass
+class FolderPlan:
+    folder: Folder
+    action: str  # create / update (retitle) / unchanged / failed
+    current_title: str | None = None
+    version: int | None = None
+    reason: str = ""
+
+
+@dataclass
+class DatasourcePlan:
+    spec: DatasourceSpec
+    action: str  # create / update / unchanged / conflict / failed
+    reason: str = ""
+
+
+@dataclass
+class DashboardPlan:
+    uid: str
+    title: str
+    action: str  # create / update / unchanged / conflict / delete / failed
+    folder: Folder | None = None
+    reason: str = ""
+    diff: str = ""
+    local: dict[str, Any] | None = field(default=None, repr=False)
+    remote_version: int | None = None
+    forced: bool = False
+
+
+@dataclass
+class Plan:
+    folders: list[FolderPlan] = field(default_factory=list)
+    datasources: list[DatasourcePlan] = field(default_factory=list)
+    dashboards: list[DashboardPlan] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for d in self.dashboards if d.action == action)
+
+    @property
+    def failures(self) -> list[tuple[str, str, str]]:
+        """(kind, name, error) for everything that could not even be planned."""
+        return ([("folder", f.folder.uid, f.reason) for f in self.folders if f.action == FAILED]
+                + [("datasource", d.spec.uid, d.reason) for d in self.datasources
+                   if d.action == FAILED]
+                + [("dashboard", d.uid, d.reason) for d in self.dashboards
+                   if d.action == FAILED])
+
+    @property
+    def conflicts(self) -> list[DashboardPlan | DatasourcePlan]:
+        return ([d for d in self.datasources if d.action == CONFLICT]
+                + [d for d in self.dashboards if d.action == CONFLICT])
+
+
+def _folder_uid(folder: Folder | None) -> str:
+    return folder.uid if folder else ""
+
+
+def _folder_label(folder: Folder | None) -> str:
+    return f"{folder.title!r} ({folder.uid})" if folder else "General"
+
+
+def plan_dashboard(local: LocalDashboard, remote: dict[str, Any] | None, *,
+                   identity: str | None, force: bool) -> DashboardPlan:
+    """Decide what to do with one local dashboard given Grafana's copy (None: absent)."""
+    plan = DashboardPlan(uid=local.uid, title=local.title, action=CREATE, folder=local.folder,
+                         local=local.dashboard)
+    if remote is None:
+        plan.reason = f"new, in folder {_folder_label(local.folder)}"
+        return plan
+    grafana_dash = remote.get("dashboard") or {}
+    meta = remote.get("meta") or {}
+    plan.remote_version = grafana_dash.get("version") if isinstance(
+        grafana_dash.get("version"), int) else meta.get("version")
+    remote_folder = str(meta.get("folderUid") or "")
+    same_folder = remote_folder == _folder_uid(local.folder)
+    same_content = content_equal(grafana_dash, body_to_push(local.dashboard))
+    tags = grafana_dash.get("tags") or []
+    if meta.get("provisioned"):
+        plan.action = CONFLICT
+        plan.reason = ("provisioned from files in Grafana (meta.provisioned): Grafana refuses API "
+                       "saves; change the provisioning mount instead")
+        if same_content and same_folder:
+            plan.action, plan.reason = UNCHANGED, "provisioned, content already equal"
+        return plan
+    if same_content and same_folder:
+        plan.action = UNCHANGED
+        return plan
+    if OWNER_TAG not in tags:
+        plan.reason = (f"uid is held in Grafana by dashboard {grafana_dash.get('title')!r} "
+                       f"without the {OWNER_TAG} tag (not ours)")
+        plan.diff = panel_diff_text(local.uid, grafana_dash, local.dashboard)
+        if not force:
+            plan.action = CONFLICT
+            return plan
+        plan.action, plan.forced = UPDATE, True
+        return plan
+    edited, why = _edited_in_grafana(grafana_dash, meta, identity)
+    changes = []
+    if not same_content:
+        changes.append("content changed")
+    if not same_folder:
+        changes.append(f"move from folder {remote_folder or 'General'!r} to "
+                       f"{_folder_label(local.folder)}")
+    plan.action = UPDATE
+    plan.reason = ", ".join(changes)
+    if edited:
+        plan.diff = panel_diff_text(local.uid, grafana_dash, local.dashboard)
+        if force:
+            plan.forced = True
+            plan.reason += f"; overwriting an edit made in Grafana ({why})"
+        else:
+            plan.action = CONFLICT
+            plan.reason = f"changed in Grafana since the last push ({why})"
+    return plan
+
+
+def _edited_in_grafana(grafana_dash: Mapping[str, Any], meta: Mapping[str, Any],
+                       identity: str | None) -> tuple[bool, str]:
+    """Was Grafana's copy changed by someone else since grafana-sync pushed it?"""
+    updated_by = str(meta.get("updatedBy") or "")
+    when = str(meta.get("updated") or "")
+    if updated_by:
+        who = f"last saved by {updated_by!r}" + (f" at {when}" if when else "")
+    else:
+        who = "last saver unknown"
+    marker = push_marker(grafana_dash)
+    if marker is not None:
+        if marker == content_hash(grafana_dash):
+            return False, ""
+        return True, f"content no longer matches the hash of the last push; {who}"
+    if identity and updated_by == identity:
+        return False, ""
+    if identity:
+        return True, f"no push hash on the dashboard; {who}, not by this token's user {identity!r}"
+    return True, f"no push hash on the dashboard; {who}"
+
+
+def plan_folders(client: GrafanaClient, folders: Iterable[Folder]) -> list[FolderPlan]:
+    plans = []
+    for folder in sorted(set(folders), key=lambda f: f.uid):
+        try:
+            remote = client.get_folder(folder.uid)
+        except GrafanaError as exc:
+            plans.append(FolderPlan(folder, FAILED, reason=str(exc)))
+            continue
+        if remote is None:
+            plans.append(FolderPlan(folder, CREATE))
+        elif remote.get("title") != folder.title:
+            plans.append(FolderPlan(folder, UPDATE, current_title=remote.get("title"),
+                                    version=remote.get("version")))
+        else:
+            plans.append(FolderPlan(folder, UNCHANGED, current_title=remote.get("title")))
+    return plans
+
+
+def plan_datasource(client: GrafanaClient, spec: DatasourceSpec, *, force: bool
+                    ) -> DatasourcePlan:
+    remote = client.get_datasource(spec.uid)
+    if remote is None:
+        other = client.get_datasource_by_name(spec.name)
+        if other is not None and other.get("uid") != spec.uid:
+            return DatasourcePlan(spec, CONFLICT,
+                                  f"a datasource named {spec.name!r} already exists with uid "
+                                  f"{other.get('uid')!r}; rename one of them")
+        return DatasourcePlan(spec, CREATE, f"from {spec.source.name}")
+    changed = [k for k, v in spec.body.items()
+               if k != "secureJsonData" and remote.get(k) != v]
+    set_fields = remote.get("secureJsonFields") or {}
+    missing_secrets = [k for k in (spec.body.get("secureJsonData") or {}) if not set_fields.get(k)]
+    if missing_secrets:
+        changed.append("secureJsonData")  # names only: values are secret
+    if not changed and not force:
+        return DatasourcePlan(spec, UNCHANGED)
+    if remote.get("readOnly"):
+        if not changed:
+            return DatasourcePlan(spec, UNCHANGED, "read-only in Grafana (provisioned)")
+        return DatasourcePlan(spec, CONFLICT, "read-only in Grafana (provisioned from files), "
+                                              f"differs in {', '.join(changed)}")
+    return DatasourcePlan(spec, UPDATE,
+                          f"{', '.join(changed)} changed" if changed else "re-sent (--force)")
+
+
+def make_plan(client: GrafanaClient, local: list[LocalDashboard],
+              datasources: list[DatasourceSpec], *, force: bool = False, prune: bool = False,
+              identity: str | None = None, jobs: int = 4) -> Plan:
+    """Read Grafana (GET only) and decide every action; no write call is made here."""
+    plan = Plan()
+    plan.folders = plan_folders(client, [d.folder for d in local if d.folder])
+    for spec in datasources:
+        try:
+            plan.datasources.append(plan_datasource(client, spec, force=force))
+        except GrafanaError as exc:
+            plan.datasources.append(DatasourcePlan(spec, FAILED, str(exc)))
+
+    def fetch(dash: LocalDashboard) -> tuple[dict[str, Any] | None, str | None]:
+        try:
+            return client.get_dashboard(dash.uid), None
+        except GrafanaError as exc:
+            return None, str(exc)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        remotes = list(pool.map(fetch, local))
+    for dash, (remote, error) in zip(local, remotes, strict=True):
+        if error is not None:
+            plan.dashboards.append(DashboardPlan(uid=dash.uid, title=dash.title, action=FAILED,
+                                                 folder=dash.folder, reason=error))
+            continue
+        plan.dashboards.append(plan_dashboard(dash, remote, identity=identity, force=force))
+    if prune:
+        defined = {d.uid for d in local}
+        for hit in client.search_dashboards(tag=OWNER_TAG):
+            uid = hit.get("uid")
+            if not uid or uid in defined or OWNER_TAG not in (hit.get("tags") or []):
+                continue
+            plan.dashboards.append(DashboardPlan(
+                uid=uid, title=str(hit.get("title") or uid), action=DELETE,
+                reason=f"tagged {OWNER_TAG}, no longer defined"))
+    return plan
+
+
+# -- applying it ------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    """What happened to one item of the plan."""
+
+    kind: str  # folder / datasource / dashboard
+    name: str
+    action: str  # the planned action, or "failed"
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.action == FAILED
+
+
+def apply_plan(client: GrafanaClient, plan: Plan, *, message: str, jobs: int = 4,
+               on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Perform the plan's writes: folders, then datasources, then dashboards (concurrently).
+
+    A failure is recorded and the rest goes on; nothing is retried that may have applied.
+    """
+    outcomes: list[Outcome] = []
+
+    def record(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    broken_folders = {fp.folder.uid: fp.reason for fp in plan.folders if fp.action == FAILED}
+    for fp in plan.folders:
+        try:
+            if fp.action == CREATE:
+                client.create_folder(fp.folder.uid, fp.folder.title)
+            elif fp.action == UPDATE:
+                client.update_folder(fp.folder.uid, fp.folder.title, fp.version)
+            else:
+                continue
+            record(Outcome("folder", fp.folder.uid, fp.action, fp.folder.title))
+        except GrafanaError as exc:
+            broken_folders[fp.folder.uid] = str(exc)
+            record(Outcome("folder", fp.folder.uid, FAILED, str(exc)))
+
+    for dp in plan.datasources:
+        if dp.action not in (CREATE, UPDATE):
+            continue
+        try:
+            if dp.action == CREATE:
+                client.create_datasource(dp.spec.body)
+            else:
+                client.update_datasource(dp.spec.uid, dp.spec.body)
+            record(Outcome("datasource", dp.spec.uid, dp.action, dp.reason))
+        except GrafanaError as exc:
+            record(Outcome("datasource", dp.spec.uid, FAILED, str(exc)))
+
+    def do(item: DashboardPlan) -> Outcome:
+        try:
+            if item.action == DELETE:
+                gone = client.delete_dashboard(item.uid)
+                return Outcome("dashboard", item.uid, DELETE,
+                               item.title if gone else f"{item.title} (already gone)")
+            folder_uid = _folder_uid(item.folder)
+            if folder_uid in broken_folders:
+                return Outcome("dashboard", item.uid, FAILED,
+                               f"not saved: its folder {folder_uid!r} could not be ensured")
+            assert item.local is not None
+            body = body_to_push(item.local)
+            if item.action == UPDATE and item.remote_version is not None:
+                body["version"] = item.remote_version
+            client.save_dashboard(body, folder_uid=folder_uid or None, message=message,
+                                  overwrite=item.forced)
+            return Outcome("dashboard", item.uid, item.action, item.title)
+        except GrafanaError as exc:
+            return Outcome("dashboard", item.uid, FAILED, str(exc))
+
+    writes = [d for d in plan.dashboards if d.action in (CREATE, UPDATE, DELETE)]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for future in as_completed([pool.submit(do, item) for item in writes]):
+            record(future.result())
+    return outcomes
