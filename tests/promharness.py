@@ -22,7 +22,7 @@ Fixtures (defined in tests/integration/conftest.py):
 ``prometheus_stack_factory`` (function scope) -> callable(**kwargs) -> PromStack
     Starts a private stack with other options (same keyword arguments as :func:`run_stack`:
     ``speed``, ``scenario``, ``seed``, ``rule_files``, ``extra_targets``, ``node_exporter``,
-    ``demo_args``); stopped after the test. Use it only when the shared one cannot do (CPU).
+    ``demo_args``, ``pushgateway``); stopped after the test. Use it only when the shared one cannot do (CPU).
 
 :class:`PromStack` API (all times are Unix seconds, wall clock):
 
@@ -74,8 +74,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PROMETHEUS_BIN = os.environ.get("PROMETHEUS_BIN", "prometheus")
 NODE_EXPORTER_BIN = os.environ.get("NODE_EXPORTER_BIN", "prometheus-node-exporter")
+PUSHGATEWAY_BIN = os.environ.get("PUSHGATEWAY_BIN", "prometheus-pushgateway")
 DEMO_JOB = "ml-model"
 NODE_JOB = "node"
+PUSHGATEWAY_JOB = "pushgateway"
 DEFAULT_SPEED = 60.0
 DEFAULT_SCENARIO = "ci"
 NODE_COLLECTORS = ("cpu", "meminfo", "loadavg", "filesystem", "netdev")
@@ -188,6 +190,7 @@ def prometheus_config(
     node_target: str | None,
     rule_files: Iterable[Path | str] = (),
     extra_targets: Iterable[Mapping] = (),
+    pushgateway_target: str | None = None,
 ) -> dict:
     """The generated prometheus.yml (1 s scrape and evaluation interval).
 
@@ -197,6 +200,9 @@ def prometheus_config(
     scrape = [{"job_name": DEMO_JOB, "static_configs": [{"targets": [demo_target]}]}]
     if node_target:
         scrape.append({"job_name": NODE_JOB, "static_configs": [{"targets": [node_target]}]})
+    if pushgateway_target:
+        scrape.append({"job_name": PUSHGATEWAY_JOB, "honor_labels": True,
+                       "static_configs": [{"targets": [pushgateway_target]}]})
     for extra in extra_targets:
         job = {"job_name": extra["job_name"],
                "static_configs": [{"targets": list(extra["targets"])}]}
@@ -338,11 +344,15 @@ def run_stack(
     demo_args: Sequence[str] = (),
     prometheus_bin: str | None = None,
     startup_timeout: float = 60.0,
+    pushgateway: bool = False,
 ) -> Iterator[PromStack]:
     """Start demo (+ node_exporter) + Prometheus; yield a PromStack; stop everything after.
 
     `rule_files=None` loads the project's prometheus/rules/*.yml; pass [] for none.
     `node_exporter=None` starts it when the binary exists (it is required in CI).
+    `pushgateway=True` also starts `prometheus-pushgateway` (job `pushgateway`,
+    honor_labels) and runs the demo with `--pushgateway` (its batch-evaluation metrics then
+    arrive through the Pushgateway with `job="ml_evaluation"`).
     Raises HarnessError when a process does not come up.
     """
     prom = prometheus_bin or find_binary(PROMETHEUS_BIN)
@@ -354,10 +364,22 @@ def run_stack(
     if node_exporter and node_bin is None:
         raise HarnessError(f"{NODE_EXPORTER_BIN} not found on PATH")
     rules = project_rule_files() if rule_files is None else [Path(p) for p in rule_files]
+    extra_targets = list(extra_targets)
     workdir = Path(tempfile.mkdtemp(prefix="promharness-"))
     procs: list[_Proc] = []
     stack: PromStack | None = None
     try:
+        push_target = None
+        if pushgateway:
+            push_bin = find_binary(PUSHGATEWAY_BIN)
+            if push_bin is None:
+                raise HarnessError(f"{PUSHGATEWAY_BIN} not found on PATH")
+            push_target = f"127.0.0.1:{free_port()}"
+            push_proc = _spawn("pushgateway", [push_bin, f"--web.listen-address={push_target}"],
+                               workdir)
+            procs.append(push_proc)
+            _wait_http(push_proc, f"http://{push_target}/-/ready", startup_timeout)
+            demo_args = [*demo_args, "--pushgateway", f"http://{push_target}"]
         demo_port = free_port()
         demo = _spawn("demo", [sys.executable, "-m", "demo", "--port", str(demo_port),
                                "--speed", f"{speed:g}", "--scenario", scenario,
@@ -371,7 +393,8 @@ def run_stack(
                     *(f"--collector.{c}" for c in NODE_COLLECTORS)]
             procs.append(_spawn("node_exporter", argv, workdir))
             node_target = f"127.0.0.1:{node_port}"
-        config = prometheus_config(f"127.0.0.1:{demo_port}", node_target, rules, extra_targets)
+        config = prometheus_config(f"127.0.0.1:{demo_port}", node_target, rules, extra_targets,
+                                   push_target)
         config_path = workdir / "prometheus.yml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         data_dir = workdir / "data"
@@ -388,6 +411,7 @@ def run_stack(
         prometheus_url = f"http://127.0.0.1:{prom_port}"
         _wait_http(procs[-1], f"{prometheus_url}/-/ready", startup_timeout)
         jobs = (DEMO_JOB, *((NODE_JOB,) if node_target else ()),
+                *((PUSHGATEWAY_JOB,) if push_target else ()),
                 *(e["job_name"] for e in extra_targets))
         stack = PromStack(prometheus_url, demo_url, speed, scenario, started or time.time(),
                           config_path, data_dir, jobs, procs)
