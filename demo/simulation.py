@@ -52,6 +52,7 @@ BASE_ERROR_SHARES = {"timeout": 0.002, "model_exception": 0.001, "dependency_una
 CORRUPT_PROBABILITY = 0.004  # rows with a missing or absurd value (rejected by validation)
 OUTLIER_DETECTOR = "mahalanobis"
 ANALYTICS_EVERY = 1.0  # wall seconds between recomputations of window scores
+WARM_UP = 1200.0  # simulated seconds of healthy traffic served before start-up
 
 
 class Clock:
@@ -59,6 +60,11 @@ class Clock:
 
     def __init__(self, speed: float) -> None:
         self.speed = speed
+        self.start_wall = time.time()
+        self._start_mono = time.monotonic()
+
+    def restart(self) -> None:
+        """Make now simulated t=0 (after the warm-up)."""
         self.start_wall = time.time()
         self._start_mono = time.monotonic()
 
@@ -167,14 +173,26 @@ class Simulation:
             i.feedback.labels(name, version, fb)
 
     # ------------------------------------------------------------------ main step
-    def step(self) -> None:
-        """Advance to the current simulated time: traffic, ground truth, scores, exporters."""
-        now_sim = self.clock.sim()
-        now_mono = self.clock.mono()
+    def warm_up(self, seconds: float = WARM_UP, step: float = 30.0) -> None:
+        """Serve `seconds` of healthy traffic before t=0, so every window is full at start-up.
+
+        Without it a fresh demo would show no drift/quality/fairness scores for minutes
+        (windows must fill first). Only traffic and ground truth run here; no incidents
+        (they start at t >= 0), no exporter counters, no evaluation run.
+        """
+        t = -seconds
+        self._last_sim = t
+        while t < 0:
+            t = min(t + step, 0.0)
+            self._serve_traffic(t, [])
+        self._last_sim = 0.0
+        self._analytics = self._compute_analytics(0.0)
+        self.clock.restart()
+        self._last_wall = self.clock.mono()
+
+    def _serve_traffic(self, now_sim: float, active) -> None:
         dt = max(now_sim - self._last_sim, 0.0)
-        wall_dt = max(now_mono - self._last_wall, 0.0)
-        self._last_sim, self._last_wall = now_sim, now_mono
-        active = self.scenario.active(now_sim)
+        self._last_sim = now_sim
         for name, st in self.state.items():
             incidents = {inc.kind: inc for inc in active if inc.model == name}
             table = routing(self.scenario, name, now_sim)
@@ -182,6 +200,15 @@ class Simulation:
                 self._deploy(name, version)
             self._traffic(name, st, table, incidents, now_sim, dt)
             self._arrivals(name, st, now_sim)
+
+    def step(self) -> None:
+        """Advance to the current simulated time: traffic, ground truth, scores, exporters."""
+        now_sim = self.clock.sim()
+        now_mono = self.clock.mono()
+        wall_dt = max(now_mono - self._last_wall, 0.0)
+        self._last_wall = now_mono
+        active = self.scenario.active(now_sim)
+        self._serve_traffic(now_sim, active)
         self.infra.step(self.state, active, now_sim, wall_dt, self.rng)
         if now_mono - self._last_analytics >= ANALYTICS_EVERY:
             self._last_analytics = now_mono

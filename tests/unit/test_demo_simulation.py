@@ -44,6 +44,7 @@ def ci_run():
     clock = ManualClock(SPEED)
     sim = Simulation(train_all(7), SCENARIOS["ci"], SPEED, 7, instruments,
                      EvaluationJob(instruments.snapshots), clock=clock)
+    sim.warm_up()
     history = []
     while clock.t < 1800:
         clock.t += STEP
