@@ -125,6 +125,7 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     evaluation = EvaluationJob(instruments.snapshots, args.pushgateway)
     sim = build(args.scenario, args.speed, args.seed, instruments, evaluation)
+    sim.warm_up()
     print(f"demo: serving http://{args.host}:{args.port}/metrics (scenario {args.scenario}, "
           f"speed {args.speed:g}, seed {args.seed}); Ctrl-C stops", file=sys.stderr, flush=True)
     try:
