@@ -32,10 +32,14 @@ from demo.quality import (
 )
 from demo.scenario import SCENARIOS, Scenario, routing
 
-WINDOW = 400  # requests in the drift / prediction-output windows
+# Window sizes, and how full a window must be before its score is exported: a score from a
+# half-empty window is noise (a PSI over 30 rows is ~0.3 on healthy data), and a noisy score
+# would trip the alerts. Until then the score is absent, never faked.
+WINDOW = 400  # requests in the drift / prediction-output windows (exported when full)
 QUALITY_WINDOW = 400  # labelled predictions behind ml_model_quality_ratio
-FAIRNESS_WINDOW = 600
-MIN_WINDOW = 30  # fewer samples than this: no score is exported (never a fake one)
+MIN_QUALITY = 200
+FAIRNESS_WINDOW = 2000  # predictions behind the per-group rates
+MIN_FAIRNESS = 1000
 MAX_ROWS_PER_TICK = 150  # per model: caps CPU at high --speed
 GROUND_TRUTH_COVERAGE = 0.8
 GROUND_TRUTH_MEDIAN_DELAY = 120.0  # simulated seconds
@@ -51,13 +55,18 @@ ANALYTICS_EVERY = 1.0  # wall seconds between recomputations of window scores
 
 
 class Clock:
+    """Simulated time = wall seconds since start x speed. Tests substitute a manual clock."""
+
     def __init__(self, speed: float) -> None:
         self.speed = speed
         self.start_wall = time.time()
         self._start_mono = time.monotonic()
 
+    def mono(self) -> float:
+        return time.monotonic()
+
     def sim(self) -> float:
-        return (time.monotonic() - self._start_mono) * self.speed
+        return (self.mono() - self._start_mono) * self.speed
 
     def wall_at(self, sim_t: float) -> float:
         return self.start_wall + sim_t / self.speed
@@ -95,10 +104,11 @@ class Simulation:
         seed: int,
         instruments: Instruments,
         evaluation: EvaluationJob,
+        clock: Clock | None = None,
     ) -> None:
         self.models = models
         self.scenario = scenario
-        self.clock = Clock(speed)
+        self.clock = clock or Clock(speed)
         self.rng = np.random.default_rng(seed)
         self.inst = instruments
         self.evaluation = evaluation
@@ -109,7 +119,7 @@ class Simulation:
         }
         self._seq = itertools.count()
         self._last_sim = 0.0
-        self._last_wall = time.monotonic()
+        self._last_wall = self.clock.mono()
         self._last_analytics = -math.inf
         self._analytics = Snapshot()
         self._outlier_cut = {
@@ -160,7 +170,7 @@ class Simulation:
     def step(self) -> None:
         """Advance to the current simulated time: traffic, ground truth, scores, exporters."""
         now_sim = self.clock.sim()
-        now_mono = time.monotonic()
+        now_mono = self.clock.mono()
         dt = max(now_sim - self._last_sim, 0.0)
         wall_dt = max(now_mono - self._last_wall, 0.0)
         self._last_sim, self._last_wall = now_sim, now_mono
@@ -426,7 +436,7 @@ class Simulation:
                 if version not in st.deployed:
                     continue
                 qn.set((name, version), len(vs.quality))
-                if len(vs.quality) >= MIN_WINDOW:
+                if len(vs.quality) >= MIN_QUALITY:
                     yt = np.array([a for a, _ in vs.quality])
                     pr = np.vstack([b for _, b in vs.quality])
                     scores = classification_scores(yt, pr, len(m.classes))
@@ -437,7 +447,7 @@ class Simulation:
                                         len(yt))
                     cz.set((name, version), z)
                     cd.set((name, version), 1.0 if z >= CONCEPT_DRIFT_Z_THRESHOLD else 0.0)
-                if len(vs.outputs) >= MIN_WINDOW:
+                if len(vs.outputs) >= WINDOW:
                     out = np.asarray(vs.outputs)
                     if len(m.classes) == 2:
                         edges = np.linspace(0.1, 0.9, 9)
@@ -449,11 +459,11 @@ class Simulation:
                             vs.trained.reference_proba.argmax(axis=1), len(m.classes))
                     pd_.set((name, version, "psi"), driftlib.psi_from_shares(a, e))
                     pd_.set((name, version, "jensenshannon"), driftlib.js_from_shares(a, e))
-                if len(vs.fairness) >= MIN_WINDOW:
+                if len(vs.fairness) >= MIN_FAIRNESS:
                     arr = np.asarray(vs.fairness, dtype=float)
                     for g, gname in enumerate(GROUPS):
                         in_g = arr[:, 0] == g
-                        if in_g.sum() < 5 or (~in_g).sum() < 5:
+                        if in_g.sum() < 50 or (~in_g).sum() < 50:
                             continue
                         rate_g = float(arr[in_g, 1].mean())
                         rate_rest = float(arr[~in_g, 1].mean())
@@ -463,7 +473,7 @@ class Simulation:
                         if rate_rest > 0:
                             dir_.set(labels, rate_g / rate_rest)
             ws.set((name,), len(st.drift_rows))
-            if len(st.drift_rows) >= MIN_WINDOW:
+            if len(st.drift_rows) >= WINDOW:
                 window = np.vstack(st.drift_rows)
                 drifted = 0
                 for f, feature in enumerate(m.features):
@@ -482,7 +492,7 @@ class Simulation:
                 st.drift_last_run = wall_now
             if st.drift_last_run:
                 lr.set((name,), st.drift_last_run)
-            if len(st.labels) >= MIN_WINDOW:
+            if len(st.labels) >= WINDOW:
                 a = driftlib.categorical_shares(np.asarray(st.labels), len(m.classes))
                 e = driftlib.categorical_shares(m.reference_y, len(m.classes))
                 td.set((name, "psi"), driftlib.psi_from_shares(a, e))
