@@ -1,0 +1,150 @@
+"""Render the shipped Prometheus and Alertmanager configs for a loopback stack (`make demo`).
+
+prometheus/prometheus.yml and prometheus/alertmanager.yml name docker-compose services
+(`demo:8000`, `pushgateway:9091`, …) and container paths (`/etc/alertmanager/secrets`). This
+rewrites them for processes on 127.0.0.1 without touching the originals: every target is mapped
+to a loopback port, the exporters that do not run here (DCGM, OpenCost: the demo simulates their
+metrics on its own endpoint) are dropped, rule files and templates point into the repository,
+and secret files point into the stack's temp dir. An unknown target is an error, so a job added
+to prometheus.yml is never silently scraped from the wrong place.
+
+    python scripts/render_demo_config.py OUT_DIR --prometheus-port 19090 --demo-port 18000 ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+PROMETHEUS_YML = REPO / "prometheus" / "prometheus.yml"
+ALERTMANAGER_YML = REPO / "prometheus" / "alertmanager.yml"
+
+# compose host:port -> the option naming its loopback port
+TARGETS = {
+    "localhost:9090": "prometheus_port",
+    "demo:8000": "demo_port",
+    "pushgateway:9091": "pushgateway_port",
+    "node-exporter:9100": "node_exporter_port",
+    "alertmanager:9093": "alertmanager_port",
+}
+# jobs whose exporter does not run in the demo stack (the demo simulates their metrics)
+DROPPED_JOBS = {"dcgm", "opencost"}
+SECRETS_DIR = "/etc/alertmanager/secrets"
+TEMPLATES_DIR = "/etc/alertmanager/templates"
+
+
+class RenderError(Exception):
+    """The shipped config has something this script cannot map to the loopback stack."""
+
+
+def _target(target: str, ports: dict[str, int]) -> str:
+    if target not in TARGETS:
+        raise RenderError(
+            f"{PROMETHEUS_YML.name}: target {target!r} has no loopback mapping in "
+            f"scripts/render_demo_config.py (known: {', '.join(sorted(TARGETS))})"
+        )
+    return f"127.0.0.1:{ports[TARGETS[target]]}"
+
+
+def render_prometheus(config: dict, ports: dict[str, int], rules_dir: Path) -> dict:
+    """The Prometheus config with loopback targets and absolute rule file paths."""
+    out = copy.deepcopy(config)
+    out["rule_files"] = [str(rules_dir / Path(p).name) for p in config.get("rule_files", [])]
+    for am in out.get("alerting", {}).get("alertmanagers", []):
+        for sc in am.get("static_configs", []):
+            sc["targets"] = [_target(t, ports) for t in sc["targets"]]
+    jobs = []
+    for job in out.get("scrape_configs", []):
+        if job["job_name"] in DROPPED_JOBS:
+            continue
+        extra = set(job) - {"job_name", "static_configs", "honor_labels", "metrics_path",
+                            "scrape_interval", "scrape_timeout", "scheme"}
+        if extra:
+            raise RenderError(
+                f"{PROMETHEUS_YML.name}: job {job['job_name']!r} uses {sorted(extra)}, which "
+                "the loopback stack does not support"
+            )
+        for sc in job.get("static_configs", []):
+            sc["targets"] = [_target(t, ports) for t in sc["targets"]]
+        jobs.append(job)
+    out["scrape_configs"] = jobs
+    return out
+
+
+def _replace_paths(node, mapping: dict[str, str]):
+    if isinstance(node, dict):
+        return {k: _replace_paths(v, mapping) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_replace_paths(v, mapping) for v in node]
+    if isinstance(node, str):
+        for old, new in mapping.items():
+            if node.startswith(old + "/"):
+                return new + node[len(old):]
+    return node
+
+
+def render_alertmanager(config: dict, secrets_dir: Path, templates_dir: Path) -> dict:
+    """The Alertmanager config with secret files and templates at local paths."""
+    return _replace_paths(
+        config, {SECRETS_DIR: str(secrets_dir), TEMPLATES_DIR: str(templates_dir)}
+    )
+
+
+def secret_files(config: dict) -> list[str]:
+    """Every `*_file` value in the Alertmanager config (the secrets it reads)."""
+    found: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k.endswith("_file") and isinstance(v, str):
+                    found.append(v)
+                else:
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(config)
+    return sorted(set(found))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", type=Path)
+    for option in sorted(set(TARGETS.values())):
+        parser.add_argument("--" + option.replace("_", "-"), type=int, required=True)
+    args = parser.parse_args(argv)
+    ports = {name: getattr(args, name) for name in set(TARGETS.values())}
+    out: Path = args.out_dir
+    secrets = out / "secrets"
+    secrets.mkdir(parents=True, exist_ok=True)
+    try:
+        prom = render_prometheus(
+            yaml.safe_load(PROMETHEUS_YML.read_text()), ports, REPO / "prometheus" / "rules"
+        )
+        am = render_alertmanager(
+            yaml.safe_load(ALERTMANAGER_YML.read_text()), secrets, REPO / "prometheus" / "templates"
+        )
+    except RenderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    (out / "prometheus.yml").write_text(yaml.safe_dump(prom, sort_keys=False))
+    (out / "alertmanager.yml").write_text(yaml.safe_dump(am, sort_keys=False))
+    # Placeholders that point at a closed loopback port: notifications fail locally and never
+    # leave the machine. Put real values in prometheus/secrets/ for docker compose instead.
+    for path in secret_files(am):
+        p = Path(path)
+        if p.parent == secrets and not p.exists():
+            placeholder = "http://127.0.0.1:9/demo-placeholder" if "url" in p.name else "demo"
+            p.write_text(placeholder + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
