@@ -313,3 +313,11 @@ def test_panel_titles_unique_within_a_dashboard(uid: str) -> None:
     """Titles identify panels for readers and for `grafana-sync diff`'s fallback matching."""
     titles = [p["title"] for p in iter_panels(compiled_dashboards()[uid])]
     assert len(titles) == len(set(titles))
+
+
+def test_overview_tiles_drill_down_to_existing_dashboards() -> None:
+    links = [link for p in iter_panels(compiled_dashboards()["ml-overview"])
+             for link in p.get("links", [])]
+    targets = {re.match(r"/d/([\w-]+)\?", link["url"]).group(1) for link in links}
+    assert len(links) >= 8
+    assert targets <= set(AREAS) and len(targets) >= 5
