@@ -13,7 +13,6 @@ MV = "{{" + M + "}} {{" + V + "}}"
 MODEL = "{{" + M + "}}"
 LATENCY = higher_is_bad(C.latency_p95_warn_seconds, C.latency_p95_crit_seconds)
 SATURATION = higher_is_bad(0.7, 0.9)
-CONTAINER = sel('container!=""', source="container", model=False)
 GPU = sel(source="gpu", model=False)
 NODE = sel(source="node", model=False)
 IDLE_CPU = sel('mode="idle"', source="node", model=False)
