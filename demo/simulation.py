@@ -36,17 +36,17 @@ from demo.scenario import SCENARIOS, Scenario, routing
 # half-empty window is noise (a PSI over 30 rows is ~0.3 on healthy data), and a noisy score
 # would trip the alerts. Until then the score is absent, never faked.
 WINDOW = 400  # requests in the drift / prediction-output windows (exported when full)
-QUALITY_WINDOW = 400  # labelled predictions behind ml_model_quality_ratio
+QUALITY_WINDOW = 1000  # labelled predictions behind ml_model_quality_ratio
 MIN_QUALITY = 200
-FAIRNESS_WINDOW = 2000  # predictions behind the per-group rates
-MIN_FAIRNESS = 1000
+FAIRNESS_WINDOW = 4000  # predictions behind the per-group rates
+MIN_FAIRNESS = 2000
 MAX_ROWS_PER_TICK = 150  # per model: caps CPU at high --speed
 GROUND_TRUTH_COVERAGE = 0.8
 GROUND_TRUTH_MEDIAN_DELAY = 120.0  # simulated seconds
 FEEDBACK_PROBABILITY = 0.1
 ATTRIBUTE = "age_band"
 GROUPS = ("under_40", "40_to_64", "65_plus")
-GROUP_SHARES = (0.35, 0.45, 0.2)
+GROUP_SHARES = (0.35, 0.40, 0.25)
 ERROR_TYPES = ("timeout", "invalid_input", "model_exception", "dependency_unavailable")
 BASE_ERROR_SHARES = {"timeout": 0.002, "model_exception": 0.001, "dependency_unavailable": 0.001}
 CORRUPT_PROBABILITY = 0.004  # rows with a missing or absurd value (rejected by validation)
@@ -490,7 +490,7 @@ class Simulation:
                     arr = np.asarray(vs.fairness, dtype=float)
                     for g, gname in enumerate(GROUPS):
                         in_g = arr[:, 0] == g
-                        if in_g.sum() < 50 or (~in_g).sum() < 50:
+                        if in_g.sum() < 300 or (~in_g).sum() < 300:
                             continue
                         rate_g = float(arr[in_g, 1].mean())
                         rate_rest = float(arr[~in_g, 1].mean())

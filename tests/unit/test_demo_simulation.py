@@ -99,12 +99,14 @@ def test_fairness_gap_shows_in_parity_difference(ci_run):
     inc = SCENARIOS["ci"].incident("fairness_gap")
     key = (("model", inc.model), ("version", "v1"), ("attribute", "age_band"),
            ("group", inc.params["group"]))
-    after = [snap["spd"][key] for t, snap in history if t >= inc.start + 900 and key in
+    after = [snap["spd"][key] for t, snap in history if t >= inc.start + 1200 and key in
              snap["spd"]]
     assert after and max(after) < -0.1  # outside the fair range
-    healthy = [v for t, snap in history for k, v in snap["spd"].items()
-               if k[0] == ("model", "wine-cultivar")]
-    assert healthy and all(abs(v) < 0.1 for v in healthy)
+    before = [v for t, snap in history for k, v in snap["spd"].items() if t < inc.start]
+    control = [v for t, snap in history for k, v in snap["spd"].items()
+               if k[0] != ("model", inc.model)]
+    assert before and control
+    assert all(abs(v) < 0.1 for v in before + control)
 
 
 def test_rollout_shifts_traffic_and_deploys_the_new_version(ci_run):
