@@ -96,7 +96,7 @@ _DEFAULT = Scenario(
     description="a guided tour: every incident once, one after another, then healthy "
     "(about 2 h 15 min simulated; try --speed 10)",
     incidents=(
-        _incident("feature_drift", CANCER, 15, 30, feature="mean_smoothness", shift=2.0),
+        _incident("feature_drift", CANCER, 15, 30, feature="mean_texture", shift=2.0),
         _incident("latency_spike", CANCER, 30, 40, factor=20.0),
         _incident("error_burst", WINE, 40, 50, error_ratio=0.25),
         _incident("accuracy_drop", WINE, 50, 65, flip=0.4),
@@ -113,16 +113,16 @@ _CI = Scenario(
     name="ci",
     description="for tests (use --speed 60): healthy for 10 simulated minutes, then every "
     "incident starts and stays; each incident hits one model and the other model is the "
-    "healthy control for that signal (the input drift also costs cancer-screening v1 a few "
-    "points of accuracy, as real drift does)",
+    "healthy control for that signal (the input drift and the fairness gap also cost "
+    "cancer-screening some accuracy, as they would in production)",
     incidents=(
-        _incident("feature_drift", CANCER, 10, None, feature="mean_smoothness", shift=2.0),
+        _incident("feature_drift", CANCER, 10, None, feature="mean_texture", shift=2.0),
         _incident("latency_spike", CANCER, 10, None, factor=20.0),
         _incident("cost_jump", CANCER, 10, None, factor=3.0),
+        _incident("fairness_gap", CANCER, 10, None, group="65_plus", rate=0.8),
         _incident("version_rollout", CANCER, 10, None, version="v2",
                   steps=((0.0, 0.1), (10 * MINUTE, 0.5))),
         _incident("accuracy_drop", WINE, 10, None, flip=0.4),
-        _incident("fairness_gap", WINE, 10, None, group="65_plus", rate=0.8),
         _incident("error_burst", WINE, 10, None, error_ratio=0.25),
         _incident("feedback_drop", WINE, 10, None, factor=0.1),
         _incident("evaluation_stale", WINE, 10, None),

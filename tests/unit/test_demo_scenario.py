@@ -28,7 +28,7 @@ def test_incidents_are_well_formed(scenario):
 def test_ci_incidents_each_hit_one_model_after_warm_up():
     ci = SCENARIOS["ci"]
     assert all(inc.start >= 600 and inc.end is None for inc in ci.incidents)
-    assert ci.incident("feature_drift").params["feature"] == "mean_smoothness"
+    assert ci.incident("feature_drift").params["feature"] == "mean_texture"
     with pytest.raises(KeyError):
         SCENARIOS["healthy"].incident("feature_drift")
 
