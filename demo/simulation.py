@@ -86,7 +86,7 @@ class VersionState:
     fairness: deque = field(default_factory=lambda: deque(maxlen=FAIRNESS_WINDOW))
     latency_ema: float = 0.0
     in_progress: float = 0.0
-    rows_last_tick: int = 0
+    rows_last_tick: float = 0.0  # simulated requests routed here in the last tick
 
 
 @dataclass
@@ -220,7 +220,8 @@ class Simulation:
     def _traffic(self, name, st: ModelState, table, incidents, now_sim, dt) -> None:
         m = st.model
         rng = self.rng
-        n = min(int(rng.poisson(m.spec.requests_per_second * dt)), MAX_ROWS_PER_TICK)
+        n_sim = int(rng.poisson(m.spec.requests_per_second * dt))
+        n = min(n_sim, MAX_ROWS_PER_TICK)
         live = [(v, share) for v, (_stage, share, _dep) in table.items() if share > 0]
         for vs in st.versions.values():
             vs.rows_last_tick = 0
@@ -236,10 +237,11 @@ class Simulation:
             rows = int((chosen == k).sum())
             if rows:
                 self._serve(name, st, st.versions[version], version, rows, incidents, now_sim)
+            # the simulated load (before the per-tick cap), which drives the exporters
+            st.versions[version].rows_last_tick = rows * n_sim / n
 
     def _serve(self, name, st: ModelState, vs: VersionState, version, n, incidents, now_sim):
         m, rng, i = st.model, self.rng, self.inst
-        vs.rows_last_tick = n
         idx = rng.integers(0, len(m.reference_y), size=n)
         X = m.reference_X[idx] + rng.normal(0.0, JITTER, size=(n, len(m.features))) * m.train_std
         y = m.reference_y[idx].copy()

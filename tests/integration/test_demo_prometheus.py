@@ -5,9 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from demo.contract import NOT_IN_DEMO_SECTION, load_contract
+from demo.contract import (
+    NOT_IN_DEMO_SECTION,
+    compare_exposition,
+    exposition_families,
+    load_contract,
+)
 from demo.scenario import SCENARIOS
 from tests.promharness import DEMO_JOB, NODE_JOB, require_binary, run_stack
 
@@ -17,21 +21,10 @@ TARGET_LABELS = {"job", "instance", "__name__"}
 PUSHGATEWAY_METRICS = {"push_time_seconds", "push_failure_time_seconds"}
 
 
-def exposition(text: str) -> dict[str, tuple[str, list[set[str]]]]:
-    """name (counters with _total) -> (type, label-name set of every sample)."""
-    out = {}
-    for fam in text_string_to_metric_families(text):
-        name = fam.name + "_total" if fam.type == "counter" else fam.name
-        samples = [set(s.labels) - {"le", "quantile"} for s in fam.samples
-                   if not s.name.endswith("_created")]
-        out[name] = (fam.type, samples)
-    return out
-
-
 def wait_for_full_exposition(stack, names: set[str], timeout: float = 90.0):
     deadline = time.monotonic() + timeout
     while True:
-        seen = exposition(stack.demo_metrics_text())
+        seen = exposition_families(stack.demo_metrics_text())
         missing = {n for n in names if not seen.get(n, ("", []))[1]}
         if not missing:
             return seen
@@ -49,18 +42,8 @@ def test_prometheus_scrapes_demo_and_node_exporter(prometheus_demo):
 
 def test_demo_emits_the_contract_in_both_directions(prometheus_demo):
     contract = {n: s for n, s in load_contract().items() if s.emitted_by_demo}
-    seen = wait_for_full_exposition(prometheus_demo, set(contract))
-    problems = []
-    for name, spec in contract.items():
-        type_, samples = seen[name]
-        if type_ != spec.type:
-            problems.append(f"{name}: type {type_}, contract says {spec.type}")
-        for labels in samples:
-            if labels != set(spec.labels):
-                problems.append(f"{name}: labels {sorted(labels)}, contract {list(spec.labels)}")
-                break
-    undocumented = sorted(set(seen) - set(contract))
-    assert not undocumented, f"emitted but not in docs/metrics.md: {undocumented}"
+    wait_for_full_exposition(prometheus_demo, set(contract))
+    problems = compare_exposition(prometheus_demo.demo_metrics_text(), contract)
     assert not problems, "\n".join(problems)
 
 
@@ -166,17 +149,27 @@ def test_version_rollout_and_deploy_annotation(prometheus_demo):
 
 
 def test_batch_evaluation_through_pushgateway():
+    """Pushed with the grouping key `model`; a failed run keeps the last good scores."""
     prom = require_binary("prometheus")
     require_binary("prometheus-pushgateway")
-    with run_stack(speed=600, scenario="healthy", rule_files=[], node_exporter=False,
+    stale = SCENARIOS["ci"].incident("evaluation_stale").model
+    with run_stack(speed=600, scenario="ci", rule_files=[], node_exporter=False,
                    pushgateway=True, prometheus_bin=prom) as stack:
         procs = list(stack._procs)
         result = stack.wait_for(
             'ml_evaluation_last_success_timestamp_seconds{job="ml_evaluation"}',
             predicate=lambda r: len(r) == 2)
-        assert {r["metric"]["model"] for r in result} == set(
-            m for inc in SCENARIOS["ci"].incidents for m in [inc.model])
+        assert {r["metric"]["model"] for r in result} == {"cancer-screening", "wine-cultivar"}
         assert stack.wait_for('push_time_seconds{job="ml_evaluation"}')
+        failed = stack.wait_for(
+            f'ml_evaluation_last_failure_timestamp_seconds{{model="{stale}"}}'
+            f' > ml_evaluation_last_success_timestamp_seconds{{model="{stale}"}}', timeout=30)
+        assert failed
+        kept = stack.query(f'ml_evaluation_quality_ratio{{model="{stale}",metric="accuracy"}}')
+        assert kept, "a failed run must not wipe the last good scores"
+        healthy = stack.query('ml_evaluation_last_failure_timestamp_seconds'
+                              f'{{model!="{stale}"}}')
+        assert healthy and all(r["value"][1] == "0" for r in healthy)
         text = stack.demo_metrics_text()
         assert "ml_evaluation_" not in text  # pushed, not exposed twice
     assert all(p.popen.poll() is not None for p in procs)  # nothing left running
