@@ -13,6 +13,7 @@ from demo.contract import (
     load_contract,
 )
 from demo.scenario import SCENARIOS
+from tests import promharness as harness
 from tests.promharness import DEMO_JOB, NODE_JOB, require_binary, run_stack
 
 pytestmark = pytest.mark.integration
@@ -173,3 +174,23 @@ def test_batch_evaluation_through_pushgateway():
         text = stack.demo_metrics_text()
         assert "ml_evaluation_" not in text  # pushed, not exposed twice
     assert all(p.popen.poll() is not None for p in procs)  # nothing left running
+
+
+def test_harness_reports_a_bad_rule_file_and_leaves_nothing_running(tmp_path, monkeypatch):
+    prom = require_binary("prometheus")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("groups:\n  - name: x\n    rules:\n      - record: a:b\n        expr: sum(\n")
+    started = []
+    original = harness._spawn
+
+    def spawn(*args, **kwargs):
+        started.append(original(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(harness, "_spawn", spawn)
+    with pytest.raises(harness.HarnessError, match="prometheus exited") as err:
+        with run_stack(rule_files=[bad], node_exporter=False, prometheus_bin=prom):
+            pass
+    assert "bad.yml" in str(err.value)  # Prometheus's own message is passed on
+    assert [p.name for p in started] == ["demo", "prometheus"]
+    assert all(p.popen.poll() is not None for p in started)
