@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -194,3 +195,13 @@ def test_harness_reports_a_bad_rule_file_and_leaves_nothing_running(tmp_path, mo
     assert "bad.yml" in str(err.value)  # Prometheus's own message is passed on
     assert [p.name for p in started] == ["demo", "prometheus"]
     assert all(p.popen.poll() is not None for p in started)
+
+
+def test_documented_promql_returns_data_for_every_model(prometheus_demo, repo_root):
+    text = (repo_root / "docs" / "metrics.md").read_text()
+    blocks = re.findall(r"```promql\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 2
+    for expr in blocks:
+        result = prometheus_demo.wait_for(expr, predicate=lambda r: len(r) == 2)
+        assert {r["metric"]["model"] for r in result} == {"cancer-screening", "wine-cultivar"}
+        assert all(float(r["value"][1]) > 0 for r in result), (expr, result)
