@@ -7,6 +7,7 @@ import errno
 import math
 import signal
 import sys
+import textwrap
 import threading
 import time
 from urllib.parse import urlparse
@@ -29,7 +30,8 @@ class _Parser(argparse.ArgumentParser):
 def _describe_scenarios() -> str:
     lines = []
     for s in SCENARIOS.values():
-        lines.append(f"  {s.name}: {s.description}")
+        lines.append(textwrap.fill(f"{s.name}: {s.description}", width=96,
+                                   initial_indent="  ", subsequent_indent="      "))
         for inc in s.incidents:
             end = "end" if inc.end is None else f"{inc.end / 60:g} min"
             params = ", ".join(f"{k}={v}" for k, v in inc.params.items())
@@ -101,11 +103,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from prometheus_client import start_http_server
+    try:
+        from prometheus_client import start_http_server
 
-    from demo.evaluation import EvaluationJob
-    from demo.instruments import Instruments
-    from demo.simulation import build
+        from demo.evaluation import EvaluationJob
+        from demo.instruments import Instruments
+        from demo.simulation import build
+    except ImportError as exc:
+        raise UsageError(f"the demo needs its extra dependencies ({exc}): "
+                         "pip install -e '.[demo]' (make venv does)") from None
 
     instruments = Instruments()
     try:
