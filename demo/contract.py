@@ -111,3 +111,44 @@ def load_contract(path: Path | str = CONTRACT_PATH) -> dict[str, MetricSpec]:
 def demo_metrics(path: Path | str = CONTRACT_PATH) -> dict[str, MetricSpec]:
     """The metrics `python -m demo` must emit."""
     return {n: s for n, s in load_contract(path).items() if s.emitted_by_demo}
+
+
+def exposition_families(text: str) -> dict[str, tuple[str, list[frozenset[str]]]]:
+    """Parse a /metrics exposition: name (counters with `_total`) -> (type, label sets).
+
+    One label set per sample (`le`/`quantile` dropped, `_created` samples ignored).
+    """
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[str, tuple[str, list[frozenset[str]]]] = {}
+    for fam in text_string_to_metric_families(text):
+        name = fam.name + "_total" if fam.type == "counter" else fam.name
+        samples = [frozenset(s.labels) - {"le", "quantile"} for s in fam.samples
+                   if not s.name.endswith("_created")]
+        out[name] = (fam.type, samples)
+    return out
+
+
+def compare_exposition(text: str, specs: dict[str, MetricSpec]) -> list[str]:
+    """Differences between an exposition and the contract, one line each (empty = agree).
+
+    Both directions: every listed metric is present with at least one sample, its type and
+    exactly its labels on every sample; nothing unlisted is exposed.
+    """
+    seen = exposition_families(text)
+    problems = []
+    for name, spec in specs.items():
+        if name not in seen or not seen[name][1]:
+            problems.append(f"{name}: listed in the contract, not emitted")
+            continue
+        type_, samples = seen[name]
+        if type_ != spec.type:
+            problems.append(f"{name}: emitted as {type_}, contract says {spec.type}")
+        for labels in samples:
+            if labels != set(spec.labels):
+                problems.append(f"{name}: emitted with labels {sorted(labels)}, contract says "
+                                f"{list(spec.labels)}")
+                break
+    for name in sorted(set(seen) - set(specs)):
+        problems.append(f"{name}: emitted but not in the contract")
+    return problems

@@ -36,17 +36,17 @@ from demo.scenario import SCENARIOS, Scenario, routing
 # half-empty window is noise (a PSI over 30 rows is ~0.3 on healthy data), and a noisy score
 # would trip the alerts. Until then the score is absent, never faked.
 WINDOW = 400  # requests in the drift / prediction-output windows (exported when full)
-QUALITY_WINDOW = 400  # labelled predictions behind ml_model_quality_ratio
+QUALITY_WINDOW = 1000  # labelled predictions behind ml_model_quality_ratio
 MIN_QUALITY = 200
-FAIRNESS_WINDOW = 2000  # predictions behind the per-group rates
-MIN_FAIRNESS = 1000
+FAIRNESS_WINDOW = 4000  # predictions behind the per-group rates
+MIN_FAIRNESS = 2000
 MAX_ROWS_PER_TICK = 150  # per model: caps CPU at high --speed
 GROUND_TRUTH_COVERAGE = 0.8
 GROUND_TRUTH_MEDIAN_DELAY = 120.0  # simulated seconds
 FEEDBACK_PROBABILITY = 0.1
 ATTRIBUTE = "age_band"
 GROUPS = ("under_40", "40_to_64", "65_plus")
-GROUP_SHARES = (0.35, 0.45, 0.2)
+GROUP_SHARES = (0.35, 0.40, 0.25)
 ERROR_TYPES = ("timeout", "invalid_input", "model_exception", "dependency_unavailable")
 BASE_ERROR_SHARES = {"timeout": 0.002, "model_exception": 0.001, "dependency_unavailable": 0.001}
 CORRUPT_PROBABILITY = 0.004  # rows with a missing or absurd value (rejected by validation)
@@ -86,7 +86,7 @@ class VersionState:
     fairness: deque = field(default_factory=lambda: deque(maxlen=FAIRNESS_WINDOW))
     latency_ema: float = 0.0
     in_progress: float = 0.0
-    rows_last_tick: int = 0
+    rows_last_tick: float = 0.0  # simulated requests routed here in the last tick
 
 
 @dataclass
@@ -220,7 +220,8 @@ class Simulation:
     def _traffic(self, name, st: ModelState, table, incidents, now_sim, dt) -> None:
         m = st.model
         rng = self.rng
-        n = min(int(rng.poisson(m.spec.requests_per_second * dt)), MAX_ROWS_PER_TICK)
+        n_sim = int(rng.poisson(m.spec.requests_per_second * dt))
+        n = min(n_sim, MAX_ROWS_PER_TICK)
         live = [(v, share) for v, (_stage, share, _dep) in table.items() if share > 0]
         for vs in st.versions.values():
             vs.rows_last_tick = 0
@@ -236,10 +237,11 @@ class Simulation:
             rows = int((chosen == k).sum())
             if rows:
                 self._serve(name, st, st.versions[version], version, rows, incidents, now_sim)
+            # the simulated load (before the per-tick cap), which drives the exporters
+            st.versions[version].rows_last_tick = rows * n_sim / n
 
     def _serve(self, name, st: ModelState, vs: VersionState, version, n, incidents, now_sim):
         m, rng, i = st.model, self.rng, self.inst
-        vs.rows_last_tick = n
         idx = rng.integers(0, len(m.reference_y), size=n)
         X = m.reference_X[idx] + rng.normal(0.0, JITTER, size=(n, len(m.features))) * m.train_std
         y = m.reference_y[idx].copy()
@@ -490,7 +492,7 @@ class Simulation:
                     arr = np.asarray(vs.fairness, dtype=float)
                     for g, gname in enumerate(GROUPS):
                         in_g = arr[:, 0] == g
-                        if in_g.sum() < 50 or (~in_g).sum() < 50:
+                        if in_g.sum() < 300 or (~in_g).sum() < 300:
                             continue
                         rate_g = float(arr[in_g, 1].mean())
                         rate_rest = float(arr[~in_g, 1].mean())

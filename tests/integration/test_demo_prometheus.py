@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from demo.contract import NOT_IN_DEMO_SECTION, load_contract
+from demo.contract import (
+    NOT_IN_DEMO_SECTION,
+    compare_exposition,
+    exposition_families,
+    load_contract,
+)
 from demo.scenario import SCENARIOS
+from tests import promharness as harness
 from tests.promharness import DEMO_JOB, NODE_JOB, require_binary, run_stack
 
 pytestmark = pytest.mark.integration
@@ -17,21 +23,10 @@ TARGET_LABELS = {"job", "instance", "__name__"}
 PUSHGATEWAY_METRICS = {"push_time_seconds", "push_failure_time_seconds"}
 
 
-def exposition(text: str) -> dict[str, tuple[str, list[set[str]]]]:
-    """name (counters with _total) -> (type, label-name set of every sample)."""
-    out = {}
-    for fam in text_string_to_metric_families(text):
-        name = fam.name + "_total" if fam.type == "counter" else fam.name
-        samples = [set(s.labels) - {"le", "quantile"} for s in fam.samples
-                   if not s.name.endswith("_created")]
-        out[name] = (fam.type, samples)
-    return out
-
-
 def wait_for_full_exposition(stack, names: set[str], timeout: float = 90.0):
     deadline = time.monotonic() + timeout
     while True:
-        seen = exposition(stack.demo_metrics_text())
+        seen = exposition_families(stack.demo_metrics_text())
         missing = {n for n in names if not seen.get(n, ("", []))[1]}
         if not missing:
             return seen
@@ -49,18 +44,8 @@ def test_prometheus_scrapes_demo_and_node_exporter(prometheus_demo):
 
 def test_demo_emits_the_contract_in_both_directions(prometheus_demo):
     contract = {n: s for n, s in load_contract().items() if s.emitted_by_demo}
-    seen = wait_for_full_exposition(prometheus_demo, set(contract))
-    problems = []
-    for name, spec in contract.items():
-        type_, samples = seen[name]
-        if type_ != spec.type:
-            problems.append(f"{name}: type {type_}, contract says {spec.type}")
-        for labels in samples:
-            if labels != set(spec.labels):
-                problems.append(f"{name}: labels {sorted(labels)}, contract {list(spec.labels)}")
-                break
-    undocumented = sorted(set(seen) - set(contract))
-    assert not undocumented, f"emitted but not in docs/metrics.md: {undocumented}"
+    wait_for_full_exposition(prometheus_demo, set(contract))
+    problems = compare_exposition(prometheus_demo.demo_metrics_text(), contract)
     assert not problems, "\n".join(problems)
 
 
@@ -101,7 +86,8 @@ def test_drift_incident_moves_only_the_drifted_feature(prometheus_demo):
     incident_wall = stack.sim_to_wall(inc.start)
     now = time.time()
     drifted = (inc.model, inc.params["feature"])
-    series = stack.query_range("ml_feature_drift_score", stack.demo_started_at, now, step=1)
+    step = max(1.0, (now - stack.demo_started_at) / 5000)  # stay under Prometheus' 11k points
+    series = stack.query_range("ml_feature_drift_score", stack.demo_started_at, now, step=step)
     assert series
     checked_before = checked_after = 0
     for s in series:
@@ -127,8 +113,9 @@ def test_accuracy_drop_shows_in_computed_accuracy(prometheus_demo):
     stack.wait_for_sim_time(inc.start + 900, timeout=120)  # labels arrived, window refilled
     sel = f'{{model="{inc.model}",version="v1",metric="accuracy"}}'
     baseline = float(stack.query(f"ml_model_baseline_quality_ratio{sel}")[0]["value"][1])
-    series = stack.query_range(f"ml_model_quality_ratio{sel}", stack.demo_started_at,
-                               time.time(), step=1)
+    now = time.time()
+    series = stack.query_range(f"ml_model_quality_ratio{sel}", stack.demo_started_at, now,
+                               step=max(1.0, (now - stack.demo_started_at) / 5000))
     values = [(float(t), float(v)) for t, v in series[0]["values"]]
     before = [v for t, v in values if t < stack.sim_to_wall(inc.start)]
     assert before and min(before) > baseline - 0.06
@@ -166,17 +153,57 @@ def test_version_rollout_and_deploy_annotation(prometheus_demo):
 
 
 def test_batch_evaluation_through_pushgateway():
+    """Pushed with the grouping key `model`; a failed run keeps the last good scores."""
     prom = require_binary("prometheus")
     require_binary("prometheus-pushgateway")
-    with run_stack(speed=600, scenario="healthy", rule_files=[], node_exporter=False,
+    stale = SCENARIOS["ci"].incident("evaluation_stale").model
+    with run_stack(speed=600, scenario="ci", rule_files=[], node_exporter=False,
                    pushgateway=True, prometheus_bin=prom) as stack:
         procs = list(stack._procs)
         result = stack.wait_for(
             'ml_evaluation_last_success_timestamp_seconds{job="ml_evaluation"}',
             predicate=lambda r: len(r) == 2)
-        assert {r["metric"]["model"] for r in result} == set(
-            m for inc in SCENARIOS["ci"].incidents for m in [inc.model])
+        assert {r["metric"]["model"] for r in result} == {"cancer-screening", "wine-cultivar"}
         assert stack.wait_for('push_time_seconds{job="ml_evaluation"}')
+        failed = stack.wait_for(
+            f'ml_evaluation_last_failure_timestamp_seconds{{model="{stale}"}}'
+            f' > ml_evaluation_last_success_timestamp_seconds{{model="{stale}"}}', timeout=30)
+        assert failed
+        kept = stack.query(f'ml_evaluation_quality_ratio{{model="{stale}",metric="accuracy"}}')
+        assert kept, "a failed run must not wipe the last good scores"
+        healthy = stack.query('ml_evaluation_last_failure_timestamp_seconds'
+                              f'{{model!="{stale}"}}')
+        assert healthy and all(r["value"][1] == "0" for r in healthy)
         text = stack.demo_metrics_text()
         assert "ml_evaluation_" not in text  # pushed, not exposed twice
     assert all(p.popen.poll() is not None for p in procs)  # nothing left running
+
+
+def test_harness_reports_a_bad_rule_file_and_leaves_nothing_running(tmp_path, monkeypatch):
+    prom = require_binary("prometheus")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("groups:\n  - name: x\n    rules:\n      - record: a:b\n        expr: sum(\n")
+    started = []
+    original = harness._spawn
+
+    def spawn(*args, **kwargs):
+        started.append(original(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(harness, "_spawn", spawn)
+    with pytest.raises(harness.HarnessError, match="prometheus exited") as err:
+        with run_stack(rule_files=[bad], node_exporter=False, prometheus_bin=prom):
+            pass
+    assert "bad.yml" in str(err.value)  # Prometheus's own message is passed on
+    assert [p.name for p in started] == ["demo", "prometheus"]
+    assert all(p.popen.poll() is not None for p in started)
+
+
+def test_documented_promql_returns_data_for_every_model(prometheus_demo, repo_root):
+    text = (repo_root / "docs" / "metrics.md").read_text()
+    blocks = re.findall(r"```promql\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 2
+    for expr in blocks:
+        result = prometheus_demo.wait_for(expr, predicate=lambda r: len(r) == 2)
+        assert {r["metric"]["model"] for r in result} == {"cancer-screening", "wine-cultivar"}
+        assert all(float(r["value"][1]) > 0 for r in result), (expr, result)

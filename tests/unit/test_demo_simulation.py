@@ -99,12 +99,14 @@ def test_fairness_gap_shows_in_parity_difference(ci_run):
     inc = SCENARIOS["ci"].incident("fairness_gap")
     key = (("model", inc.model), ("version", "v1"), ("attribute", "age_band"),
            ("group", inc.params["group"]))
-    after = [snap["spd"][key] for t, snap in history if t >= inc.start + 900 and key in
+    after = [snap["spd"][key] for t, snap in history if t >= inc.start + 1200 and key in
              snap["spd"]]
     assert after and max(after) < -0.1  # outside the fair range
-    healthy = [v for t, snap in history for k, v in snap["spd"].items()
-               if k[0] == ("model", "wine-cultivar")]
-    assert healthy and all(abs(v) < 0.1 for v in healthy)
+    before = [v for t, snap in history for k, v in snap["spd"].items() if t < inc.start]
+    control = [v for t, snap in history for k, v in snap["spd"].items()
+               if k[0] != ("model", inc.model)]
+    assert before and control
+    assert all(abs(v) < 0.1 for v in before + control)
 
 
 def test_rollout_shifts_traffic_and_deploys_the_new_version(ci_run):
@@ -113,3 +115,27 @@ def test_rollout_shifts_traffic_and_deploys_the_new_version(ci_run):
     served = sim.inst.predictions.labels(inc.model, inc.params["version"])._value.get()
     assert served > 0
     assert inc.params["version"] in sim.state[inc.model].deployed
+
+
+def test_exposition_matches_the_contract_both_ways(ci_run):
+    from prometheus_client import generate_latest
+
+    from demo.contract import compare_exposition, demo_metrics
+
+    sim, _ = ci_run
+    problems = compare_exposition(generate_latest(sim.inst.registry).decode(), demo_metrics())
+    assert not problems, "\n".join(problems)
+
+
+def test_compare_exposition_reports_both_directions():
+    from demo.contract import compare_exposition, parse_contract
+
+    specs = parse_contract(
+        "## S\n\n| metric | type | labels | unit | emitted by | description |\n|---|---|---|---|---|---|\n"
+        "| `a_total` | counter | `model` | u | e | d |\n| `b` | gauge | `model` | u | e | d |\n")
+    text = ("# TYPE a counter\na_total{model=\"m\",version=\"v\"} 1\n"
+            "# TYPE c gauge\nc 1\n")
+    problems = compare_exposition(text, specs)
+    assert any(p.startswith("a_total: emitted with labels") for p in problems)
+    assert "b: listed in the contract, not emitted" in problems
+    assert "c: emitted but not in the contract" in problems
