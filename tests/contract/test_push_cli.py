@@ -307,7 +307,8 @@ def test_missing_env_var_is_a_config_error(grafana, project, capsys, monkeypatch
     assert code == 2
     assert err.strip().splitlines() == [
         f"error: {Path('provisioning/datasources/prometheus.yaml').resolve()}: environment "
-        "variable PROMETHEUS_URL is not set (referenced as ${PROMETHEUS_URL})"]
+        "variable PROMETHEUS_URL is not set (referenced as ${PROMETHEUS_URL}); set it, or pass "
+        "--skip-datasource to leave datasources alone"]
     assert grafana.calls == []
 
 
