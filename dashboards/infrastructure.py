@@ -5,7 +5,7 @@ from _lib import signals as s
 from _lib.dashboard import ml_dashboard
 from _lib.layout import section
 from _lib.panels import heatmap, higher_is_bad, q, timeseries
-from _lib.promql import M, V, per_model, pod_sum, quantile, ratio, sel, sum_increase
+from _lib.promql import M, V, per_model, pod_sum, quantile, sel, sum_increase
 
 folder = C.folder
 
@@ -13,7 +13,6 @@ MV = "{{" + M + "}} {{" + V + "}}"
 MODEL = "{{" + M + "}}"
 LATENCY = higher_is_bad(C.latency_p95_warn_seconds, C.latency_p95_crit_seconds)
 SATURATION = higher_is_bad(0.7, 0.9)
-CONTAINER = sel('container!=""', source="container", model=False)
 GPU = sel(source="gpu", model=False)
 NODE = sel(source="node", model=False)
 IDLE_CPU = sel('mode="idle"', source="node", model=False)
@@ -75,12 +74,7 @@ dashboard = ml_dashboard(
             timeseries("CPU throttling", "Share of CFS periods in which the model's containers "
                        "were throttled. Bad: above 0.25 (the CPU limit is too low; latency "
                        "suffers).",
-                       [q(per_model(
-                           pod_sum(f"rate(container_cpu_cfs_throttled_periods_total{CONTAINER}"
-                                   "[$__rate_interval])")
-                           + "\n  / " + pod_sum(f"rate(container_cpu_cfs_periods_total{CONTAINER}"
-                                                "[$__rate_interval])"),
-                           (M,), agg="max"), MODEL)],
+                       [q(s.cpu_throttling(), MODEL)],
                        unit="percentunit", steps=higher_is_bad(0.1, 0.25), min=0, w=6),
         ),
         section(
@@ -88,28 +82,16 @@ dashboard = ml_dashboard(
             timeseries("CPU used vs requested", "CPU cores used by the model's pods divided by "
                        "the cores they requested. Bad: above 1 for long (under-provisioned) or "
                        "far below 1 (paying for idle CPU).",
-                       [q(ratio(
-                           per_model(pod_sum(f"rate(container_cpu_usage_seconds_total{CONTAINER}"
-                                             "[$__rate_interval])")),
-                           per_model(pod_sum("kube_pod_container_resource_requests"
-                                             + sel('resource="cpu"', source="container",
-                                                   model=False))),
-                       ), MODEL)],
+                       [q(s.cpu_used_vs_requested(), MODEL)],
                        unit="percentunit", steps=higher_is_bad(0.8, 1.0), min=0, w=8),
             timeseries("Memory working set vs limit", "Working-set memory of the model's pods "
                        "divided by their memory limit. Bad: approaching 1 (the OOM killer "
                        "acts at the limit).",
-                       [q(ratio(
-                           per_model(pod_sum(f"container_memory_working_set_bytes{CONTAINER}")),
-                           per_model(pod_sum("kube_pod_container_resource_limits"
-                                             + sel('resource="memory"', source="container",
-                                                   model=False))),
-                       ), MODEL)],
+                       [q(s.memory_vs_limit(), MODEL)],
                        unit="percentunit", steps=higher_is_bad(0.8, 0.95), min=0, w=8),
             timeseries("Memory working set", "Working-set memory per model version. Bad: "
                        "steady growth (a leak) or a jump after a deployment.",
-                       [q(per_model(pod_sum(f"container_memory_working_set_bytes{CONTAINER}"),
-                                    (M, V)), MV)],
+                       [q(s.memory_working_set(), MV)],
                        unit="bytes", min=0, w=8),
         ),
         section(

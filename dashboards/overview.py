@@ -5,6 +5,7 @@ from _lib import signals as s
 from _lib.dashboard import ml_dashboard
 from _lib.layout import section
 from _lib.panels import (
+    drill_down,
     higher_is_bad,
     neutral,
     q,
@@ -13,6 +14,7 @@ from _lib.panels import (
     table,
     table_q,
     timeseries,
+    with_links,
 )
 from _lib.promql import INFO, M, sel
 
@@ -29,10 +31,12 @@ LEGEND = "{{" + M + "}}"
 
 
 def per_model_stat(title: str, description: str, expr: str, unit: str, steps: list,
-                   mappings: list | None = None) -> object:
-    """One tile per model: the fleet row of the overview."""
-    return stat(title, description, [q(expr, LEGEND, instant=True)], unit=unit, steps=steps,
-                mappings=mappings or [], graph=False, text_mode="value_and_name", w=6, h=6)
+                   mappings: list | None = None, detail: tuple[str, str] | None = None
+                   ) -> object:
+    """One tile per model (the fleet row), linking to the dashboard that explains it."""
+    panel = stat(title, description, [q(expr, LEGEND, instant=True)], unit=unit, steps=steps,
+                 mappings=mappings or [], graph=False, text_mode="value_and_name", w=6, h=6)
+    return with_links(panel, drill_down(*detail)) if detail else panel
 
 
 fleet = [
@@ -48,30 +52,34 @@ fleet = [
     per_model_stat("Retraining status", "Retraining rule per model (docs/dashboards.md): OK; "
                    "Watch = drifted share at/above threshold, mild quality decay or concept "
                    "drift; Retrain = severe decay, drift with decay, or concept drift. Bad: Retrain.",
-                   s.retraining_status(), "none", higher_is_bad(1, 2), RETRAIN),
+                   s.retraining_status(), "none", higher_is_bad(1, 2), RETRAIN,
+                   detail=("ml-drift", "Drift dashboard")),
     per_model_stat("Request rate", "Inference requests per second per model. Bad: 0 (traffic "
                    "lost) or far from the usual level.", s.request_rate(), "reqps",
-                   neutral()),
+                   neutral(), detail=("ml-infrastructure", "Infrastructure dashboard")),
     per_model_stat("Error ratio", "Share of failed inference requests per model. Bad: above "
                    f"{C.error_ratio_crit:.0%}.", s.error_ratio(), "percentunit",
-                   ERRORS),
+                   ERRORS, detail=("ml-errors", "Errors dashboard")),
     per_model_stat("p95 latency", "95th-percentile end-to-end latency per model. Bad: above "
                    f"{C.latency_p95_crit_seconds} s.", s.latency(95), "s",
-                   LATENCY),
+                   LATENCY, detail=("ml-infrastructure", "Infrastructure dashboard")),
     per_model_stat(f"{C.quality_metric.capitalize()} (live)", f"Live {C.quality_metric} on "
                    "labelled traffic, worst live version. Compare with the drop below the "
                    "training baseline next to it. Bad: lower than last week or than the "
                    "other models' usual level.", s.quality(labels=(M,), agg="min"),
-                   "percentunit", neutral()),
+                   "percentunit", neutral(), detail=("ml-performance", "Performance dashboard")),
     per_model_stat(f"{C.quality_metric.capitalize()} drop vs baseline", "Training-baseline "
                    f"score minus live score (worst live version). Bad: above {C.quality_drop_crit}.",
-                   s.quality_drop(), "percentunit", DROP),
+                   s.quality_drop(), "percentunit", DROP,
+                   detail=("ml-performance", "Performance dashboard")),
     per_model_stat("Drifted features", "Share of monitored input features whose drift score "
                    f"is at or above its threshold. Bad: at or above {C.drifted_share_crit:.0%}.",
-                   s.drifted_share(), "percentunit", DRIFT),
+                   s.drifted_share(), "percentunit", DRIFT,
+                   detail=("ml-drift", "Drift dashboard")),
     per_model_stat("Cost per hour", "Serving cost per model in USD per hour (OpenCost "
                    "allocation x node prices). Bad: above the model's budget (see budget burn).",
-                   s.cost_per_hour(), "currencyUSD", neutral()),
+                   s.cost_per_hour(), "currencyUSD", neutral(),
+                   detail=("ml-cost", "Cost dashboard")),
 ]
 
 dashboard = ml_dashboard(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import errno
 import math
+import os
 import signal
 import sys
+import textwrap
 import threading
 import time
 from urllib.parse import urlparse
@@ -29,7 +31,8 @@ class _Parser(argparse.ArgumentParser):
 def _describe_scenarios() -> str:
     lines = []
     for s in SCENARIOS.values():
-        lines.append(f"  {s.name}: {s.description}")
+        lines.append(textwrap.fill(f"{s.name}: {s.description}", width=96,
+                                   initial_indent="  ", subsequent_indent="      "))
         for inc in s.incidents:
             end = "end" if inc.end is None else f"{inc.end / 60:g} min"
             params = ", ".join(f"{k}={v}" for k, v in inc.params.items())
@@ -101,11 +104,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from prometheus_client import start_http_server
+    try:
+        from prometheus_client import start_http_server
 
-    from demo.evaluation import EvaluationJob
-    from demo.instruments import Instruments
-    from demo.simulation import build
+        from demo.evaluation import EvaluationJob
+        from demo.instruments import Instruments
+        from demo.simulation import build
+    except ImportError as exc:
+        raise UsageError(f"the demo needs its extra dependencies ({exc}): "
+                         "pip install -e '.[demo]' (make venv does)") from None
 
     instruments = Instruments()
     try:
@@ -125,6 +132,7 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     evaluation = EvaluationJob(instruments.snapshots, args.pushgateway)
     sim = build(args.scenario, args.speed, args.seed, instruments, evaluation)
+    sim.warm_up()
     print(f"demo: serving http://{args.host}:{args.port}/metrics (scenario {args.scenario}, "
           f"speed {args.speed:g}, seed {args.seed}); Ctrl-C stops", file=sys.stderr, flush=True)
     try:
@@ -148,4 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:  # `python -m demo --help | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -1,6 +1,6 @@
 """The batch evaluation job: re-scores each model on the labelled predictions since its last run.
 
-It runs inside the demo on a simulated schedule (first after 3 simulated minutes, then every 15)
+It runs inside the demo on a simulated schedule (at start-up, then every 15 simulated minutes)
 and reports like a real batch job: pushed to a Pushgateway (`job="ml_evaluation"`, grouping key
 `model`, PUT on success so the group is replaced, POST of the failure timestamp only on failure)
 when a Pushgateway URL is given, otherwise exposed on the demo's own /metrics under the same
@@ -20,7 +20,7 @@ from demo.instruments import Snapshot, SnapshotCollector
 from demo.quality import QUALITY_METRICS, classification_scores
 
 JOB = "ml_evaluation"
-FIRST_RUN = 180.0  # simulated seconds after start-up
+FIRST_RUN = 0.0  # simulated seconds after start-up (the warm-up already collected labels)
 INTERVAL = 900.0  # simulated seconds between runs
 MIN_SAMPLES = 10
 MAX_BUFFER = 5000

@@ -8,7 +8,8 @@ import numpy as np
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
 
 QUALITY_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
-CONCEPT_DRIFT_Z_THRESHOLD = 3.0
+CONCEPT_DRIFT_Z_THRESHOLD = 4.0
+MIN_BASELINE_ERROR = 0.03
 
 
 def classification_scores(
@@ -43,9 +44,13 @@ def classification_scores(
 
 
 def concept_drift_z(window_accuracy: float, baseline_accuracy: float, n: int) -> float:
-    """Error-rate increase over the validation error rate, in binomial standard errors."""
+    """Error-rate increase over the validation error rate, in binomial standard errors.
+
+    Baseline error rates under 3 % count as 3 %: for rare errors the normal approximation of
+    the binomial is poor and would flag healthy windows.
+    """
     if n <= 0:
         return 0.0
-    p_base = min(max(1.0 - baseline_accuracy, 0.01), 0.99)
+    p_base = min(max(1.0 - baseline_accuracy, MIN_BASELINE_ERROR), 0.99)
     p_window = 1.0 - window_accuracy
     return (p_window - p_base) / math.sqrt(p_base * (1.0 - p_base) / n)

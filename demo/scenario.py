@@ -103,7 +103,7 @@ _DEFAULT = Scenario(
         _incident("version_rollout", CANCER, 65, None, version="v2",
                   steps=((0.0, 0.1), (10 * MINUTE, 0.5), (20 * MINUTE, 1.0))),
         _incident("cost_jump", CANCER, 90, 105, factor=3.0),
-        _incident("fairness_gap", CANCER, 95, 110, group="65_plus", rate=0.6),
+        _incident("fairness_gap", CANCER, 95, 110, group="65_plus", rate=0.8),
         _incident("feedback_drop", WINE, 100, 115, factor=0.1),
         _incident("evaluation_stale", WINE, 105, 135),
     ),
@@ -112,13 +112,14 @@ _DEFAULT = Scenario(
 _CI = Scenario(
     name="ci",
     description="for tests (use --speed 60): healthy for 10 simulated minutes, then every "
-    "incident starts and stays; each incident hits one model, the other model is the "
-    "healthy control for that signal",
+    "incident starts and stays; each incident hits one model and the other model is the "
+    "healthy control for that signal (the input drift and the fairness gap also cost "
+    "cancer-screening some accuracy, as they would in production)",
     incidents=(
         _incident("feature_drift", CANCER, 10, None, feature="mean_texture", shift=2.0),
         _incident("latency_spike", CANCER, 10, None, factor=20.0),
         _incident("cost_jump", CANCER, 10, None, factor=3.0),
-        _incident("fairness_gap", CANCER, 10, None, group="65_plus", rate=0.6),
+        _incident("fairness_gap", CANCER, 10, None, group="65_plus", rate=0.8),
         _incident("version_rollout", CANCER, 10, None, version="v2",
                   steps=((0.0, 0.1), (10 * MINUTE, 0.5))),
         _incident("accuracy_drop", WINE, 10, None, flip=0.4),

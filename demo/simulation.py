@@ -32,32 +32,47 @@ from demo.quality import (
 )
 from demo.scenario import SCENARIOS, Scenario, routing
 
-WINDOW = 400  # requests in the drift / prediction-output windows
-QUALITY_WINDOW = 400  # labelled predictions behind ml_model_quality_ratio
-FAIRNESS_WINDOW = 600
-MIN_WINDOW = 30  # fewer samples than this: no score is exported (never a fake one)
+# Window sizes, and how full a window must be before its score is exported: a score from a
+# half-empty window is noise (a PSI over 30 rows is ~0.3 on healthy data), and a noisy score
+# would trip the alerts. Until then the score is absent, never faked.
+WINDOW = 400  # requests in the drift / prediction-output windows (exported when full)
+QUALITY_WINDOW = 1000  # labelled predictions behind ml_model_quality_ratio
+MIN_QUALITY = 200
+FAIRNESS_WINDOW = 4000  # predictions behind the per-group rates
+MIN_FAIRNESS = 2000
 MAX_ROWS_PER_TICK = 150  # per model: caps CPU at high --speed
 GROUND_TRUTH_COVERAGE = 0.8
 GROUND_TRUTH_MEDIAN_DELAY = 120.0  # simulated seconds
 FEEDBACK_PROBABILITY = 0.1
 ATTRIBUTE = "age_band"
 GROUPS = ("under_40", "40_to_64", "65_plus")
-GROUP_SHARES = (0.35, 0.45, 0.2)
+GROUP_SHARES = (0.35, 0.40, 0.25)
 ERROR_TYPES = ("timeout", "invalid_input", "model_exception", "dependency_unavailable")
 BASE_ERROR_SHARES = {"timeout": 0.002, "model_exception": 0.001, "dependency_unavailable": 0.001}
 CORRUPT_PROBABILITY = 0.004  # rows with a missing or absurd value (rejected by validation)
 OUTLIER_DETECTOR = "mahalanobis"
 ANALYTICS_EVERY = 1.0  # wall seconds between recomputations of window scores
+WARM_UP = 1200.0  # simulated seconds of healthy traffic served before start-up
 
 
 class Clock:
+    """Simulated time = wall seconds since start x speed. Tests substitute a manual clock."""
+
     def __init__(self, speed: float) -> None:
         self.speed = speed
         self.start_wall = time.time()
         self._start_mono = time.monotonic()
 
+    def restart(self) -> None:
+        """Make now simulated t=0 (after the warm-up)."""
+        self.start_wall = time.time()
+        self._start_mono = time.monotonic()
+
+    def mono(self) -> float:
+        return time.monotonic()
+
     def sim(self) -> float:
-        return (time.monotonic() - self._start_mono) * self.speed
+        return (self.mono() - self._start_mono) * self.speed
 
     def wall_at(self, sim_t: float) -> float:
         return self.start_wall + sim_t / self.speed
@@ -71,7 +86,7 @@ class VersionState:
     fairness: deque = field(default_factory=lambda: deque(maxlen=FAIRNESS_WINDOW))
     latency_ema: float = 0.0
     in_progress: float = 0.0
-    rows_last_tick: int = 0
+    rows_last_tick: float = 0.0  # simulated requests routed here in the last tick
 
 
 @dataclass
@@ -95,10 +110,11 @@ class Simulation:
         seed: int,
         instruments: Instruments,
         evaluation: EvaluationJob,
+        clock: Clock | None = None,
     ) -> None:
         self.models = models
         self.scenario = scenario
-        self.clock = Clock(speed)
+        self.clock = clock or Clock(speed)
         self.rng = np.random.default_rng(seed)
         self.inst = instruments
         self.evaluation = evaluation
@@ -109,7 +125,7 @@ class Simulation:
         }
         self._seq = itertools.count()
         self._last_sim = 0.0
-        self._last_wall = time.monotonic()
+        self._last_wall = self.clock.mono()
         self._last_analytics = -math.inf
         self._analytics = Snapshot()
         self._outlier_cut = {
@@ -157,14 +173,26 @@ class Simulation:
             i.feedback.labels(name, version, fb)
 
     # ------------------------------------------------------------------ main step
-    def step(self) -> None:
-        """Advance to the current simulated time: traffic, ground truth, scores, exporters."""
-        now_sim = self.clock.sim()
-        now_mono = time.monotonic()
+    def warm_up(self, seconds: float = WARM_UP, step: float = 30.0) -> None:
+        """Serve `seconds` of healthy traffic before t=0, so every window is full at start-up.
+
+        Without it a fresh demo would show no drift/quality/fairness scores for minutes
+        (windows must fill first). Only traffic and ground truth run here; no incidents
+        (they start at t >= 0), no exporter counters, no evaluation run.
+        """
+        t = -seconds
+        self._last_sim = t
+        while t < 0:
+            t = min(t + step, 0.0)
+            self._serve_traffic(t, [])
+        self._last_sim = 0.0
+        self._analytics = self._compute_analytics(0.0)
+        self.clock.restart()
+        self._last_wall = self.clock.mono()
+
+    def _serve_traffic(self, now_sim: float, active) -> None:
         dt = max(now_sim - self._last_sim, 0.0)
-        wall_dt = max(now_mono - self._last_wall, 0.0)
-        self._last_sim, self._last_wall = now_sim, now_mono
-        active = self.scenario.active(now_sim)
+        self._last_sim = now_sim
         for name, st in self.state.items():
             incidents = {inc.kind: inc for inc in active if inc.model == name}
             table = routing(self.scenario, name, now_sim)
@@ -172,6 +200,15 @@ class Simulation:
                 self._deploy(name, version)
             self._traffic(name, st, table, incidents, now_sim, dt)
             self._arrivals(name, st, now_sim)
+
+    def step(self) -> None:
+        """Advance to the current simulated time: traffic, ground truth, scores, exporters."""
+        now_sim = self.clock.sim()
+        now_mono = self.clock.mono()
+        wall_dt = max(now_mono - self._last_wall, 0.0)
+        self._last_wall = now_mono
+        active = self.scenario.active(now_sim)
+        self._serve_traffic(now_sim, active)
         self.infra.step(self.state, active, now_sim, wall_dt, self.rng)
         if now_mono - self._last_analytics >= ANALYTICS_EVERY:
             self._last_analytics = now_mono
@@ -183,7 +220,8 @@ class Simulation:
     def _traffic(self, name, st: ModelState, table, incidents, now_sim, dt) -> None:
         m = st.model
         rng = self.rng
-        n = min(int(rng.poisson(m.spec.requests_per_second * dt)), MAX_ROWS_PER_TICK)
+        n_sim = int(rng.poisson(m.spec.requests_per_second * dt))
+        n = min(n_sim, MAX_ROWS_PER_TICK)
         live = [(v, share) for v, (_stage, share, _dep) in table.items() if share > 0]
         for vs in st.versions.values():
             vs.rows_last_tick = 0
@@ -199,10 +237,11 @@ class Simulation:
             rows = int((chosen == k).sum())
             if rows:
                 self._serve(name, st, st.versions[version], version, rows, incidents, now_sim)
+            # the simulated load (before the per-tick cap), which drives the exporters
+            st.versions[version].rows_last_tick = rows * n_sim / n
 
     def _serve(self, name, st: ModelState, vs: VersionState, version, n, incidents, now_sim):
         m, rng, i = st.model, self.rng, self.inst
-        vs.rows_last_tick = n
         idx = rng.integers(0, len(m.reference_y), size=n)
         X = m.reference_X[idx] + rng.normal(0.0, JITTER, size=(n, len(m.features))) * m.train_std
         y = m.reference_y[idx].copy()
@@ -426,7 +465,7 @@ class Simulation:
                 if version not in st.deployed:
                     continue
                 qn.set((name, version), len(vs.quality))
-                if len(vs.quality) >= MIN_WINDOW:
+                if len(vs.quality) >= MIN_QUALITY:
                     yt = np.array([a for a, _ in vs.quality])
                     pr = np.vstack([b for _, b in vs.quality])
                     scores = classification_scores(yt, pr, len(m.classes))
@@ -437,7 +476,7 @@ class Simulation:
                                         len(yt))
                     cz.set((name, version), z)
                     cd.set((name, version), 1.0 if z >= CONCEPT_DRIFT_Z_THRESHOLD else 0.0)
-                if len(vs.outputs) >= MIN_WINDOW:
+                if len(vs.outputs) >= WINDOW:
                     out = np.asarray(vs.outputs)
                     if len(m.classes) == 2:
                         edges = np.linspace(0.1, 0.9, 9)
@@ -449,11 +488,11 @@ class Simulation:
                             vs.trained.reference_proba.argmax(axis=1), len(m.classes))
                     pd_.set((name, version, "psi"), driftlib.psi_from_shares(a, e))
                     pd_.set((name, version, "jensenshannon"), driftlib.js_from_shares(a, e))
-                if len(vs.fairness) >= MIN_WINDOW:
+                if len(vs.fairness) >= MIN_FAIRNESS:
                     arr = np.asarray(vs.fairness, dtype=float)
                     for g, gname in enumerate(GROUPS):
                         in_g = arr[:, 0] == g
-                        if in_g.sum() < 5 or (~in_g).sum() < 5:
+                        if in_g.sum() < 300 or (~in_g).sum() < 300:
                             continue
                         rate_g = float(arr[in_g, 1].mean())
                         rate_rest = float(arr[~in_g, 1].mean())
@@ -463,7 +502,7 @@ class Simulation:
                         if rate_rest > 0:
                             dir_.set(labels, rate_g / rate_rest)
             ws.set((name,), len(st.drift_rows))
-            if len(st.drift_rows) >= MIN_WINDOW:
+            if len(st.drift_rows) >= WINDOW:
                 window = np.vstack(st.drift_rows)
                 drifted = 0
                 for f, feature in enumerate(m.features):
@@ -482,7 +521,7 @@ class Simulation:
                 st.drift_last_run = wall_now
             if st.drift_last_run:
                 lr.set((name,), st.drift_last_run)
-            if len(st.labels) >= MIN_WINDOW:
+            if len(st.labels) >= WINDOW:
                 a = driftlib.categorical_shares(np.asarray(st.labels), len(m.classes))
                 e = driftlib.categorical_shares(m.reference_y, len(m.classes))
                 td.set((name, "psi"), driftlib.psi_from_shares(a, e))

@@ -13,10 +13,11 @@ that may have reached Grafana is never re-sent.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -24,7 +25,7 @@ from urllib3.util.retry import Retry
 
 from grafana_sync import __version__
 from grafana_sync.connection import ConnectionSettings
-from grafana_sync.errors import GrafanaError
+from grafana_sync.errors import ConfigError, GrafanaError
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +39,35 @@ _DNS_FAILURES = ("NameResolutionError", "Name or service not known", "nodename n
                  "No address associated")
 
 
+def _redact(url: str) -> str:
+    """The URL with any user:password@ replaced, for error messages."""
+    return re.sub(r"//[^/@?#]*@", "//***@", url)
+
+
 def _split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """Return (url without user:password@, user, password) so credentials never leave in a URL."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url.rstrip("/"), None, None
-    host = parts.hostname or ""
+    """Validate the base URL; return it without user:password@, plus those credentials.
+
+    A malformed URL is a ConfigError (exit 2) whose text never contains the credentials.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+        host = parts.hostname
+    except ValueError as exc:
+        raise ConfigError(f"invalid Grafana URL {_redact(url)!r}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"invalid Grafana URL {_redact(url)!r}: expected "
+                          "http(s)://host[:port][/sub-path]")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"invalid Grafana URL {_redact(url)!r}: no query string or fragment, "
+                          "just http(s)://host[:port][/sub-path]")
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    return clean.rstrip("/"), parts.username, parts.password
+    netloc = f"{host}:{port}" if port else host
+    clean = urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return clean, user, password
 
 
 def _connection_failure(exc: requests.RequestException, base_url: str) -> str:
@@ -202,13 +221,20 @@ class GrafanaClient:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         try:
             # verify per request: requests lets REQUESTS_CA_BUNDLE override session.verify
+            # No redirects: a redirected POST turns into a GET, and credentials would follow
+            # to wherever the redirect points; the user should give the final URL instead.
             response = self.session.request(method, url, params=params, json=json,
-                                            timeout=self.settings.timeout, verify=self._verify)
+                                            timeout=self.settings.timeout, verify=self._verify,
+                                            allow_redirects=False)
         except requests.RequestException as exc:
             raise GrafanaError(f"{action}: {_connection_failure(exc, self.base_url)}") from None
         log.debug("%s /api%s -> %s", method, path, response.status_code)
         if response.status_code == 404 and ok_404:
             return None
+        if 300 <= response.status_code < 400:
+            location = _redact(response.headers.get("Location", "?"))
+            raise GrafanaError(f"{action}: HTTP {response.status_code} redirect to {location}: "
+                               "give the final Grafana URL as --url (https://? sub-path?)")
         if response.status_code >= 400:
             raise GrafanaError(self._status_line(method, path, action, response))
         if not response.content:

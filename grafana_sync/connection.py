@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,12 @@ class ConnectionSettings:
 
     def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
         auth = "token" if self.token else ("basic" if self.user else "none")
-        return f"ConnectionSettings(url={self.url!r}, auth={auth}, org_id={self.org_id!r})"
+        return f"ConnectionSettings(url={redact_url(self.url)!r}, auth={auth}, org_id={self.org_id!r})"
+
+
+def redact_url(url: str) -> str:
+    """https://user:secret@host/x -> https://***@host/x (credentials in a URL are secrets too)."""
+    return re.sub(r"(?<=//)[^/@\s]*@", "***@", url)
 
 
 def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:

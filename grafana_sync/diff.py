@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,7 @@ TARGET_DEFAULTS: dict[str, Any] = {"hide": False}
 VARIABLE_NOISE_KEYS: tuple[str, ...] = ("current",)
 #: ... and `options` too for variable types whose options are resolved from a datasource.
 VARIABLE_RESOLVED_OPTIONS_TYPES: tuple[str, ...] = ("query", "datasource")
+
 
 class _Missing:
     """Sentinel for "this key does not exist on that side" (distinct from JSON null)."""
@@ -657,17 +658,6 @@ def diff_dashboards(old: Mapping[str, dict[str, Any]], new: Mapping[str, dict[st
 def content_equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """True when two dashboards have the same content once noise is ignored."""
     return normalise_for_compare(a) == normalise_for_compare(b)
-
-
-def iter_field_changes(result: DiffResult) -> Iterable[tuple[DashboardDiff, PanelChange | None,
-                                                              FieldChange]]:
-    """Every field change of a result, with its dashboard and panel (None: dashboard-level)."""
-    for dash in result.dashboards:
-        for change in dash.changes:
-            yield dash, None, change
-        for panel in dash.panels:
-            for change in panel.fields:
-                yield dash, panel, change
 
 
 def __getattr__(name: str) -> Any:

@@ -7,12 +7,12 @@ touched, so this is safe to run with uncommitted changes.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grafana_sync.errors import ConfigError
+from grafana_sync.jsonio import check_dashboard, index_by_uid, parse_json_text
 
 
 def _git(args: list[str], cwd: Path, input_bytes: bytes | None = None) -> bytes:
@@ -101,25 +101,13 @@ def load_dashboards_at_ref(ref: str, folder: Path, cwd: Path | None = None
         raise ConfigError(f"{folder} is outside the git repository at {top}") from None
     files = list_json_files(commit, rel, top)
     contents = read_blobs([blob for _path, blob in files], top)
-    found: dict[str, dict[str, Any]] = {}
-    where: dict[str, str] = {}
-    for (path, _blob), raw in zip(files, contents, strict=True):
-        name = f"{ref}:{path}"
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise ConfigError(f"{name}: not UTF-8 text") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{name}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}"
-                              ) from None
-        if not isinstance(data, dict) or not isinstance(data.get("panels", []), list):
-            raise ConfigError(f"{name}: not a Grafana dashboard (expected an object with uid "
-                              f"and panels)")
-        uid = data.get("uid")
-        if not isinstance(uid, str) or not uid:
-            raise ConfigError(f"{name}: dashboard has no uid")
-        if uid in found:
-            raise ConfigError(f"{name}: uid {uid!r} is also used by {where[uid]}")
-        found[uid] = data
-        where[uid] = name
-    return found
+    def parsed():
+        for (path, _blob), raw in zip(files, contents, strict=True):
+            name = f"{ref}:{path}"
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ConfigError(f"{name}: not UTF-8 text") from None
+            yield name, check_dashboard(parse_json_text(text, name), name)
+
+    return {uid: dash for uid, (_name, dash) in index_by_uid(parsed()).items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,28 +30,48 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def parse_json_text(text: str, name: str) -> Any:
+    """Parse JSON; malformed text is a one-line ConfigError naming `name` with line and column."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}") from None
+
+
+def check_dashboard(data: Any, name: str) -> dict[str, Any]:
+    """`data` if it looks like a dashboard (an object with a panels list), else a ConfigError."""
+    if not isinstance(data, dict) or not isinstance(data.get("panels", []), list) or (
+        "uid" not in data and "panels" not in data
+    ):
+        raise ConfigError(f"{name}: not a Grafana dashboard (expected an object with uid and panels)")
+    return data
+
+
 def load_json_file(path: Path) -> Any:
     """Load a JSON file; a missing or malformed file is a one-line ConfigError naming it."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}"
-        ) from None
+    return parse_json_text(text, str(path))
 
 
 def load_dashboard_file(path: Path) -> dict[str, Any]:
     """Load one compiled dashboard JSON file and check it looks like a dashboard."""
-    data = load_json_file(path)
-    if not isinstance(data, dict) or not isinstance(data.get("panels", []), list) or (
-        "uid" not in data and "panels" not in data
-    ):
-        raise ConfigError(f"{path}: not a Grafana dashboard (expected an object with uid and panels)")
-    return data
+    return check_dashboard(load_json_file(path), str(path))
+
+
+def index_by_uid(named: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """uid -> (name, dashboard); a missing uid or one used twice is a ConfigError naming both."""
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for name, dash in named:
+        uid = dash.get("uid")
+        if not isinstance(uid, str) or not uid:
+            raise ConfigError(f"{name}: dashboard has no uid")
+        if uid in found:
+            raise ConfigError(f"{name}: uid {uid!r} is also used by {found[uid][0]}")
+        found[uid] = (name, dash)
+    return found
 
 
 def compiled_files(output_dir: Path) -> list[Path]:
@@ -62,15 +83,6 @@ def compiled_files(output_dir: Path) -> list[Path]:
 
 def load_compiled_dashboards(output_dir: Path) -> dict[str, dict[str, Any]]:
     """uid -> dashboard for every compiled file; a duplicate uid is a ConfigError."""
-    found: dict[str, dict[str, Any]] = {}
-    where: dict[str, Path] = {}
-    for path in compiled_files(output_dir):
-        dash = load_dashboard_file(path)
-        uid = dash.get("uid")
-        if not isinstance(uid, str) or not uid:
-            raise ConfigError(f"{path}: dashboard has no uid")
-        if uid in found:
-            raise ConfigError(f"{path}: uid {uid!r} is also used by {where[uid]}")
-        found[uid] = dash
-        where[uid] = path
-    return found
+    files = compiled_files(output_dir)
+    indexed = index_by_uid((str(path), load_dashboard_file(path)) for path in files)
+    return {uid: dash for uid, (_name, dash) in indexed.items()}

@@ -26,7 +26,7 @@ from typing import Any
 
 from grafana_sync.client import GrafanaClient
 from grafana_sync.errors import ConfigError, GrafanaError
-from grafana_sync.jsonio import compiled_files, load_dashboard_file
+from grafana_sync.jsonio import compiled_files, index_by_uid, load_dashboard_file
 from grafana_sync.provisioning import DatasourceSpec, Folder, Provider, folder_for
 
 OWNER_TAG = "managed-by-grafana-sync"
@@ -139,20 +139,15 @@ class LocalDashboard:
 
 def load_local_dashboards(output_dir: Path, providers: list[Provider]) -> list[LocalDashboard]:
     """Every compiled dashboard with the folder it belongs in; duplicate uids are ConfigErrors."""
-    found: dict[str, LocalDashboard] = {}
-    for path in compiled_files(output_dir):
-        dash = load_dashboard_file(path)
-        uid = dash.get("uid")
-        if not isinstance(uid, str) or not uid:
-            raise ConfigError(f"{path}: dashboard has no uid")
-        if uid in found:
-            raise ConfigError(f"{path}: uid {uid!r} is also used by {found[uid].path}")
+    indexed = index_by_uid((str(path), load_dashboard_file(path)) for path in compiled_files(output_dir))
+    local = []
+    for uid, (name, dash) in indexed.items():
         if not str(dash.get("title") or "").strip():
-            raise ConfigError(f"{path}: dashboard {uid!r} has no title")
-        found[uid] = LocalDashboard(uid=uid, title=str(dash["title"]), path=path,
-                                    folder=folder_for(path, output_dir, providers),
-                                    dashboard=dash)
-    return list(found.values())
+            raise ConfigError(f"{name}: dashboard {uid!r} has no title")
+        path = Path(name)
+        local.append(LocalDashboard(uid=uid, title=str(dash["title"]), path=path,
+                                    folder=folder_for(path, output_dir, providers), dashboard=dash))
+    return local
 
 
 # -- the plan ---------------------------------------------------------------------------------
@@ -277,8 +272,10 @@ def _edited_in_grafana(grafana_dash: Mapping[str, Any], meta: Mapping[str, Any],
     """Was Grafana's copy changed by someone else since grafana-sync pushed it?"""
     updated_by = str(meta.get("updatedBy") or "")
     when = str(meta.get("updated") or "")
-    who = f"last saved by {updated_by!r}" + (f" at {when}" if when else "") if updated_by else \
-        "last saver unknown"
+    if updated_by:
+        who = f"last saved by {updated_by!r}" + (f" at {when}" if when else "")
+    else:
+        who = "last saver unknown"
     marker = push_marker(grafana_dash)
     if marker is not None:
         if marker == content_hash(grafana_dash):
@@ -286,8 +283,9 @@ def _edited_in_grafana(grafana_dash: Mapping[str, Any], meta: Mapping[str, Any],
         return True, f"content no longer matches the hash of the last push; {who}"
     if identity and updated_by == identity:
         return False, ""
-    return True, f"no push hash on the dashboard; {who}, not by this token's user " \
-                 f"{identity!r}" if identity else f"no push hash on the dashboard; {who}"
+    if identity:
+        return True, f"no push hash on the dashboard; {who}, not by this token's user {identity!r}"
+    return True, f"no push hash on the dashboard; {who}"
 
 
 def plan_folders(client: GrafanaClient, folders: Iterable[Folder]) -> list[FolderPlan]:

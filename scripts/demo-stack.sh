@@ -7,6 +7,8 @@
 # Ports (env): PROMETHEUS_PORT 19090, ALERTMANAGER_PORT 19093, PUSHGATEWAY_PORT 19091,
 # NODE_EXPORTER_PORT 19100, DEMO_PORT 18000 (not the packages' defaults, so the Debian
 # services the packages start do not clash). DEMO_SPEED (10), DEMO_ARGS (extra demo flags),
+# SCRAPE_INTERVAL (Prometheus scrape/evaluation interval, default that of prometheus.yml: 15s;
+# Grafana's datasource assumes 15s, so change it only for tests or very fast demos),
 # PYTHON (.venv/bin/python), and PROMETHEUS_BIN, PROMTOOL_BIN, ALERTMANAGER_BIN,
 # PUSHGATEWAY_BIN, NODE_EXPORTER_BIN for binaries elsewhere.
 set -euo pipefail
@@ -21,6 +23,7 @@ NODE_EXPORTER_PORT="${NODE_EXPORTER_PORT:-19100}"
 DEMO_PORT="${DEMO_PORT:-18000}"
 DEMO_SPEED="${DEMO_SPEED:-10}"
 DEMO_ARGS="${DEMO_ARGS:-}"
+SCRAPE_INTERVAL="${SCRAPE_INTERVAL:-}"
 PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
 PROMETHEUS_BIN="${PROMETHEUS_BIN:-prometheus}"
 PROMTOOL_BIN="${PROMTOOL_BIN:-promtool}"
@@ -66,7 +69,7 @@ trap 'exit 143' TERM
 "$PYTHON" scripts/render_demo_config.py "$WORK" \
   --prometheus-port "$PROMETHEUS_PORT" --alertmanager-port "$ALERTMANAGER_PORT" \
   --pushgateway-port "$PUSHGATEWAY_PORT" --node-exporter-port "$NODE_EXPORTER_PORT" \
-  --demo-port "$DEMO_PORT"
+  --demo-port "$DEMO_PORT" ${SCRAPE_INTERVAL:+--scrape-interval "$SCRAPE_INTERVAL"}
 "$PROMTOOL_BIN" check config "$WORK/prometheus.yml" >"$WORK/promtool.log" 2>&1 \
   || { cat "$WORK/promtool.log" >&2; die "promtool rejected the rendered prometheus.yml"; }
 mkdir -p "$WORK/logs" "$WORK/prometheus-data" "$WORK/alertmanager-data"

@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CONTRACTS_DIR = REPO_ROOT.parent / "shared" / "grafana-contracts"
+
+
+def _contracts_dir() -> Path:
+    """../shared/grafana-contracts beside the checkout (or beside the main checkout of a worktree)."""
+    if os.environ.get("GRAFANA_CONTRACTS_DIR"):
+        return Path(os.environ["GRAFANA_CONTRACTS_DIR"])
+    beside = REPO_ROOT.parent / "shared" / "grafana-contracts"
+    if beside.is_dir():
+        return beside
+    try:
+        common = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+                                cwd=REPO_ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return beside
+    if common:
+        candidate = Path(common).parent.parent / "shared" / "grafana-contracts"
+        if candidate.is_dir():
+            return candidate
+    return beside
+
+
+CONTRACTS_DIR = _contracts_dir()
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

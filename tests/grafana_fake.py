@@ -61,6 +61,7 @@ class FakeGrafana:
         self.violations: list[str] = []
         self.calls: list[tuple[str, str, Any]] = []  # (method, path, decoded body)
         self.headers_seen: list[dict[str, str]] = []
+        self.urls: list[str] = []  # full request URLs, query strings included
         self._overrides: list[_Override] = []
         self._next_id = 1
 
@@ -132,6 +133,7 @@ class FakeGrafana:
         if raw:
             body = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
         self.calls.append((request.method, api_path, body))
+        self.urls.append(request.url)
         self.headers_seen.append(dict(request.headers))
         try:
             self.contract.validate_request(request.method, request.url, body,

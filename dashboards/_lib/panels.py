@@ -491,3 +491,23 @@ def state_timeline(
         },
         gridPos=_grid(w, h),
     )
+
+
+def drill_down(uid: str, title: str) -> dict[str, Any]:
+    """A panel link to a detail dashboard, keeping the time range and the selected models."""
+    return {
+        "asDropdown": False,
+        "icon": "dashboard",
+        "includeVars": True,
+        "keepTime": True,
+        "tags": [],
+        "targetBlank": False,
+        "title": title,
+        "tooltip": f"Open {title}",
+        "type": "link",
+        "url": f"/d/{uid}?${{__url_time_range}}&${{model:queryparam}}",
+    }
+
+
+def with_links(panel: ModernPanel, *links: dict[str, Any]) -> ModernPanel:
+    return attr.evolve(panel, links=list(links))

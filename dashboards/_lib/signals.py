@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from _config import CONFIG
 
-from _lib.promql import INFO, M, V, by, per_model, quantile, ratio, sel, sum_rate
+from _lib.promql import INFO, M, V, by, per_model, pod_sum, quantile, ratio, sel, sum_rate
 
 QUALITY = "ml_model_quality_ratio"
 BASELINE = "ml_model_baseline_quality_ratio"
@@ -165,3 +165,37 @@ def retraining_status() -> str:
 
 def live_versions(extra: str = 'stage!="retired"') -> str:
     return f"max by ({M}, {V}, stage, approved) ({INFO}{sel(extra, version=True)})"
+
+
+# --- containers (cAdvisor + kube-state-metrics), per model via ml_model_info ------------------
+
+_CONTAINER = sel('container!=""', source="container", model=False)
+
+
+def _pod_rate(counter: str) -> str:
+    return pod_sum(f"rate({counter}{_CONTAINER}[$__rate_interval])")
+
+
+def _pod_resource(metric: str, resource: str) -> str:
+    return pod_sum(f"{metric}" + sel(f'resource="{resource}"', source="container", model=False))
+
+
+def cpu_throttling() -> str:
+    """Share of CFS periods the model's containers were throttled (worst pod)."""
+    pods = (_pod_rate("container_cpu_cfs_throttled_periods_total") + "\n  / "
+            + _pod_rate("container_cpu_cfs_periods_total"))
+    return per_model(pods, (M,), agg="max")
+
+
+def cpu_used_vs_requested() -> str:
+    return ratio(per_model(_pod_rate("container_cpu_usage_seconds_total")),
+                 per_model(_pod_resource("kube_pod_container_resource_requests", "cpu")))
+
+
+def memory_vs_limit() -> str:
+    return ratio(per_model(pod_sum(f"container_memory_working_set_bytes{_CONTAINER}")),
+                 per_model(_pod_resource("kube_pod_container_resource_limits", "memory")))
+
+
+def memory_working_set(labels: tuple[str, ...] = (M, V)) -> str:
+    return per_model(pod_sum(f"container_memory_working_set_bytes{_CONTAINER}"), labels)

@@ -1,13 +1,80 @@
-"""`grafana-sync lint` (placeholder until its issue lands)."""
+"""`grafana-sync lint`: check compiled dashboard JSON against dashboard-linter's rules and ours."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from grafana_sync.errors import ConfigError
+from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from grafana_sync.paths import ProjectPaths
+
+
+def _list_rules() -> str:
+    from grafana_sync.lint.registry import RULES
+
+    lines = []
+    for rule in RULES:
+        state = "" if rule.enabled_by_default else " (off by default)"
+        lines.append(f"{rule.name:38} {rule.severity:7} {rule.what}{state}")
+    return "\n".join(lines)
 
 
 @click.command()
-def lint() -> None:
-    """Not implemented yet."""
-    raise ConfigError("'lint' is not implemented yet")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text: one line per finding and a summary; json: a list.")
+@click.option("--metrics-contract", type=click.Path(path_type=Path),
+              help="Markdown metrics contract for metric-contract-rule, applied to every PATH. "
+                   "Default: docs/metrics.md, applied to dashboards under provisioning/dashboards.")
+@click.option("--rules", "rule_specs", multiple=True, metavar="PATH",
+              help="Prometheus rule file, directory or glob defining recording rules "
+                   "(repeatable). Default: prometheus/rules/*.yml.")
+@click.option("-c", "--config", "config_files", multiple=True, type=click.Path(path_type=Path),
+              help="Extra .lint file (repeatable), on top of the .lint files found next to "
+                   "each dashboard, in its parent folders and at the project root.")
+@click.option("--enable", multiple=True, metavar="RULE",
+              help="Enable a rule that is off by default (repeatable).")
+@click.option("--disable", multiple=True, metavar="RULE", help="Disable a rule (repeatable).")
+@click.option("--list-rules", is_flag=True, help="List the rules and exit.")
+def lint(
+    paths: tuple[Path, ...],
+    fmt: str,
+    metrics_contract: Path | None,
+    rule_specs: tuple[str, ...],
+    config_files: tuple[Path, ...],
+    enable: tuple[str, ...],
+    disable: tuple[str, ...],
+    list_rules: bool,
+) -> int:
+    """Lint compiled dashboard JSON files (PATH...; none = every compiled dashboard).
+
+    Rules carry Grafana dashboard-linter's names; `.lint` files in its format exclude findings
+    or downgrade them to warnings. Exit 1 on any error-level finding, 2 on bad input.
+    """
+    try:  # imported here so `grafana-sync --help` does not load the PromQL parser
+        from grafana_sync.lint.output import render_json, render_text
+        from grafana_sync.lint.runner import LintOptions, run_lint
+    except ImportError as exc:  # promql-parser missing from an old install
+        raise ConfigError(f"grafana-sync lint needs {exc.name or 'promql-parser'}: "
+                          "pip install promql-parser") from None
+    if list_rules:
+        click.echo(_list_rules())
+        return EXIT_OK
+
+    project = ProjectPaths.from_root(".")
+    options = LintOptions(
+        root=project.root,
+        output_dir=project.output_dir,
+        paths=list(paths),
+        metrics_contract=metrics_contract,
+        rule_specs=list(rule_specs),
+        config_files=list(config_files),
+        enable=list(enable),
+        disable=list(disable),
+    )
+    result = run_lint(options)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(render_json(result) if fmt == "json" else render_text(result), nl=False)
+    return EXIT_FAILURE if result.errors else EXIT_OK

@@ -152,7 +152,10 @@ def push(dry_run: bool, prune: bool, force: bool, message: str | None, skip_data
     if not local:
         raise ConfigError(f"no compiled dashboards in {paths.output_dir}: run 'grafana-sync "
                           "build' first (push refuses to run, and to prune, with nothing defined)")
-    datasources = [] if skip_datasource else load_datasources(paths.datasources_dir)
+    try:
+        datasources = [] if skip_datasource else load_datasources(paths.datasources_dir)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; set it, or pass --skip-datasource to leave datasources alone") from None
     message = message if message is not None else default_message(paths.root)
 
     client = GrafanaClient(connection)

@@ -32,6 +32,12 @@ def contract(contracts_dir: Path) -> OpenAPIContract:
 
 class _Health(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        if self.path.startswith("/old/"):
+            self.send_response(301)
+            self.send_header("Location", "https://127.0.0.1/grafana" + self.path[4:])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body = json.dumps(HEALTH).encode()
         status = 200 if self.path == "/grafana/api/health" else 404
         self.send_response(status)
@@ -154,3 +160,9 @@ def test_read_timeout():
                           retries=0)
         assert error_of(c) == (f"check Grafana health: timed out waiting for Grafana at "
                                f"http://127.0.0.1:{port} to answer (see --timeout)")
+
+
+def test_redirect_is_reported_not_followed(http_port):
+    assert error_of(client(f"http://127.0.0.1:{http_port}/old")) == (
+        "check Grafana health: HTTP 301 redirect to https://127.0.0.1/grafana/api/health: give "
+        "the final Grafana URL as --url (https://? sub-path?)")

@@ -307,7 +307,8 @@ def test_missing_env_var_is_a_config_error(grafana, project, capsys, monkeypatch
     assert code == 2
     assert err.strip().splitlines() == [
         f"error: {Path('provisioning/datasources/prometheus.yaml').resolve()}: environment "
-        "variable PROMETHEUS_URL is not set (referenced as ${PROMETHEUS_URL})"]
+        "variable PROMETHEUS_URL is not set (referenced as ${PROMETHEUS_URL}); set it, or pass "
+        "--skip-datasource to leave datasources alone"]
     assert grafana.calls == []
 
 
@@ -439,11 +440,18 @@ def test_secrets_never_in_output_logs_or_errors(contract, project, capsys, caplo
     password = "pa55w0rd_TOPSECRET_basic"
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("PROMETHEUS_URL", "http://prometheus:9090")
+    monkeypatch.setenv("DS_PASSWORD", "ds_TOPSECRET_password")  # a datasource secret too
+    (project / "provisioning/datasources/secret.yaml").write_text(
+        "apiVersion: 1\ndatasources:\n  - name: Secured\n    type: prometheus\n"
+        "    uid: secured\n    url: http://p\n    basicAuth: true\n    basicAuthUser: u\n"
+        "    secureJsonData:\n      basicAuthPassword: ${DS_PASSWORD}\n")
     seen: list[str] = []
+    sent_secrets: list[Any] = []
     scenarios = [
         ("token", None), ("token", ("POST", "/api/dashboards/db", 500)),
         ("token", ("GET", "/api/health", 503)), ("wrong-token", None), ("token-subpath", None),
         ("basic", ("POST", "/api/folders", 403)), ("wrong-basic", None),
+        ("token", ("POST", "/api/datasources", 500)),
     ]
     for auth, failure in scenarios:
         fake = FakeGrafana(contract, token=SECRET_TOKEN if "token" in auth else None,
@@ -466,6 +474,7 @@ def test_secrets_never_in_output_logs_or_errors(contract, project, capsys, caplo
         assert fake.violations == []
         out, err = capsys.readouterr()
         seen += [out, err]
+        sent_secrets.append(fake.secure.get("secured"))
     # credentials in the URL itself, against a closed port (a real connection failure)
     monkeypatch.setattr("grafana_sync.client.DEFAULT_BACKOFF", 0)
     with socket.socket() as sock:
@@ -476,6 +485,7 @@ def test_secrets_never_in_output_logs_or_errors(contract, project, capsys, caplo
     out, err = capsys.readouterr()
     assert "connection refused" in err
     seen += [out, err, caplog.text]
+    assert {"basicAuthPassword": "ds_TOPSECRET_password"} in sent_secrets  # it was really used
     text = "\n".join(seen)
     for status in ("HTTP 401", "HTTP 403", "HTTP 404", "HTTP 500", "HTTP 503"):
         assert status in text  # the errors really happened

@@ -64,3 +64,17 @@ def test_each_thread_gets_its_own_session():
     t.join()
     assert seen[0] is not c.session
     assert seen[0].headers["Authorization"] == c.session.headers["Authorization"]
+
+
+@pytest.mark.parametrize("url", [
+    "http://admin:pw-SECRET@host:abc", "http://admin:pw-SECRET@[::1", "ftp://host",
+    "grafana.example.com", "http://admin:pw-SECRET@host:99999", "https://host/grafana?x=1",
+])
+def test_malformed_urls_are_config_errors_without_credentials(url):
+    from grafana_sync.errors import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
+        GrafanaClient(ConnectionSettings(url=url))
+    text = str(exc.value)
+    assert text.startswith("invalid Grafana URL ") and "\n" not in text
+    assert "pw-SECRET" not in text and exc.value.exit_code == 2

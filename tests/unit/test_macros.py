@@ -30,3 +30,4 @@ def test_unknown_globals_left_alone():
 def test_duration_rejects_compound():
     with pytest.raises(ValueError):
         duration_ms("1h30m")
+

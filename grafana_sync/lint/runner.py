@@ -1,0 +1,234 @@
+"""Load dashboards and configuration, run the enabled rules, apply `.lint` files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grafana_sync.errors import ConfigError
+from grafana_sync.jsonio import compiled_files, load_dashboard_file
+from grafana_sync.lint.base import LintContext, Rule
+from grafana_sync.lint.config import LintConfig, apply_configs, load_lint_file
+from grafana_sync.lint.contract import MetricContract, load_contract, load_records, rule_files
+from grafana_sync.lint.model import ERROR, WARNING, Dashboard, Finding
+from grafana_sync.lint.registry import ALIASES, FOREIGN_RULES, RULES, RULES_BY_NAME
+
+DEFAULT_CONTRACT = "docs/metrics.md"
+DEFAULT_RULES_DIR = "prometheus/rules"
+LINT_FILE = ".lint"
+
+
+@dataclass
+class LintOptions:
+    root: Path
+    output_dir: Path
+    paths: list[Path] = field(default_factory=list)
+    metrics_contract: Path | None = None
+    rule_specs: list[str] = field(default_factory=list)
+    config_files: list[Path] = field(default_factory=list)
+    enable: list[str] = field(default_factory=list)
+    disable: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding]
+    dashboards: int
+    excluded: int
+    notes: list[str]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == WARNING)
+
+
+def rule_name(name: str) -> str:
+    """Canonical rule name for a user-given one; unknown names are a ConfigError."""
+    name = ALIASES.get(name, name)
+    if name not in RULES_BY_NAME:
+        raise ConfigError(f"unknown rule {name!r} (see 'grafana-sync lint --list-rules')")
+    return name
+
+
+def enabled_rules(enable: list[str], disable: list[str]) -> list[Rule]:
+    on = {rule_name(n) for n in enable}
+    off = {rule_name(n) for n in disable}
+    return [r for r in RULES if (r.enabled_by_default or r.name in on) and r.name not in off]
+
+
+def display(path: Path) -> str:
+    """A path as the user would write it: relative to the current directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def resolve_files(options: LintOptions) -> list[Path]:
+    if not options.paths:
+        files = compiled_files(options.output_dir)
+        if not files:
+            raise ConfigError(
+                f"no compiled dashboards under {display(options.output_dir)} "
+                "(run 'grafana-sync build' first, or pass PATH...)"
+            )
+        return files
+    files: list[Path] = []
+    for path in options.paths:
+        if path.is_dir():
+            files.extend(compiled_files(path))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ConfigError(f"{path}: no such file or directory")
+    if not files:
+        raise ConfigError("no dashboard JSON files in the given paths")
+    return files
+
+
+def load_dashboards(files: list[Path]) -> list[Dashboard]:
+    dashboards = []
+    for path in files:
+        raw = load_dashboard_file(path)
+        dashboards.append(Dashboard(path=path, display_path=display(path), raw=raw))
+    return dashboards
+
+
+def _under(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def load_metric_contract(options: LintOptions, notes: list[str]) -> tuple[MetricContract | None, bool]:
+    """(contract, explicit). The default contract applies only inside the output dir."""
+    explicit = options.metrics_contract is not None
+    if explicit:
+        path = options.metrics_contract
+        if not path.is_file():
+            raise ConfigError(f"{path}: metrics contract not found")
+        contract = load_contract(path, display(path))
+    else:
+        path = options.root / DEFAULT_CONTRACT
+        if not path.is_file():
+            notes.append(f"metric-contract-rule skipped: no metrics contract ({DEFAULT_CONTRACT} "
+                         "not found; pass --metrics-contract PATH)")
+            return None, False
+        try:
+            contract = load_contract(path, display(path))
+        except ConfigError as exc:
+            notes.append(f"metric-contract-rule skipped: {exc}")
+            return None, False
+    if options.rule_specs:
+        files = []
+        for spec in options.rule_specs:
+            found = rule_files(spec, options.root)
+            if not found:
+                raise ConfigError(f"{spec}: matches no rule files")
+            files.extend(found)
+    else:
+        rules_dir = options.root / DEFAULT_RULES_DIR
+        files = rule_files(str(rules_dir), options.root) if rules_dir.is_dir() else []
+    for rule_file in files:
+        contract.records |= load_records(rule_file, display(rule_file))
+        contract.rule_sources.append(display(rule_file))
+    return contract, explicit
+
+
+class ConfigCache:
+    """`.lint` files by path, each parsed once, with notes about unknown rules and reasons."""
+
+    def __init__(self, notes: list[str]) -> None:
+        self._loaded: dict[Path, LintConfig | None] = {}
+        self._notes = notes
+
+    def get(self, path: Path, required: bool = False) -> LintConfig | None:
+        key = path.resolve()
+        if key not in self._loaded:
+            if not path.is_file():
+                if required:
+                    raise ConfigError(f"{path}: lint configuration file not found")
+                self._loaded[key] = None
+            else:
+                config = load_lint_file(path, display(path), ALIASES)
+                for name in sorted(config.rule_names()):
+                    if name not in RULES_BY_NAME and name not in FOREIGN_RULES:
+                        self._notes.append(f"{config.source}: unknown rule {name!r} ignored")
+                for what in config.missing_reasons():
+                    self._notes.append(f"{config.source}: {what} has no reason; say why")
+                self._loaded[key] = config
+        return self._loaded[key]
+
+
+def configs_for(dash: Dashboard, root: Path, cache: ConfigCache, extra: list[LintConfig]) -> list[LintConfig]:
+    """The dashboard's own folder's `.lint`, its parents' up to the project root, the root's."""
+    folders = [dash.path.resolve().parent]
+    if _under(dash.path, root):
+        while folders[-1] != root.resolve():
+            folders.append(folders[-1].parent)
+    elif root.resolve() not in folders:
+        folders.append(root.resolve())
+    found = [cache.get(folder / LINT_FILE) for folder in folders]
+    return [c for c in found if c is not None] + extra
+
+
+def run_lint(options: LintOptions) -> LintResult:
+    rules = enabled_rules(options.enable, options.disable)
+    notes: list[str] = []
+    dashboards = load_dashboards(resolve_files(options))
+    cache = ConfigCache(notes)
+    extra = [c for c in (cache.get(p, required=True) for p in options.config_files) if c]
+
+    ctx = LintContext(dashboards=dashboards)
+    if any(r.name == "metric-contract-rule" for r in rules):
+        contract, explicit = load_metric_contract(options, notes)
+        ctx.contract = contract
+        if contract is not None and explicit:
+            ctx.contract_applies = lambda _d: True
+        elif contract is not None:
+            ctx.contract_applies = lambda d: _under(d.path, options.output_dir)
+            if any(not _under(d.path, options.output_dir) for d in dashboards):
+                notes.append(f"metric-contract-rule checks only dashboards under "
+                             f"{display(options.output_dir)} against {contract.source}; pass "
+                             "--metrics-contract PATH to check the others")
+
+    findings: list[Finding] = []
+    excluded = 0
+    for dash in dashboards:
+        configs = configs_for(dash, options.root, cache, extra)
+        for rule in rules:
+            try:
+                issues = list(rule.check(dash, ctx))
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(
+                    f"{dash.display_path}: {rule.name} cannot check this dashboard "
+                    f"({type(exc).__name__}: {exc}); is it valid Grafana dashboard JSON?"
+                ) from None
+            for issue in issues:
+                finding = Finding(
+                    file=dash.display_path,
+                    rule=rule.name,
+                    severity=issue.severity or rule.severity,
+                    dashboard_uid=dash.uid,
+                    dashboard_title=dash.title,
+                    panel_id=issue.panel.id if issue.panel else None,
+                    panel_title=issue.panel.title if issue.panel else None,
+                    ref_id=issue.target.ref_id if issue.target else None,
+                    message=issue.message,
+                    target_index=issue.target.index if issue.target else None,
+                    panel_index=issue.panel.index if issue.panel else None,
+                )
+                kept = apply_configs(finding, configs)
+                if kept is None:
+                    excluded += 1
+                else:
+                    findings.append(kept)
+    findings.sort(key=Finding.sort_key)
+    return LintResult(findings=findings, dashboards=len(dashboards), excluded=excluded,
+                      notes=list(dict.fromkeys(notes)))
