@@ -88,7 +88,7 @@ def main(quick: bool, only: tuple[str, ...], runs: int | None, build_sizes: str 
     label = "quick smoke run" if quick else "full run"
     if only:
         label += f" ({', '.join(parts)})"
-    body = report.header(sys.argv[1:], label) + "\n".join(sections) + \
+    body = report.header(sys.argv[1:], label) + "\n" + "\n".join(sections) + \
         f"\nTotal benchmark wall time: {elapsed / 60:.1f} min.\n\n"
     click.echo(body)
     if not no_write:
