@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import statistics
 import subprocess
-import threading
+import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,40 +28,45 @@ class ProcResult:
     stderr: str
 
 
+# A tiny launcher (python -I -S) forks and execs the measured command and reports its wall time
+# and peak RSS. Measuring through it matters: Linux carries the *parent's* peak RSS into a child
+# across fork/vfork + exec (ru_maxrss is a high-water mark kept over exec), so a child spawned
+# straight from a big benchmark process would report at least the benchmark's own size.
+_LAUNCHER = """
+import os, sys, time
+out, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+with open(out, "w") as fh:
+    fh.write(f"{wall} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def run_measured(argv: Sequence[str], cwd: Path | None = None,
                  env: dict[str, str] | None = None, timeout: float = 900) -> ProcResult:
-    """Run argv and measure that child alone (os.wait4 gives its own rusage, not all children's)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    chunks: dict[str, str] = {}
-
-    def read(name: str, stream: IO[str]) -> None:
-        chunks[name] = stream.read()
-
-    readers = [threading.Thread(target=read, args=("out", proc.stdout)),
-               threading.Thread(target=read, args=("err", proc.stderr))]
-    for t in readers:
-        t.start()
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(proc.args, timeout)
-            time.sleep(0.002)
-    except BaseException:
-        proc.kill()
-        os.waitpid(proc.pid, 0)
-        raise
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; Popen must not wait again
-    for t in readers:
-        t.join()
-    return ProcResult(wall, usage.ru_maxrss / 1024, proc.returncode,
-                      chunks.get("out", ""), chunks.get("err", ""))
+    """Run argv; its own wall time and peak RSS (see _LAUNCHER), exit code and output."""
+    with tempfile.TemporaryDirectory(prefix="bench-measure-") as tmp:
+        report = Path(tmp) / "rusage"
+        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report),
+                                 *argv], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+        if proc.returncode != 0 or not report.exists():
+            return ProcResult(float("nan"), float("nan"), proc.returncode or 1, out, err)
+        wall, maxrss_kib, code = report.read_text().split()
+    return ProcResult(float(wall), int(maxrss_kib) / 1024, int(code), out, err)
 
 
 def median(values: Sequence[float]) -> float:

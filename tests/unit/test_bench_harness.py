@@ -152,11 +152,16 @@ def test_fake_grafana_server_counts_and_behaves_like_the_api() -> None:
 
 
 def test_run_measured_reports_the_childs_own_peak_memory() -> None:
-    result = run_measured([sys.executable, "-c", "x = bytearray(150 * 2**20); print('ok')"])
+    result = run_measured([sys.executable, "-c", "x = b'x' * (150 * 2**20); print('ok')"])
     assert result.returncode == 0 and result.stdout == "ok\n"
     assert result.maxrss_mib >= 150
+    # a big parent must not leak its own peak into the child's figure (Linux keeps ru_maxrss
+    # across fork + exec)
+    ballast = b"x" * (300 * 2**20)
     small = run_measured([sys.executable, "-c", "pass"])
-    assert small.maxrss_mib < 100
+    assert len(ballast) and small.maxrss_mib < 100
+    failing = run_measured([sys.executable, "-c", "import sys; sys.exit(3)"])
+    assert failing.returncode == 3
 
 
 def test_generated_definition_is_one_dashboard_of_n_panels(tmp_path: Path) -> None:
