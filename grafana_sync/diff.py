@@ -8,7 +8,6 @@ noise Grafana adds on save (see `normalise_for_compare` and docs/diff.md), and r
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -144,7 +143,7 @@ def normalise_for_compare(dashboard: Mapping[str, Any]) -> dict[str, Any]:
     `hide: false` and a `datasource` equal to its panel's. Key order never matters (dicts).
     The input is not modified.
     """
-    dash: dict[str, Any] = _drop_nulls(copy.deepcopy(dict(dashboard)))
+    dash: dict[str, Any] = _drop_nulls(dict(dashboard))  # rebuilds every container: a deep copy
     for key in DASHBOARD_NOISE_KEYS:
         dash.pop(key, None)
     _drop_defaults(dash, DASHBOARD_DEFAULTS)

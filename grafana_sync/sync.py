@@ -15,7 +15,6 @@ dry run is `make_plan` + printing. Safety rules (docs/push.md):
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from grafana_sync.client import GrafanaClient
+from grafana_sync.diff import diff_dashboards, normalise_for_compare
+from grafana_sync.diff_render import render_text
 from grafana_sync.errors import ConfigError, GrafanaError
 from grafana_sync.jsonio import compiled_files, index_by_uid, load_dashboard_file
 from grafana_sync.provisioning import DatasourceSpec, Folder, Provider, folder_for
@@ -58,14 +59,7 @@ def push_marker(dashboard: Mapping[str, Any]) -> str | None:
 
 def _normalise(dashboard: Mapping[str, Any]) -> dict[str, Any]:
     """Content without bookkeeping Grafana fills in on save (see grafana_sync.diff)."""
-    dash = strip_push_marker(dashboard)
-    try:
-        from grafana_sync.diff import normalise_for_compare
-    except ImportError:  # pragma: no cover - minimal fallback while diff is not merged
-        dash = {k: v for k, v in copy.deepcopy(dash).items()
-                if k not in ("id", "version", "iteration") and v is not None}
-    else:
-        dash = normalise_for_compare(dash)
+    dash = normalise_for_compare(strip_push_marker(dashboard))
     if isinstance(dash.get("tags"), list):
         dash["tags"] = sorted(dash["tags"], key=str)
     return dash
@@ -83,8 +77,11 @@ def content_equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 def body_to_push(local: Mapping[str, Any]) -> dict[str, Any]:
-    """The dashboard JSON to POST: local content + ownership tag + hash marker, no id/version."""
-    dash = strip_push_marker(copy.deepcopy(dict(local)))
+    """The dashboard JSON to POST: local content + ownership tag + hash marker, no id/version.
+
+    Only top-level keys change, so a shallow copy (strip_push_marker's) keeps `local` intact.
+    """
+    dash = strip_push_marker(local)
     for key in ("id", "version"):
         dash.pop(key, None)
     tags = [t for t in dash.get("tags") or [] if isinstance(t, str)]
@@ -99,32 +96,8 @@ def panel_diff_text(uid: str, grafana_side: Mapping[str, Any], local: Mapping[st
     """Panel-level difference Grafana → local (what a forced push would change)."""
     old = {uid: strip_push_marker(grafana_side)}
     new = {uid: strip_push_marker(body_to_push(local))}
-    try:
-        from grafana_sync.diff import diff_dashboards
-        from grafana_sync.diff_render import render_text
-    except ImportError:  # pragma: no cover - fallback while diff is not merged
-        return _fallback_diff(old[uid], new[uid])
     result = diff_dashboards(old, new, old_label="Grafana", new_label="local")
     return render_text(result)
-
-
-def _fallback_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    def panels(d: Mapping[str, Any]) -> dict[str, Any]:
-        return {str(p.get("id", p.get("title"))): p for p in d.get("panels") or []
-                if isinstance(p, dict)}
-
-    lines = []
-    a, b = panels(old), panels(new)
-    for key in sorted(set(a) | set(b)):
-        title = (b.get(key) or a.get(key) or {}).get("title", key)
-        if key not in a:
-            lines.append(f"  + panel {title!r} added")
-        elif key not in b:
-            lines.append(f"  - panel {title!r} removed")
-        elif a[key] != b[key]:
-            fields = sorted(k for k in set(a[key]) | set(b[key]) if a[key].get(k) != b[key].get(k))
-            lines.append(f"  ~ panel {title!r} changed: {', '.join(fields)}")
-    return "\n".join(lines) + "\n"
 
 
 # -- local dashboards -------------------------------------------------------------------------
