@@ -269,7 +269,13 @@ def stat(
     w: int = 6,
     h: int = 5,
 ) -> ModernPanel:
-    """A big number (one per series), coloured by thresholds."""
+    """A big number (one per series), coloured by thresholds.
+
+    Without a sparkline (`graph=False`) only the last value is shown, so the queries run as
+    instant queries: one sample per series instead of a range (docs/benchmarks.md).
+    """
+    if not graph:
+        targets = [attr.evolve(t, instant=True) for t in targets]
     return ModernPanel(
         kind="stat",
         title=title,
