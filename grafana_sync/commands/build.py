@@ -63,5 +63,7 @@ def build(check: bool, dashboards_dir: str, output_dir: str) -> int:
         click.echo(f"updated {_rel(p, root)}")
     for p in state.orphaned:
         click.echo(f"removed {_rel(p, root)} (no longer defined)")
+    for p in state.foreign:
+        click.echo(f"note: left {_rel(p, root)} alone (not written by build)", err=True)
     click.echo(f"{len(result.dashboards)} dashboard(s) built, {len(state.unchanged)} unchanged")
     return 0

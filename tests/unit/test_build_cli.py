@@ -87,7 +87,9 @@ def test_check_reports_missing_stale_and_orphaned(project: Path) -> None:
     out = project / "provisioning" / "dashboards" / "team-a" / "example-service.json"
     out.write_text(out.read_text().replace("Request rate", "Request rate (edited)"))
     orphan = project / "provisioning" / "dashboards" / "old.json"
-    orphan.write_text('{"uid": "old", "panels": []}\n')
+    orphan.write_text('{\n  "panels": [],\n  "uid": "old"\n}\n')  # canonical: an earlier build's
+    foreign = project / "provisioning" / "dashboards" / "exported.json"
+    foreign.write_text('{"uid": "exported", "panels": []}')  # put there by hand
     proc = run(project, "build", "--check")
     assert proc.returncode == 1
     assert "stale: provisioning/dashboards/team-a/example-service.json" in proc.stdout
@@ -98,6 +100,8 @@ def test_check_reports_missing_stale_and_orphaned(project: Path) -> None:
     assert proc.returncode == 0
     assert "removed provisioning/dashboards/old.json" in proc.stdout
     assert not orphan.exists()
+    assert foreign.exists(), "a file build did not write is never deleted"
+    assert "left provisioning/dashboards/exported.json alone" in proc.stderr
     assert run(project, "build", "--check").returncode == 0
 
 
@@ -128,6 +132,8 @@ def test_list_of_dashboards_and_library_modules(project: Path) -> None:
         ("raises.py", "x = 1\nraise ValueError('bad threshold')\n", 2,
          "raises.py: import failed (at raises.py:2): ValueError: bad threshold"),
         ("syntax.py", "def (:\n", 2, "syntax.py:1: syntax error"),
+        ("exits.py", "import sys\nsys.exit(3)\n", 2,
+         "exits.py: import failed (at exits.py:2): SystemExit: 3"),
         ("empty.py", "X = 1\n", 2, "empty.py: defines neither `dashboard` nor `dashboards`"),
         ("wrongtype.py", "dashboard = 42\n", 2, "wrongtype.py: `dashboard` is a int, not a grafanalib"),
         ("longuid.py", simple(uid="u" * 41), 2, "is 41 characters; the limit is 40"),
