@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from grafana_sync.errors import ConfigError
 from grafana_sync.lint.model import WARNING, Finding
+from grafana_sync.yamlio import load_yaml_file
 
 SECTIONS = ("exclusions", "warnings")
 ENTRY_KEYS = {"reason", "dashboard", "panel", "targetIdx", "targetidx"}
@@ -105,15 +104,7 @@ def apply_configs(finding: Finding, configs: list[LintConfig]) -> Finding | None
 
 def load_lint_file(path: Path, display: str, aliases: dict[str, str]) -> LintConfig:
     """Parse one `.lint` file; any shape error is a one-line ConfigError naming the file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{display}: cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{display}{where}: malformed .lint file: {problem}") from None
+    data = load_yaml_file(path, display, ".lint file")
     config = LintConfig(source=display)
     if data is None:
         return config

@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from grafana_sync.errors import ConfigError
+from grafana_sync.yamlio import load_yaml_file
 
 _BACKTICK_RE = re.compile(r"`([^`]+)`")
 _METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -155,15 +154,7 @@ def rule_files(spec: str, root: Path) -> list[Path]:
 
 def load_records(path: Path, display: str) -> set[str]:
     """Recording rule names (`groups[].rules[].record`) of one Prometheus rule file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{display}: cannot read rule file: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{display}{where}: malformed rule file: {problem}") from None
+    data = load_yaml_file(path, display, "rule file")
     if data is None:
         return set()
     groups = data.get("groups") if isinstance(data, dict) else None
