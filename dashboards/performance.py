@@ -29,6 +29,15 @@ NOT_PRODUCTION = sel('stage!="production"')
 QUALITY_METRIC = f'metric="{C.quality_metric}"'
 
 
+def per_class_share(title: str, description: str, denominator_outcomes: str):
+    """TP over the given outcomes, per model and class, from the one-vs-rest outcome counters."""
+    def outcomes(matcher: str) -> str:
+        return sum_rate("ml_classification_outcomes_total", sel(matcher, version=True), (M, "class"))
+
+    expr = ratio(outcomes('outcome="tp"'), outcomes(f'outcome=~"{denominator_outcomes}"'))
+    return timeseries(title, description, [q(expr, MODEL + " {{class}}")], unit="percentunit", w=8)
+
+
 def score_over_time(metric: str):
     """Live score vs the training baseline, the other live versions and last week."""
     match = f'metric="{metric}"'
@@ -84,22 +93,11 @@ dashboard = ml_dashboard(
                                     sel('correct="true"', version=True), (M, V)),
                            sum_rate("ml_labeled_predictions_total", sel(version=True), (M, V)),
                        ), MV)], unit="percentunit", w=8),
-            timeseries("Precision per class", "TP / (TP + FP) per class (one-vs-rest counts). "
-                       "Bad: one class falling while others hold (class-specific decay).",
-                       [q(ratio(
-                           sum_rate("ml_classification_outcomes_total",
-                                    sel('outcome="tp"', version=True), (M, "class")),
-                           sum_rate("ml_classification_outcomes_total",
-                                    sel('outcome=~"tp|fp"', version=True), (M, "class")),
-                       ), MODEL + " {{class}}")], unit="percentunit", w=8),
-            timeseries("Recall per class", "TP / (TP + FN) per class. Bad: a class the model "
-                       "stops finding (e.g. missed positives).",
-                       [q(ratio(
-                           sum_rate("ml_classification_outcomes_total",
-                                    sel('outcome="tp"', version=True), (M, "class")),
-                           sum_rate("ml_classification_outcomes_total",
-                                    sel('outcome=~"tp|fn"', version=True), (M, "class")),
-                       ), MODEL + " {{class}}")], unit="percentunit", w=8),
+            per_class_share("Precision per class", "TP / (TP + FP) per class (one-vs-rest "
+                            "counts). Bad: one class falling while others hold (class-specific "
+                            "decay).", "tp|fp"),
+            per_class_share("Recall per class", "TP / (TP + FN) per class. Bad: a class the "
+                            "model stops finding (e.g. missed positives).", "tp|fn"),
         ),
         section(
             "Ground truth",
