@@ -5,12 +5,10 @@ from _lib import signals as s
 from _lib.dashboard import ml_dashboard
 from _lib.layout import section
 from _lib.panels import bargauge, higher_is_bad, neutral, q, stat, timeseries
-from _lib.promql import M, V, sel
+from _lib.promql import MODEL, MV, M, V, sel
 
 folder = C.folder
 
-MODEL = "{{" + M + "}}"
-MV = "{{" + M + "}} {{" + V + "}}"
 BURN = higher_is_bad(0.8, 1.0)
 BUDGET = higher_is_bad(C.budget_usd_per_hour * 0.8, C.budget_usd_per_hour)
 COST_SEL = sel(source="cost", model=False)

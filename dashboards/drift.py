@@ -17,12 +17,10 @@ from _lib.panels import (
     table_q,
     timeseries,
 )
-from _lib.promql import F, M, V, age, by, eq, match, ratio, sel, sum_increase, sum_rate
+from _lib.promql import MODEL, MV, F, M, V, age, by, eq, match, ratio, sel, sum_increase, sum_rate
 
 folder = C.folder
 
-MODEL = "{{" + M + "}}"
-MV = "{{" + M + "}} {{" + V + "}}"
 FEATURE = sel(match(F, "$feature"), match("method", "$method"))
 SHARE = higher_is_bad(C.drifted_share_warn, C.drifted_share_crit)
 RELATIVE = higher_is_bad(0.8, 1.0)  # score / threshold: 1 = at the threshold

@@ -6,6 +6,8 @@ from _lib.dashboard import ml_dashboard
 from _lib.layout import section
 from _lib.panels import OK_BAD, higher_is_bad, q, state_timeline, timeseries
 from _lib.promql import (
+    MODEL,
+    MV,
     M,
     V,
     by,
@@ -20,8 +22,6 @@ from _lib.promql import (
 
 folder = C.folder
 
-MODEL = "{{" + M + "}}"
-MV = "{{" + M + "}} {{" + V + "}}"
 ERRORS = higher_is_bad(C.error_ratio_warn, C.error_ratio_crit)
 CONTAINER = sel(source="container", model=False)
 

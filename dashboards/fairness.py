@@ -15,12 +15,10 @@ from _lib.panels import (
     table_q,
     timeseries,
 )
-from _lib.promql import ATTR, GROUP, INFO, M, V, by, eq, match, ne, ratio, sel, sum_rate
+from _lib.promql import ATTR, GROUP, INFO, MODEL, MV, M, V, by, eq, match, ne, ratio, sel, sum_rate
 
 folder = C.folder
 
-MODEL = "{{" + M + "}}"
-MV = "{{" + M + "}} {{" + V + "}}"
 GROUPED = MV + " {{" + ATTR + "}}={{" + GROUP + "}}"
 GROUPS = sel(match(ATTR, "$attribute"), version=True)
 SPD = outside_is_bad(-C.spd_fair_bound, C.spd_fair_bound)

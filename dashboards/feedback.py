@@ -4,12 +4,10 @@ from _config import CONFIG as C
 from _lib.dashboard import ml_dashboard
 from _lib.layout import section
 from _lib.panels import higher_is_bad, lower_is_bad, q, stat, table, table_q, timeseries
-from _lib.promql import M, V, eq, ratio, sel, sum_increase, sum_rate
+from _lib.promql import MV, M, V, eq, ratio, sel, sum_increase, sum_rate
 
 folder = C.folder
 
-MODEL = "{{" + M + "}}"
-MV = "{{" + M + "}} {{" + V + "}}"
 POSITIVE = lower_is_bad(C.feedback_positive_crit, C.feedback_positive_warn)
 OVERRIDES = higher_is_bad(C.override_ratio_warn, C.override_ratio_crit)
 ALL = sel(version=True)

@@ -5,12 +5,10 @@ from _lib import signals as s
 from _lib.dashboard import ml_dashboard
 from _lib.layout import section
 from _lib.panels import heatmap, higher_is_bad, q, timeseries
-from _lib.promql import M, V, per_model, pod_sum, quantile, sel, sum_increase
+from _lib.promql import MODEL, MV, M, V, per_model, pod_sum, quantile, sel, sum_increase
 
 folder = C.folder
 
-MV = "{{" + M + "}} {{" + V + "}}"
-MODEL = "{{" + M + "}}"
 LATENCY = higher_is_bad(C.latency_p95_warn_seconds, C.latency_p95_crit_seconds)
 SATURATION = higher_is_bad(0.7, 0.9)
 GPU = sel(source="gpu", model=False)

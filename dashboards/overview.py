@@ -16,7 +16,7 @@ from _lib.panels import (
     timeseries,
     with_links,
 )
-from _lib.promql import INFO, M, sel
+from _lib.promql import INFO, MODEL, M, sel
 
 folder = C.folder
 
@@ -27,14 +27,13 @@ DROP = higher_is_bad(C.quality_drop_warn, C.quality_drop_crit)
 DRIFT = higher_is_bad(C.drifted_share_warn, C.drifted_share_crit)
 BURN = higher_is_bad(0.8, 1.0)
 
-LEGEND = "{{" + M + "}}"
 
 
 def per_model_stat(title: str, description: str, expr: str, unit: str, steps: list,
                    mappings: list | None = None, detail: tuple[str, str] | None = None
                    ) -> object:
     """One tile per model (the fleet row), linking to the dashboard that explains it."""
-    panel = stat(title, description, [q(expr, LEGEND, instant=True)], unit=unit, steps=steps,
+    panel = stat(title, description, [q(expr, MODEL, instant=True)], unit=unit, steps=steps,
                  mappings=mappings or [], graph=False, text_mode="value_and_name", w=6, h=6)
     return with_links(panel, drill_down(*detail)) if detail else panel
 

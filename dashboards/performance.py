@@ -16,13 +16,11 @@ from _lib.panels import (
     table_q,
     timeseries,
 )
-from _lib.promql import M, V, age, by, quantile, ratio, sel, sum_rate
+from _lib.promql import MODEL, MV, M, V, age, by, quantile, ratio, sel, sum_rate
 
 folder = C.folder
 
 METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
-MV = "{{" + M + "}} {{" + V + "}}"
-MODEL = "{{" + M + "}}"
 DELTA = lower_is_bad(-C.quality_drop_crit, -C.quality_drop_warn)
 EVAL = sel(source="evaluation")
 NOT_PRODUCTION = sel('stage!="production"')

@@ -14,11 +14,10 @@ from _lib.panels import (
     table_q,
     timeseries,
 )
-from _lib.promql import INFO, M, V, eq, sel
+from _lib.promql import INFO, MV, M, V, eq, sel
 
 folder = C.folder
 
-MV = "{{" + M + "}} {{" + V + "}}"
 LATENCY = higher_is_bad(C.latency_p95_warn_seconds, C.latency_p95_crit_seconds)
 ERRORS = higher_is_bad(C.error_ratio_warn, C.error_ratio_crit)
 LOADED = state_mapping({1: ("loaded", "blue")})

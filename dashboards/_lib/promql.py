@@ -18,6 +18,16 @@ F = CONFIG.feature_label
 ATTR = CONFIG.attribute_label
 GROUP = CONFIG.group_label
 
+
+def legend(*labels: str) -> str:
+    """A Grafana legend template: legend(M, V) -> "{{model}} {{version}}"."""
+    return " ".join("{{" + label + "}}" for label in labels)
+
+
+# The two legends nearly every panel uses.
+MODEL = legend(M)
+MV = legend(M, V)
+
 _SOURCES = {
     "serving": CONFIG.serving_selector,
     "evaluation": CONFIG.evaluation_selector,
