@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from grafana_sync.compile import compare_output, compile_all, write_outputs
+from grafana_sync.compile import (
+    MANIFEST_NAME,
+    compare_output,
+    compile_all,
+    refusal,
+    write_outputs,
+)
 from grafana_sync.paths import DEFAULT_DASHBOARDS_DIR, DEFAULT_OUTPUT_DIR, ProjectPaths
 
 
@@ -29,8 +35,10 @@ def build(check: bool, dashboards_dir: str, output_dir: str) -> int:
 
     Each module in DASHBOARDS_DIR not starting with `_` exposes `dashboard` (a grafanalib
     Dashboard) or `dashboards` (a list), and may set `folder` (a Grafana folder uid). Output:
-    OUTPUT_DIR/[folder/]<uid>.json with sorted keys and 2-space indent, written atomically;
-    files for dashboards that no longer exist are removed.
+    OUTPUT_DIR/[folder/]<uid>.json with sorted keys and 2-space indent, written atomically,
+    and OUTPUT_DIR/.grafana-sync-manifest listing them. Only files in that manifest are ever
+    replaced or removed (those of dashboards no longer defined); a folder holding other JSON
+    files is refused (exit 2).
 
     Exit codes: 0 built (or up to date with --check), 1 stale output or build failure,
     2 configuration error (bad module, duplicate or invalid uid, untitled panel, overlaps).
@@ -47,7 +55,10 @@ def build(check: bool, dashboards_dir: str, output_dir: str) -> int:
     if check:
         problems = ([f"stale: {_rel(p, root)}" for p in state.stale]
                     + [f"missing: {_rel(p, root)}" for p in state.missing]
-                    + [f"orphaned: {_rel(p, root)}" for p in state.orphaned])
+                    + [f"orphaned: {_rel(p, root)}" for p in state.orphaned]
+                    + [f"not written by build: {_rel(p, root)}" for p in state.refused])
+        if state.manifest_stale and not problems:
+            problems.append(f"stale: {_rel(paths.output_dir / MANIFEST_NAME, root)}")
         if problems:
             for line in problems:
                 click.echo(line)
@@ -56,6 +67,8 @@ def build(check: bool, dashboards_dir: str, output_dir: str) -> int:
             return 1
         click.echo(f"{len(result.dashboards)} dashboard(s) up to date")
         return 0
+    if state.refused:
+        raise refusal(state, paths.output_dir, show=lambda p: _rel(p, root))
     write_outputs(result.dashboards, paths.output_dir, state)
     for p in state.missing:
         click.echo(f"created {_rel(p, root)}")
@@ -63,7 +76,5 @@ def build(check: bool, dashboards_dir: str, output_dir: str) -> int:
         click.echo(f"updated {_rel(p, root)}")
     for p in state.orphaned:
         click.echo(f"removed {_rel(p, root)} (no longer defined)")
-    for p in state.foreign:
-        click.echo(f"note: left {_rel(p, root)} alone (not written by build)", err=True)
     click.echo(f"{len(result.dashboards)} dashboard(s) built, {len(state.unchanged)} unchanged")
     return 0
