@@ -27,7 +27,8 @@ from grafana_sync.jsonio import (
     format_path,
     non_finite_paths,
 )
-from grafana_sync.layout import iter_panels, layout
+from grafana_sync.layout import layout
+from grafana_sync.model import iter_panels
 from grafana_sync.normalise import normalise_dashboard
 from grafana_sync.uids import UID_RULE, is_valid_uid, uid_problem
 
@@ -137,7 +138,7 @@ def check_uid(uid: Any, title: str, path: Path) -> str:
 
 
 def _check_titles(dash: dict[str, Any], path: Path) -> None:
-    for index, panel in enumerate(iter_panels(dash.get("panels", [])), start=1):
+    for index, panel in enumerate(iter_panels(dash), start=1):
         if panel.get("type") != "row" and not str(panel.get("title", "")).strip():
             raise ConfigError(f"{path}: dashboard {dash['uid']!r}: panel #{index} "
                               f"({panel.get('type', '?')}) has no title")

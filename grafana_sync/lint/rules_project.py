@@ -11,9 +11,9 @@ import promql_parser
 from grafana_sync.lint import promql
 from grafana_sync.lint.base import LintContext
 from grafana_sync.lint.model import Dashboard, Issue, PanelRef
+from grafana_sync.model import GRID_WIDTH as GRID_COLUMNS
 from grafana_sync.uids import UID_RULE, is_valid_uid
 
-GRID_COLUMNS = 24
 # Panel types built on AngularJS, which Grafana 11 no longer loads (angular_support_enabled=false).
 ANGULAR_PANEL_TYPES = {
     "graph": "timeseries",

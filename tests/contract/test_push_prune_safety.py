@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 
 from tests import grafana_fake
+from tests.contract import test_push_cli
 from tests.contract.test_push_cli import (
     make_dashboard,
-    project,  # noqa: F401 (fixture)
     push_then_undefine,
     run,
     write_dashboard,
@@ -22,6 +22,7 @@ from tests.grafana_fake import FakeGrafana
 
 contract = grafana_fake.contract  # fixtures
 grafana = grafana_fake.grafana
+project = test_push_cli.project
 
 
 def deletes(fake: FakeGrafana) -> list[str]:

@@ -55,6 +55,34 @@ def test_build_matches_hand_checked_golden(project: Path) -> None:
 
 
 def test_build_is_byte_identical_and_canonical(project: Path) -> None:
+    assert run(project, "build").returncode == 0
+    out = project / "provisioning" / "dashboards" / "team-a" / "example-service.json"
+    first = out.read_bytes()
+    proc = run(project, "build")
+    assert proc.returncode == 0
+    assert "1 unchanged" in proc.stdout
+    assert out.read_bytes() == first
+    text = first.decode()
+    assert text.endswith("}\n") and not text.endswith("\n\n")
+    assert text == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    assert not list(out.parent.glob(".*.tmp")), "temp files left behind"
+
+
+def test_check_passes_when_up_to_date_and_writes_nothing(project: Path) -> None:
+    assert run(project, "build").returncode == 0
+    out = project / "provisioning" / "dashboards" / "team-a" / "example-service.json"
+    mtime = out.stat().st_mtime_ns
+    proc = run(project, "build", "--check")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out.stat().st_mtime_ns == mtime
+
+
+def test_check_reports_missing_stale_and_orphaned(project: Path) -> None:
+    proc = run(project, "build", "--check")
+    assert proc.returncode == 1
+    assert "missing: provisioning/dashboards/team-a/example-service.json" in proc.stdout
+    assert not (project / "provisioning").exists(), "--check must write nothing"
+
     write_module(project, "old.py", simple(uid="old", title="Old"))
     assert run(project, "build").returncode == 0
     (project / "dashboards" / "old.py").unlink()  # an earlier build wrote old.json

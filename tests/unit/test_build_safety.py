@@ -20,7 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_build_cli import project, run, simple, write_module  # noqa: F401
+from tests.unit import test_build_cli
+from tests.unit.test_build_cli import run, simple, write_module
+
+project = test_build_cli.project  # fixture
 
 MANIFEST = ".grafana-sync-manifest"
 
