@@ -28,13 +28,13 @@ class LintContext:
     # Whether metric-contract-rule applies to a dashboard (see docs/decisions.md).
     contract_applies: Callable[[Dashboard], bool] = lambda _d: False
     _parsed: dict[tuple[int, str], promql.Parsed] = field(default_factory=dict)
-    _values: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _values: dict[int, dict[str, promql.Variable]] = field(default_factory=dict)
 
     def parse(self, dash: Dashboard, expr: str) -> promql.Parsed:
         key = (id(dash), expr)
         if key not in self._parsed:
             if id(dash) not in self._values:
-                self._values[id(dash)] = promql.variable_values(dash)
+                self._values[id(dash)] = promql.dashboard_variables(dash)
             self._parsed[key] = promql.parse(expr, self._values[id(dash)])
         return self._parsed[key]
 

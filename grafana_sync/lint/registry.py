@@ -52,7 +52,9 @@ RULES: tuple[Rule, ...] = (
          "A panel without a query is always empty.",
          g.panel_no_targets),
     Rule("target-promql-rule", ERROR,
-         "Prometheus targets parse as PromQL after Grafana macros and variables are substituted.",
+         "Prometheus targets parse as PromQL after Grafana macros and variables are substituted "
+         "(by position, see docs/lint.md); a target reusing another panel's query (`panelId`) "
+         "names a panel that exists.",
          "A syntax error shows only when someone opens the dashboard.",
          g.target_promql),
     Rule("target-rate-interval-rule", ERROR,
@@ -64,6 +66,17 @@ RULES: tuple[Rule, ...] = (
          "Counters (`*_total`) are read through rate(), irate() or increase().",
          "A raw counter is a meaningless ever-growing line that drops at every restart.",
          g.target_counter_agg),
+    Rule("target-job-rule", ERROR,
+         "Every selector of a Prometheus query filters `job=~\"$job\"`. Only on dashboards whose "
+         "datasource variable is Prometheus.",
+         "Off by default, with template-job-rule: the pair only makes sense together, and ML "
+         "dashboards filter on model and version, not scrape jobs (see docs/lint.md).",
+         g.target_job, enabled_by_default=False),
+    Rule("target-instance-rule", ERROR,
+         "Every selector of a Prometheus query filters `instance=~\"$instance\"`. Only on "
+         "dashboards whose datasource variable is Prometheus.",
+         "Off by default, with template-instance-rule (see docs/lint.md).",
+         g.target_instance, enabled_by_default=False),
     Rule("uneditable-dashboard", WARNING,
          "The dashboard has `editable: false`.",
          "The code is the source of truth; UI edits are lost at the next push. A warning: "
@@ -114,7 +127,7 @@ ALIASES = {
 }
 # dashboard-linter rules this linter does not implement: a .lint file may name them silently.
 FOREIGN_RULES = frozenset({
-    "target-job-rule", "target-instance-rule", "target-logql-rule", "target-logql-auto-rule",
+    "target-logql-rule", "target-logql-auto-rule",
     "panel-job-instance-rule", "target-required-matchers-rule", "template-required-variables-rule",
     "target-histogram-rule",
 })
