@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from grafana_sync.lint import promql
 from grafana_sync.lint.contract import MetricContract
@@ -79,3 +78,4 @@ class Rule:
     check: Check
     origin: str = "dashboard-linter"  # or "grafana-sync" for this project's own rules
     enabled_by_default: bool = True
+    fixable: bool = False  # `grafana-sync lint --fix` fixes its findings mechanically

@@ -14,7 +14,7 @@ RULES: tuple[Rule, ...] = (
          "The dashboard has a datasource variable named `datasource` (or `<type>_datasource`); "
          "labelled `Data source` (a warning otherwise).",
          "One dashboard works against every Prometheus (dev, prod, Mimir) without edits.",
-         g.template_datasource),
+         g.template_datasource, fixable=True),
     Rule("template-job-rule", ERROR,
          "A `job` variable: query on `$datasource`, multi-select, allValue `.+`.",
          "Off by default: job and instance are scrape topology, not what ML dashboards filter "
@@ -33,7 +33,7 @@ RULES: tuple[Rule, ...] = (
     Rule("template-on-time-change-reload-rule", ERROR,
          "Query variables refresh on time range change (`refresh: 2`).",
          "Label values change over time (new model versions); stale options hide new series.",
-         g.template_on_time_change_reload),
+         g.template_on_time_change_reload, fixable=True),
     Rule("panel-datasource-rule", ERROR,
          "Panels and their targets use the templated datasource (`${datasource}`).",
          "A hard-coded datasource uid breaks the panel in every other Grafana.",
@@ -81,7 +81,7 @@ RULES: tuple[Rule, ...] = (
          "The dashboard has `editable: false`.",
          "The code is the source of truth; UI edits are lost at the next push. A warning: "
          "editing in the UI to explore is harmless when provisioning forbids saving.",
-         g.uneditable_dashboard),
+         g.uneditable_dashboard, fixable=True),
     Rule("dashboard-uid-rule", ERROR,
          "The dashboard has a uid of 1-40 `[a-zA-Z0-9_-]` characters, unique among the files linted.",
          "Push, diff, links and provisioning identify dashboards by uid.",
@@ -89,7 +89,7 @@ RULES: tuple[Rule, ...] = (
     Rule("panel-id-rule", ERROR,
          "Every panel (rows included) has an integer id, unique in its dashboard.",
          "Grafana links, panel-level diff and `viewPanel` URLs use panel ids.",
-         p.panel_id, origin=OURS),
+         p.panel_id, origin=OURS, fixable=True),
     Rule("panel-gridpos-rule", ERROR,
          "Every panel has a gridPos inside the 24-column grid, overlapping no other panel.",
          "Grafana silently moves overlapping panels, so the layout differs from the code.",

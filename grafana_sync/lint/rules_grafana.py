@@ -51,7 +51,8 @@ def template_datasource(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
                         + " or ".join(repr(n) for n in allowed_names))
         if label not in allowed_labels:
             yield Issue(f"datasource variable {name!r} is labelled {label!r}, should be labelled "
-                        + " or ".join(repr(n) for n in allowed_labels), severity=WARNING)
+                        + " or ".join(repr(n) for n in allowed_labels), severity=WARNING,
+                        fix=_setter(var, "label", allowed_labels[-1]))
 
 
 def _job_instance(dash: Dashboard, name: str) -> Iterator[Issue]:
@@ -167,11 +168,17 @@ def template_label_promql(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
             yield Issue(f"variable {var.get('name')!r} query {query!r}: {problem}")
 
 
+def _setter(obj: dict[str, Any], key: str, value: Any) -> Callable[[], None]:
+    def fix() -> None:
+        obj[key] = value
+    return fix
+
+
 def template_on_time_change_reload(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
     for var in dash.variables_of_type("query"):
         if var.get("refresh") != 2:
             yield Issue(f"variable {var.get('name')!r} should refresh 'On time range change' "
-                        f"(refresh: 2), is {var.get('refresh')!r}")
+                        f"(refresh: 2), is {var.get('refresh')!r}", fix=_setter(var, "refresh", 2))
 
 
 # --- panel-* ------------------------------------------------------------------------------------
@@ -405,4 +412,5 @@ target_instance = _required_matcher("instance")
 
 def uneditable_dashboard(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
     if dash.raw.get("editable") is True:
-        yield Issue("is editable; set 'editable: false' (the code is the source of truth)")
+        yield Issue("is editable; set 'editable: false' (the code is the source of truth)",
+                    fix=_setter(dash.raw, "editable", False))
