@@ -87,6 +87,8 @@ def _current_value(var: dict[str, Any]) -> str | list[str] | None:
     if isinstance(value, list):
         strings = [v for v in value if isinstance(v, str) and "$" not in v]
         return strings or None
+    if isinstance(value, str) and value.lstrip("${").startswith("__auto_interval"):
+        return "10s"  # Grafana's auto interval (grafonnet writes it as the current value)
     if isinstance(value, str) and value and "$" not in value:
         return value
     return None
