@@ -302,6 +302,15 @@ def _apply_fixes(dashboards: list[Dashboard], fixes: dict[int, list[Fix]],
             original = dash.path.read_text(encoding="utf-8")
         else:
             continue
+        if not todo or not _own_shape(original, dash.display_path):
+            if options.stdin_text is not None:
+                result.fixed_text = original  # the editor's buffer, unchanged
+            if not todo:
+                continue
+            result.notes.append(f"{dash.display_path}: not fixed: it is not classic dashboard "
+                                "JSON (legacy rows, a Kubernetes resource or an API answer), "
+                                "which lint reads converted; fix it where it is edited")
+            continue
         dumps = _layout_of(original)
         for finding, fix in todo:
             fix()
@@ -322,6 +331,15 @@ def _apply_fixes(dashboards: list[Dashboard], fixes: dict[int, list[Fix]],
                 result.notes.append(f"{dash.display_path} is written by 'grafana-sync build': fix "
                                     "the dashboard's source too, or the next build undoes this")
     result.fixed.sort(key=Finding.sort_key)
+
+
+def _own_shape(text: str, name: str) -> bool:
+    """Whether lint read this JSON as it is (so fixing what lint read fixes the file)."""
+    try:
+        data = parse_json_text(text, name)
+        return check_dashboard(data, name) is data
+    except ConfigError:
+        return False
 
 
 def _layout_of(text: str) -> Callable[[Any], str] | None:

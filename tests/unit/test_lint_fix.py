@@ -175,3 +175,25 @@ def test_stdin_malformed_json_is_one_line_exit_2(project: Path, capsys, monkeypa
 def test_stdin_with_paths_is_a_usage_error(project: Path, capsys, monkeypatch) -> None:
     code, _, err = run(capsys, "--stdin", "x.json", stdin="{}", monkeypatch=monkeypatch)
     assert code == 2 and "give no PATH" in err
+
+
+@pytest.mark.parametrize("shape", ["legacy-rows", "kubernetes-v1"])
+def test_fix_leaves_converted_shapes_alone_with_a_note(project: Path, capsys, shape: str) -> None:
+    """Lint reads legacy rows and Kubernetes resources converted; writing the conversion back
+    would rewrite the whole file, so they are reported, not fixed."""
+    inner = broken()
+    if shape == "legacy-rows":
+        panels = inner.pop("panels")
+        inner["rows"] = [{"title": "Row", "panels": [p for p in panels if p["type"] != "row"]}]
+        data = inner
+    else:
+        data = {"apiVersion": "dashboard.grafana.app/v1beta1", "kind": "Dashboard",
+                "metadata": {"name": inner["uid"]}, "spec": inner}
+    path = project / "d.json"
+    text = json.dumps(data, indent=2)
+    path.write_text(text, encoding="utf-8")
+    code, out, err = run(capsys, "--fix", "d.json")
+    assert path.read_text(encoding="utf-8") == text
+    assert "d.json: not fixed: it is not classic dashboard JSON" in err
+    assert "[fixed]" not in out and "uneditable-dashboard" in out
+    assert code == 1

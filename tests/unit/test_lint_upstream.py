@@ -548,7 +548,9 @@ def test_upstream_variable_expansion(expr: str, variables: list[dict[str, Any]],
 # --- lint/model_test.go: TestParseDashboard (testdata/dashboard.json) ---------------------------
 
 def test_upstream_sample_dashboard_panels_rows_and_annotations() -> None:
-    raw = json.loads((FIXTURE / "dashboard.json").read_text(encoding="utf-8"))
+    from grafana_sync.jsonio import load_dashboard_file  # reads legacy rows, as lint does
+
+    raw = load_dashboard_file(FIXTURE / "dashboard.json")
     d = Dashboard(path=FIXTURE / "dashboard.json", display_path="dashboard.json", raw=raw)
     assert len(d.panels()) == 4  # upstream: "Row panels" -> 4
     assert [p.title for p in d.content_panels()] == ["Timeseries"] * 3
