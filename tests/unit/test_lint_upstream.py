@@ -15,7 +15,6 @@ the case says `ours=` with the result here and `why=` naming the entry in docs/l
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
