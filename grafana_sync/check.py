@@ -37,6 +37,8 @@ from urllib3.util.retry import Retry
 from grafana_sync.connection import redact_url
 from grafana_sync.errors import ConfigError, SyncError
 from grafana_sync.macros import substitute_macros
+from grafana_sync.model import DatasourceResolver, walk_panels
+from grafana_sync.shapes import classic
 
 DATA, EMPTY, ERROR, NO_HISTORY = "data", "empty", "error", "no-history"
 DEFAULT_SCRAPE_INTERVAL = 15.0  # Grafana's default datasource timeInterval
@@ -398,15 +400,20 @@ class Checker:
 
     def _dashboard(self, source: str, dash: Mapping[str, Any], end: float,
                    pool: ThreadPoolExecutor) -> DashboardReport:
+        dash = classic(dict(dash), source, strict=False)  # legacy rows, Kubernetes shapes
+        resolver = DatasourceResolver.for_dashboard(dash)
         rng = self.options.range_seconds or dashboard_range(dash)
         start = end - rng
         out = DashboardReport(str(dash.get("uid", "")), str(dash.get("title", "")), source)
         values, empty_vars = self._variables(dash, start, end, out)
         jobs: list[tuple[PanelReport, list[Callable[[], TargetReport]]]] = []
-        for panel in iter_panels(dash.get("panels") or []):
+        for ref in walk_panels(dash):
+            if ref.is_row:
+                continue
+            panel = ref.raw
             targets = [t for t in panel.get("targets") or []
-                       if isinstance(t, Mapping) and not t.get("hide") and _is_prometheus(t, panel)
-                       and str(t.get("expr") or "").strip()]
+                       if isinstance(t, Mapping) and not t.get("hide")
+                       and _is_prometheus(t, panel, resolver) and str(t.get("expr") or "").strip()]
             if not targets:
                 continue
             interval = self._interval(panel, rng)
@@ -417,7 +424,7 @@ class Checker:
             out.panels.append(report)
         for ann in (dash.get("annotations") or {}).get("list") or []:
             if (isinstance(ann, Mapping) and ann.get("enable", True) and str(ann.get("expr") or "")
-                    and _is_prometheus(ann, {})):
+                    and _is_prometheus(ann, {}, resolver)):
                 report = PanelReport(None, str(ann.get("name") or ""), DATA)
                 interval = max(round_interval(rng / 1000), self.scrape)
                 target = dict(ann, refId="Anno", range=True, instant=False)
@@ -710,26 +717,17 @@ def _selector_text(sel: Any) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-def _is_prometheus(target: Mapping[str, Any], panel: Mapping[str, Any]) -> bool:
-    """A target runs on Prometheus unless its (or its panel's) datasource says another type."""
+def _is_prometheus(target: Mapping[str, Any], panel: Mapping[str, Any],
+                   resolver: DatasourceResolver) -> bool:
+    """A target runs on Prometheus unless its (else its panel's) datasource has another type."""
     for holder in (target, panel):
-        ds = holder.get("datasource")
-        if isinstance(ds, Mapping) and ds.get("type"):
-            return ds.get("type") == "prometheus"
-        if isinstance(ds, str) and ds in ("-- Grafana --", "grafana", "-- Dashboard --"):
+        if holder.get("datasource") is None:
+            continue
+        ref = resolver.ref(holder.get("datasource")) or {}
+        if ref.get("uid") in ("-- Grafana --", "grafana", "-- Dashboard --", "-- Mixed --"):
             return False
+        return ref.get("type", "prometheus") == "prometheus"
     return True
-
-
-def iter_panels(panels: Iterable[Any]) -> Iterable[Mapping[str, Any]]:
-    """Every panel in layout order, panels of collapsed rows included."""
-    for panel in panels:
-        if not isinstance(panel, Mapping):
-            continue
-        if panel.get("type") == "row":
-            yield from iter_panels(panel.get("panels") or [])
-            continue
-        yield panel
 
 
 def _summarise(report: PanelReport) -> None:
