@@ -12,8 +12,8 @@ import promql_parser
 from grafana_sync.lint import promql
 from grafana_sync.lint.base import LintContext
 from grafana_sync.lint.model import Dashboard, Issue, PanelRef
+from grafana_sync.model import GRID_WIDTH as GRID_COLUMNS
 
-GRID_COLUMNS = 24
 UID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
 # Panel types built on AngularJS, which Grafana 11 no longer loads (angular_support_enabled=false).
 ANGULAR_PANEL_TYPES = {
