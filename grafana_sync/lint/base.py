@@ -17,7 +17,6 @@ from grafana_sync.lint.model import (
     targets,
 )
 
-
 # Grafana's panels that never run their targets: a stale `targets` list left in a text panel's
 # JSON (Grafana keeps it when a panel's type is changed) is no query.
 NON_QUERY_PANEL_TYPES = frozenset({
