@@ -14,6 +14,7 @@ from _rulelib import (
     VERSION,
     alert,
     by,
+    divide,
     lbl,
     num,
     on,
@@ -78,9 +79,9 @@ def _serving() -> list[dict]:
     jm = by("job")
     rules += alert(
         "MLWorkersSaturated",
-        f"sum {jm} (ml_inference_in_progress_requests{sel()})\n"
-        f"  / {on('job')} max {jm} (ml_inference_max_concurrency{sel()})\n"
-        f"> {num(t('worker_saturation_crit'))}\n",
+        divide(f"sum {jm} (ml_inference_in_progress_requests{sel()})",
+               f"max {jm} (ml_inference_max_concurrency{sel()})", on("job"))
+        + f"> {num(t('worker_saturation_crit'))}\n",
         summary=f"{MODEL}: workers {{{{ $value | humanizePercentage }}}} busy",
         description=(f"{{{{ $value | humanizePercentage }}}} of the worker concurrency of model {MODEL} "
                      "is in use: requests queue up and latency will follow."))
@@ -212,9 +213,9 @@ def _compliance() -> list[dict]:
                             f"range {num(low)}..{num(high)} (four-fifths rule), for "
                             "{for}.")),
         *alert("MLAuditLogGap",
-               f"sum {jmv} (rate(ml_predictions_logged_total{sel()}[15m]))\n"
-               f"  / sum {jmv} (rate(ml_predictions_total{sel()}[15m]))\n"
-               f"< {num(audit)}\n",
+               divide(f"sum {jmv} (rate(ml_predictions_logged_total{sel()}[15m]))",
+                      f"sum {jmv} (rate(ml_predictions_total{sel()}[15m]))")
+               + f"< {num(audit)}\n",
                summary=f"{MV}: predictions missing from the audit log",
                description=("Only {{ $value | humanizePercentage }} of the predictions of model "
                             f"{MODEL} version {VERSION} reached the audit log over 15 minutes (target "
