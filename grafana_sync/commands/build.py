@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from grafana_sync.api import known_datasources
 from grafana_sync.compile import compare_output, compile_all, write_outputs
-from grafana_sync.paths import DEFAULT_DASHBOARDS_DIR, DEFAULT_OUTPUT_DIR, ProjectPaths
+from grafana_sync.project import find_project, relative_to_cwd
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -20,23 +21,28 @@ def _rel(path: Path, root: Path) -> str:
 @click.command()
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 listing stale, missing or orphaned files.")
-@click.option("--dashboards-dir", default=DEFAULT_DASHBOARDS_DIR, show_default=True,
-              type=click.Path(file_okay=False), help="Folder of dashboard modules.")
-@click.option("--output-dir", default=DEFAULT_OUTPUT_DIR, show_default=True,
-              type=click.Path(file_okay=False), help="Where <uid>.json files are written.")
-def build(check: bool, dashboards_dir: str, output_dir: str) -> int:
-    """Compile every dashboard module to canonical Grafana JSON.
+@click.option("--dashboards-dir", type=click.Path(file_okay=False),
+              help="Folder of dashboard sources [default: dashboards-dir of the project's "
+                   "[tool.grafana-sync], else dashboards/ at the project root].")
+@click.option("--output-dir", type=click.Path(file_okay=False),
+              help="Where <uid>.json files are written [default: output-dir of the project, "
+                   "else provisioning/dashboards/ at the project root].")
+def build(check: bool, dashboards_dir: str | None, output_dir: str | None) -> int:
+    """Compile every dashboard source (module or .json) to canonical Grafana JSON.
 
     Each module in DASHBOARDS_DIR not starting with `_` exposes `dashboard` (a grafanalib
-    Dashboard) or `dashboards` (a list), and may set `folder` (a Grafana folder uid). Output:
+    Dashboard, a foundation-SDK dashboard or a dict) or `dashboards` (a list), and may set
+    `folder` (a Grafana folder uid); each .json file there is a dashboard too. Output:
     OUTPUT_DIR/[folder/]<uid>.json with sorted keys and 2-space indent, written atomically;
     files for dashboards that no longer exist are removed.
 
     Exit codes: 0 built (or up to date with --check), 1 stale output or build failure,
     2 configuration error (bad module, duplicate or invalid uid, untitled panel, overlaps).
     """
-    paths = ProjectPaths.from_root(".", dashboards_dir=dashboards_dir, output_dir=output_dir)
-    result = compile_all(Path(dashboards_dir))  # relative paths keep error lines short
+    paths = find_project(dashboards_dir=dashboards_dir, output_dir=output_dir,
+                         required=dashboards_dir is None or output_dir is None)
+    # paths relative to the current directory keep error lines short
+    result = compile_all(relative_to_cwd(paths.dashboards_dir), known_datasources(paths))
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
     if result.errors:

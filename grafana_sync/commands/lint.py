@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
+from grafana_sync import api
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
-from grafana_sync.paths import ProjectPaths
 
 
 def _list_rules() -> str:
@@ -26,10 +26,11 @@ def _list_rules() -> str:
               show_default=True, help="text: one line per finding and a summary; json: a list.")
 @click.option("--metrics-contract", type=click.Path(path_type=Path),
               help="Markdown metrics contract for metric-contract-rule, applied to every PATH. "
-                   "Default: docs/metrics.md, applied to dashboards under provisioning/dashboards.")
+                   "Default: metrics-contract in [tool.grafana-sync.lint] of pyproject.toml, "
+                   "applied to the project's compiled dashboards.")
 @click.option("--rules", "rule_specs", multiple=True, metavar="PATH",
               help="Prometheus rule file, directory or glob defining recording rules "
-                   "(repeatable). Default: prometheus/rules/*.yml.")
+                   "(repeatable). Default: rules in [tool.grafana-sync.lint].")
 @click.option("-c", "--config", "config_files", multiple=True, type=click.Path(path_type=Path),
               help="Extra .lint file (repeatable), on top of the .lint files found next to "
                    "each dashboard, in its parent folders and at the project root.")
@@ -54,7 +55,7 @@ def lint(
     """
     try:  # imported here so `grafana-sync --help` does not load the PromQL parser
         from grafana_sync.lint.output import render_json, render_text
-        from grafana_sync.lint.runner import LintOptions, run_lint
+        from grafana_sync.lint.runner import run_lint  # noqa: F401  (fails early when missing)
     except ImportError as exc:  # promql-parser missing from an old install
         raise ConfigError(f"grafana-sync lint needs {exc.name or 'promql-parser'}: "
                           "pip install promql-parser") from None
@@ -62,18 +63,8 @@ def lint(
         click.echo(_list_rules())
         return EXIT_OK
 
-    project = ProjectPaths.from_root(".")
-    options = LintOptions(
-        root=project.root,
-        output_dir=project.output_dir,
-        paths=list(paths),
-        metrics_contract=metrics_contract,
-        rule_specs=list(rule_specs),
-        config_files=list(config_files),
-        enable=list(enable),
-        disable=list(disable),
-    )
-    result = run_lint(options)
+    result = api.lint(paths, metrics_contract=metrics_contract, rules=rule_specs,
+                      config_files=config_files, enable=enable, disable=disable)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(render_json(result) if fmt == "json" else render_text(result), nl=False)
