@@ -195,8 +195,13 @@ def stale_outputs(project: ProjectLike = None) -> list[tuple[Path, Path]]:
 def lint(paths: Sequence[str | Path] = (), project: ProjectLike = None, *,
          metrics_contract: str | Path | None = None, rules: Sequence[str] = (),
          config_files: Sequence[str | Path] = (), enable: Sequence[str] = (),
-         disable: Sequence[str] = ()) -> Any:
+         disable: Sequence[str] = (), fix: bool = False, stdin_text: str | None = None,
+         stdin_path: str | Path | None = None) -> Any:
     """Lint compiled dashboards (`paths`; none = every compiled dashboard of the project).
+
+    `fix` applies the mechanical fixes (rules marked fixable) to the files, then lints again;
+    `stdin_text` lints that text instead of files (named `stdin_path` in messages; with `fix`
+    the fixed JSON is in the result's `fixed_text`).
 
     The metrics contract and recording-rule files come from the arguments, else from the
     project's [tool.grafana-sync.lint] configuration. Returns a
@@ -204,7 +209,7 @@ def lint(paths: Sequence[str | Path] = (), project: ProjectLike = None, *,
     """
     from grafana_sync.lint.runner import LintOptions, run_lint
 
-    proj = _project(project, required=not paths)
+    proj = _project(project, required=not paths and stdin_text is None)
     options = LintOptions(
         root=proj.root,
         output_dir=proj.output_dir,
@@ -215,6 +220,9 @@ def lint(paths: Sequence[str | Path] = (), project: ProjectLike = None, *,
         enable=list(enable),
         disable=list(disable),
         project_settings=proj.lint,
+        fix=fix,
+        stdin_text=stdin_text,
+        stdin_path=Path(stdin_path) if stdin_path is not None else None,
     )
     return run_lint(options)
 
