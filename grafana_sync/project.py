@@ -11,6 +11,9 @@ comes from its configuration:
     dashboards-dir = "dashboards"                 # sources (modules, .json)
     output-dir = "provisioning/dashboards"        # compiled <uid>.json
     datasources-dir = "provisioning/datasources"  # provisioning YAML that push reads
+    rules-dir = "rules"                           # Prometheus rule-group modules (optional)
+    rules-output-dir = "prometheus/rules"         # compiled <module>.yml rule files
+    rules-tests-dir = "prometheus/tests"          # compiled <module>_test.yml promtool tests
 
     [tool.grafana-sync.lint]
     metrics-contract = "docs/metrics.md"          # markdown contract for metric-contract-rule
@@ -39,8 +42,13 @@ CONFIG_TABLE = "grafana-sync"
 DEFAULT_DASHBOARDS_DIR = "dashboards"
 DEFAULT_OUTPUT_DIR = "provisioning/dashboards"
 DEFAULT_DATASOURCES_DIR = "provisioning/datasources"
+# Prometheus rule-group modules and where their compiled rule files and promtool tests go.
+DEFAULT_RULES_SRC_DIR = "rules"
+DEFAULT_RULES_OUTPUT_DIR = "prometheus/rules"
+DEFAULT_RULES_TESTS_DIR = "prometheus/tests"
 
-_TOP_KEYS = {"dashboards-dir", "output-dir", "datasources-dir", "lint"}
+_TOP_KEYS = {"dashboards-dir", "output-dir", "datasources-dir", "rules-dir", "rules-output-dir",
+             "rules-tests-dir", "lint"}
 _LINT_KEYS = {"metrics-contract", "rules"}
 
 
@@ -60,13 +68,21 @@ class Project:
     dashboards_dir: Path
     output_dir: Path
     datasources_dir: Path
+    rules_dir: Path
+    rules_output_dir: Path
+    rules_tests_dir: Path
     lint: LintSettings = field(default_factory=LintSettings)
     config_file: Path | None = None  # the pyproject.toml that configured it, if any
+    #: rules_dir was named (option or configuration): then a missing folder is an error, while
+    #: the default one is simply optional
+    rules_dir_given: bool = False
 
     @classmethod
     def from_root(cls, root: Path | str = ".", *, dashboards_dir: str | Path | None = None,
                   output_dir: str | Path | None = None,
-                  datasources_dir: str | Path | None = None) -> Project:
+                  datasources_dir: str | Path | None = None, rules_dir: str | Path | None = None,
+                  rules_output_dir: str | Path | None = None,
+                  rules_tests_dir: str | Path | None = None) -> Project:
         """The project at `root`, its configuration read from root/pyproject.toml if present.
 
         Explicit directories override the configuration; relative ones are taken as given
@@ -89,12 +105,16 @@ class Project:
             dashboards_dir=folder(dashboards_dir, "dashboards-dir", DEFAULT_DASHBOARDS_DIR),
             output_dir=folder(output_dir, "output-dir", DEFAULT_OUTPUT_DIR),
             datasources_dir=folder(datasources_dir, "datasources-dir", DEFAULT_DATASOURCES_DIR),
+            rules_dir=folder(rules_dir, "rules-dir", DEFAULT_RULES_SRC_DIR),
+            rules_output_dir=folder(rules_output_dir, "rules-output-dir", DEFAULT_RULES_OUTPUT_DIR),
+            rules_tests_dir=folder(rules_tests_dir, "rules-tests-dir", DEFAULT_RULES_TESTS_DIR),
             lint=LintSettings(
                 metrics_contract=(root / _path_value(contract, config_file, "lint.metrics-contract")
                                   if contract is not None else None),
                 rules=tuple(str(root / r) for r in lint_table.get("rules", ())),
             ),
             config_file=config_file if table is not None else None,
+            rules_dir_given=rules_dir is not None or "rules-dir" in settings,
         )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grafana_sync.errors import BuildError, ConfigError
+from grafana_sync.errors import BuildError, ConfigError, SyncError
 from grafana_sync.jsonio import load_json_file
 from grafana_sync.shapes import classic, is_kubernetes
 
@@ -74,6 +74,8 @@ def import_module(path: Path) -> Any:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except SyncError:  # already one line naming its cause (e.g. a bad shared config file)
+        raise
     except (Exception, SystemExit) as exc:  # user code's errors: one line, never a traceback
         where = _user_frame(exc, path)
         detail = f" (at {where})" if where and not where.startswith(f"{path.name}:0") else ""
