@@ -4,7 +4,8 @@ grafanalib 0.7 emits schemaVersion 12, datasource names as strings, nulls for ab
 legacy keys (`rows`, `span`, `height`, …), `refId: ""`, `thresholds.steps: ""` on Stat,
 `maxDataPoints: 100` on every panel, `intervalFactor`/`step` on targets and the pre-7 options of
 gauge, bar gauge, table and heatmap. `normalise_dashboard` fixes all of that; it never touches
-queries, titles or anything else the author wrote on purpose.
+queries, titles or anything else the author wrote on purpose. A library-panel reference keeps
+only what Grafana saves for one (id, title, gridPos, libraryPanel): its content is the library's.
 """
 
 from __future__ import annotations
@@ -203,8 +204,14 @@ def _legacy_options(panel: dict[str, Any]) -> None:
     panel["options"] = options
 
 
+#: What Grafana saves for a library-panel reference: the panel's content lives in the library.
+LIBRARY_REF_KEYS = ("id", "title", "gridPos", "libraryPanel")
+
+
 def _normalise_panel(panel: dict[str, Any], resolve: DatasourceResolver) -> dict[str, Any]:
     panel = drop_nulls(panel)
+    if isinstance(panel.get("libraryPanel"), dict):
+        return {k: panel[k] for k in LIBRARY_REF_KEYS if k in panel}
     if panel.get("type") in ANGULAR_TYPES:
         panel["type"] = ANGULAR_TYPES[panel["type"]]
     if panel.get("type") == ROW_TYPE:

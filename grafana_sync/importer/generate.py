@@ -135,7 +135,32 @@ class _Builder:
         return self.obj(glc.Target, "grafanalib.core", args, {}, residual, has_extra=False)
 
     # -- panels -----------------------------------------------------------------------------
+    def library_panel(self, panel: dict[str, Any]) -> Any:
+        from grafana_sync.grafanalib_extra import LibraryPanel
+
+        library = panel["libraryPanel"]
+        args: dict[str, Any] = {"uid": str(library.get("uid", ""))}
+        if isinstance(library.get("name"), str) and library["name"]:
+            args["name"] = library["name"]
+        nodes: dict[str, Any] = {}
+        if isinstance(panel.get("title"), str) and panel["title"] != args.get("name"):
+            args["title"] = panel["title"]
+        pos = panel.get("gridPos")
+        if isinstance(pos, dict) and all(isinstance(pos.get(k), int) for k in "hwxy"):
+            args["gridPos"] = glc.GridPos(h=pos["h"], w=pos["w"], x=pos["x"], y=pos["y"])
+            nodes["gridPos"] = Call(self.use("grafanalib.core", "GridPos").name,
+                                    [(k, pos[k]) for k in "hwxy"])
+        if panel.get("id") is not None:
+            args["id"] = panel["id"]
+        obj = LibraryPanel(**args)
+        residual = fit(obj, panel, self._built_panel)
+        if residual is None:
+            raise BuildError(f"{self.name}: library panel {library.get('uid')!r} cannot be expressed")
+        return self.obj(LibraryPanel, EXTRA_MODULE, args, nodes, residual, has_extra=False)
+
     def panel(self, panel: dict[str, Any]) -> Any:
+        if isinstance(panel.get("libraryPanel"), dict) and isinstance(panel["libraryPanel"].get("uid"), str):
+            return self.library_panel(panel)
         built_type = self._built_panel(panel).get("type")
         cls = panel_classes().get(str(built_type)) or panel_classes().get(str(panel.get("type")))
         module = "grafanalib.core"
@@ -448,8 +473,11 @@ def _fixups(dash: dict[str, Any], name: str, notes: list[str]) -> dict[str, Any]
                 continue
             count += 1
             if panel.get("type") != "row" and not str(panel.get("title") or "").strip():
-                new = f"Untitled {panel.get('type') or 'panel'} {panel.get('id') or count}"
-                notes.append(f"{name}: panel #{count} {panel.get('type')!r} (id {panel.get('id')}): title: "
+                library = panel.get("libraryPanel") if isinstance(panel.get("libraryPanel"), dict) else {}
+                new = str(library.get("name") or "").strip() or \
+                    f"Untitled {panel.get('type') or 'panel'} {panel.get('id') or count}"
+                kind = "library panel" if library else repr(panel.get("type"))
+                notes.append(f"{name}: panel #{count} {kind} (id {panel.get('id')}): title: "
                              f"the build requires one; set to {new!r}")
                 panel["title"] = new
             if panel.get("type") == "row":

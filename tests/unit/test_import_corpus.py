@@ -32,12 +32,22 @@ def _schema(path: Path) -> int:
     return int(data.get("schemaVersion") or 0)
 
 
+def _variables(path: Path) -> list[dict]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [v for v in (data.get("templating") or {}).get("list", []) if isinstance(v, dict)]
+
+
 def test_corpus_is_big_and_varied_enough() -> None:
     assert len(FILES) >= 15
     versions = {_schema(p) for p in FILES}
     assert min(v for v in versions if v) <= 16 and max(versions) >= 41
     texts = [p.read_text(encoding="utf-8") for p in FILES]
     assert sum('"rows"' in t for t in texts) >= 2  # legacy rows dashboards
+    assert any('"apiVersion": "dashboard.grafana.app/' in t for t in texts)  # Kubernetes-shaped
+    assert sum('"libraryPanel"' in t for t in texts) >= 1
+    kinds = {v.get("type") for p in FILES for v in _variables(p)}
+    assert {"query", "datasource", "custom", "interval", "adhoc"} <= kinds
+    assert sum(len(_variables(p)) >= 6 for p in FILES) >= 3  # heavy templating
     sources = (CORPUS / "SOURCES.md").read_text(encoding="utf-8")
     for path in FILES:
         assert f"`{path.name}`" in sources, f"{path.name} has no source in SOURCES.md"
