@@ -108,7 +108,7 @@ def test_pull_python_imports_and_builds_back(stocked, project, capsys) -> None:
     modules = sorted(p.name for p in (project / "dashboards").glob("*.py"))
     assert modules == ["model.py", "owned.py"]
     source = (project / "dashboards" / "model.py").read_text(encoding="utf-8")
-    assert 'folder = "ml"' in source and 'expr="ml_x"' in source
+    assert 'folder = "ml"' in source and '"ml_x"' in source
     built = compile_all(project / "dashboards")
     assert not built.errors
     assert {str(d.relpath) for d in built.dashboards} == {"ml/model.json", "ml/owned.json"}
