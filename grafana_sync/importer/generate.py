@@ -539,9 +539,9 @@ def _fixups(dash: dict[str, Any], name: str, notes: list[str]) -> dict[str, Any]
                 library = panel.get("libraryPanel") if isinstance(panel.get("libraryPanel"), dict) else {}
                 new = str(library.get("name") or "").strip() or \
                     f"Untitled {panel.get('type') or 'panel'} {panel.get('id') or count}"
-                kind = "library panel" if library else repr(panel.get("type"))
-                notes.append(f"{name}: panel #{count} {kind} (id {panel.get('id')}): title: "
-                             f"the build requires one; set to {new!r}")
+                kind = "library panel" if library else f"{panel.get('type')} panel"
+                notes.append(f"{name}: panel {new!r} (id {panel.get('id')}): title: the original {kind} "
+                             f"has none and the build requires one; set to {new!r}")
                 panel["title"] = new
             if panel.get("type") == "row":
                 walk(panel.get("panels") or [])
@@ -633,33 +633,52 @@ def first_difference(a: Any, b: Any, path: str = "") -> str:
 
 
 def loss_notes(original: dict[str, Any], built: dict[str, Any], name: str) -> list[str]:
-    """Per field: what `grafana-sync diff --against` will show between the original and the build."""
+    """Per field: what `grafana-sync diff --against` will show between the original and the build.
+
+    Fields the build writes out with Grafana's default are counted, not listed. A field dropped or
+    changed in many places (a legacy key on every query, say) is one note listing where.
+    """
     from grafana_sync.diff import diff_dashboards
 
     uid = str(built.get("uid"))
     result = diff_dashboards({uid: original}, {uid: built})
-    notes: list[str] = []
+    grouped: dict[tuple[str, str], list[str]] = {}
     defaults = 0
     for dash in result.dashboards:
         for change in dash.changes:
             if change.change == "added":
                 defaults += 1
-            else:
-                notes.append(f"{name}: {change.path}: {_describe(change)}")
+                continue
+            grouped.setdefault((_generic(change.path), _describe(change)), []).append("")
         for panel in dash.panels:
             ref = panel.ref
             where = f"panel {ref.title!r} (id {ref.id})"
             if panel.kind in ("added", "removed"):
-                notes.append(f"{name}: {where}: {panel.kind} by the build")
+                grouped.setdefault(("(panel)", f"{panel.kind} by the build"), []).append(where)
             for change in panel.fields:
                 if change.change == "added":
                     defaults += 1
-                else:
-                    notes.append(f"{name}: {where}: {change.path}: {_describe(change)}")
+                    continue
+                grouped.setdefault((_generic(change.path), _describe(change)), []).append(where)
+    notes = []
+    for (path, what), places in grouped.items():
+        places = [p for p in places if p]
+        if not places:
+            notes.append(f"{name}: {path}: {what}")
+        elif len(places) == 1:
+            notes.append(f"{name}: {places[0]}: {path}: {what}")
+        else:
+            shown = ", ".join(places[:4]) + (f" and {len(places) - 4} more" if len(places) > 4 else "")
+            notes.append(f"{name}: {path}: {what} in {len(places)} panels: {shown}")
     if defaults:
         notes.append(f"{name}: {defaults} field(s) the original leaves to Grafana's defaults are written "
                      "out by the build (`grafana-sync diff --against` lists them)")
     return notes
+
+
+def _generic(path: str) -> str:
+    """targets[A].step -> targets[*].step: the same field of every item of a list."""
+    return re.sub(r"\[[^\]]*\]", "[*]", path)
 
 
 def _short(value: Any) -> str:

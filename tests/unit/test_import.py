@@ -152,7 +152,7 @@ def test_untitled_panels_overlaps_and_missing_uid_are_fixed_and_said(tmp_path: P
     assert built["panels"][1]["gridPos"] == {"h": 4, "w": 12, "x": 6, "y": 4}
     notes = "\n".join(result.notes)
     assert "uid: None is not a valid Grafana uid for the build; set to 'no-uid'" in notes
-    assert "title: the build requires one; set to 'Untitled text 1'" in notes
+    assert "panel 'Untitled text 1' (id 1): title: the original text panel has none" in notes
     assert "panel 'Up' (id 2): gridPos.y: 0 -> 4" in notes
 
 
