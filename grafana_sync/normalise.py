@@ -45,11 +45,11 @@ TARGET_DROP = {"step", "intervalFactor", "query", "target", "metric"}
 VARIABLE_KEYS = {
     "allValue", "auto", "auto_count", "auto_min", "current", "datasource", "description", "hide",
     "includeAll", "label", "multi", "name", "options", "query", "refresh", "regex", "skipUrlSync",
-    "sort", "type",
+    "sort", "type", "definition",
 }
 ANNOTATION_KEYS = {"builtIn", "datasource", "enable", "expr", "filter", "hide", "iconColor", "name",
                    "target", "type", "step", "titleFormat", "tagKeys", "textFormat",
-                   "useValueForTime"}
+                   "useValueForTime", "tags", "matchAny", "limit"}  # tags/matchAny/limit: tag filters
 LINK_DEFAULTS = {"asDropdown": False, "icon": "external link", "includeVars": False,
                  "keepTime": False, "tags": [], "targetBlank": False, "title": "", "tooltip": "",
                  "type": "dashboards"}
@@ -183,6 +183,11 @@ def _legacy_options(panel: dict[str, Any]) -> None:
         mode = custom.pop("displayMode", None)
         if mode and mode != "auto" and "cellOptions" not in custom:
             custom["cellOptions"] = {"type": mode}
+    elif ptype == "text":  # Grafana < 7.1 kept the text at the top level (schema 27 moved it)
+        for key in ("content", "mode"):
+            if key in panel:
+                value = panel.pop(key)
+                options.setdefault(key, value)
     elif ptype == "heatmap":
         legacy_color = panel.get("color") or {}
         hide_zero = panel.get("hideZeroBuckets")

@@ -655,9 +655,22 @@ def loss_notes(original: dict[str, Any], built: dict[str, Any], name: str) -> li
             where = f"panel {ref.title!r} (id {ref.id})"
             if panel.kind in ("added", "removed"):
                 grouped.setdefault(("(panel)", f"{panel.kind} by the build"), []).append(where)
+            added = {c.path: c for c in panel.fields if c.change == "added"}
+            moved: set[str] = set()
+            for change in panel.fields:
+                if change.change != "removed":
+                    continue
+                target = next((path for path, c in added.items()
+                               if path.endswith("." + change.path) and c.new == change.old), None)
+                if target is not None:  # e.g. a Grafana 6 text panel's content -> options.content
+                    moved.add(target)
+                    grouped.setdefault((_generic(change.path), f"moved to {target} by the build"),
+                                       []).append(where)
             for change in panel.fields:
                 if change.change == "added":
-                    defaults += 1
+                    defaults += change.path not in moved
+                    continue
+                if change.change == "removed" and any(t.endswith("." + change.path) for t in moved):
                     continue
                 grouped.setdefault((_generic(change.path), _describe(change)), []).append(where)
     notes = []

@@ -261,3 +261,23 @@ def test_lint_runs_on_the_output_of_an_imported_module(tmp_path: Path, capsys, m
     assert exc.value.code in (0, 1)  # findings are the dashboard's own
     report = json.loads(out)
     assert report  # lint read the dashboard and reported on it
+
+
+def test_what_grafana_would_migrate_survives_the_build(tmp_path: Path) -> None:
+    """A Grafana 6 text panel keeps its text; tag-filtered annotations keep their filter."""
+    dash = {"uid": "t", "title": "T", "panels": [
+        {"id": 1, "type": "text", "title": "About", "content": "# Runbook", "mode": "markdown",
+         "gridPos": {"h": 3, "w": 6, "x": 0, "y": 0}}],
+        "annotations": {"list": [{"datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                                  "enable": True, "iconColor": "red", "name": "Deploys",
+                                  "type": "tags", "tags": ["deploy"], "matchAny": True, "limit": 100}]},
+        "templating": {"list": [{"name": "job", "type": "query", "query": "label_values(up, job)",
+                                 "definition": "label_values(up, job)"}]}}
+    result = import_dashboard(dash, "t.json")
+    built = build_module(result.source, tmp_path)
+    assert built["panels"][0]["options"] == {"content": "# Runbook", "mode": "markdown"}
+    annotation = built["annotations"]["list"][0]
+    assert (annotation["type"], annotation["tags"], annotation["matchAny"], annotation["limit"]) == \
+        ("tags", ["deploy"], True, 100)
+    assert built["templating"]["list"][0]["definition"] == "label_values(up, job)"
+    assert "panel 'About' (id 1): content: moved to options.content by the build" in result.notes[0]
