@@ -9,7 +9,7 @@ import click
 from grafana_sync.client import GrafanaClient
 from grafana_sync.connection import ConnectionSettings, connection_options
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
-from grafana_sync.paths import DEFAULT_OUTPUT_DIR
+from grafana_sync.project import DEFAULT_OUTPUT_DIR
 from grafana_sync.pull import describe_selection, select_uids
 from grafana_sync.pull import pull as pull_dashboards
 
