@@ -9,6 +9,7 @@ import click
 
 from grafana_sync import api
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from grafana_sync.jsonio import decode_text
 
 
 def _list_rules() -> str:
@@ -82,7 +83,7 @@ def lint(
         raise ConfigError("--stdin lints the dashboard read from stdin: give no PATH with it")
     if stdin_filename is not None and not from_stdin:
         raise ConfigError("--stdin-filename goes with --stdin")
-    stdin_text = sys.stdin.read() if from_stdin else None
+    stdin_text = decode_text(sys.stdin.buffer.read(), "<stdin>") if from_stdin else None
 
     result = api.lint(paths, metrics_contract=metrics_contract, rules=rule_specs,
                       config_files=config_files, enable=enable, disable=disable, fix=fix,
