@@ -300,3 +300,32 @@ def test_netrc_never_replaces_the_token(faulty, project, capsys, monkeypatch, tm
     code, out, err = run(capsys, faulty)
     assert code == 0, out + err
     assert {h.get("Authorization") for h in faulty.fake.headers_seen} == {f"Bearer {SECRET_TOKEN}"}
+
+
+# -- diff reads Grafana through the same client ----------------------------------------------
+def run_diff(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(["diff", "--url", url, "--token", SECRET_TOKEN, *args])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return int(exc.value.code or 0), out, err
+
+
+def test_diff_against_a_malformed_grafana_is_one_line(faulty, project, capsys):
+    faulty.fault("GET", "/api/search", "body", body=b'[{"uid": "a"}, null]')
+    code, out, err = run_diff(capsys, faulty.url)
+    assert code == 1
+    assert one_error(err).startswith("error: GET /api/search (page 1): Grafana's answer has an "
+                                     "unexpected shape (hit #2 is null)")
+
+
+def test_diff_label_never_shows_url_credentials(contract, project, capsys):
+    fake = grafana_fake.FakeGrafana(contract, token=SECRET_TOKEN)
+    with FaultyGrafana(fake) as server:
+        fake.base_url = server.url
+        url = server.url.replace("http://", "http://admin:pa%2Fss@")
+        code, out, err = run_diff(capsys, url, "--format", "json")
+    assert code == 0, err
+    assert "pa%2Fss" not in out + err and "pa/ss" not in out + err and "admin" not in out + err
+    assert f"grafana {server.url}" in out
+    assert fake.violations == []
