@@ -30,10 +30,9 @@ UNIT, WARN, CRIT = "s", 0.5, 1.0
 
 
 def ours(n: int) -> Any:
-    from grafanalib.core import Dashboard
-
     from _lib.layout import layout, section
     from _lib.panels import higher_is_bad, q, stat, timeseries
+    from grafanalib.core import Dashboard
 
     panels = []
     for i in range(n):
