@@ -2,8 +2,7 @@
 
 The property test generates random packed layouts, half of them with row panels (seeded: every
 run checks the same 400 layouts, and a failure names its seed), moves one panel to free space,
-and checks that the diff names exactly that panel (as moved, or as the one shifted panel when
-it only slid vertically within its place in reading order) and nothing else.
+and checks that the diff names exactly that panel, as moved, and nothing else.
 """
 
 from __future__ import annotations
@@ -113,12 +112,33 @@ def test_property_moving_one_panel_names_exactly_that_panel(seed: int) -> None:
     if rng.random() < 0.5:  # list order follows the layout, as Grafana saves it ... or not
         new_panels.sort(key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"]))
     dash = _diff(_dash(old_panels), _dash(new_panels))
-    named = [c.ref.title for c in dash.panels] + [n.title for _o, n in dash.shifted]
-    assert named == [moving["title"]], f"seed {seed}"
-    before = next(c for c in dash.panels) if dash.panels else None
-    old_x = next(p for p in old_panels if p["title"] == moving["title"])["gridPos"]["x"]
-    if x != old_x or (before is not None and before.old.row != before.new.row):
-        assert [c.kind for c in dash.panels] == ["moved"], f"seed {seed}"
+    assert [(c.kind, c.ref.title) for c in dash.panels] == [("moved", moving["title"])], (
+        f"seed {seed}")
+    assert dash.shifted == (), f"seed {seed}"
+    assert dash.panels[0].new.grid_pos == moving["gridPos"]
+
+
+def test_insert_above_shifts_the_panels_below_and_moves_none() -> None:
+    """The other side of the rule: a shift with a cause above it stays a shift."""
+    old = _dash([_panel(1, "A", 0, 0, 24), _panel(2, "B", 0, 8, 12), _panel(3, "C", 12, 8, 12)])
+    new = copy.deepcopy(old)
+    for p in new["panels"]:
+        p["gridPos"]["y"] += 4
+    new["panels"].insert(0, _panel(4, "New", 0, 0, 24, h=4))
+    dash = _diff(old, new)
+    assert [(c.kind, c.ref.title) for c in dash.panels] == [("added", "New")]
+    assert sorted(n.title for _o, n in dash.shifted) == ["A", "B", "C"]
+
+
+def test_shift_without_cause_above_is_a_move_even_with_a_change_below() -> None:
+    old = _dash([_panel(1, "A", 0, 0, 24), _panel(2, "B", 0, 8, 24)])
+    new = copy.deepcopy(old)
+    new["panels"][1]["gridPos"]["y"] = 10  # B slides down into nothing
+    new["panels"].append(_panel(3, "New", 0, 30, 24))  # added far below: no cause for B
+    dash = _diff(old, new)
+    assert sorted((c.kind, c.ref.title) for c in dash.panels) == [("added", "New"),
+                                                                   ("moved", "B")]
+    assert dash.shifted == ()
 
 
 def test_unit_added_to_empty_field_config_is_reported_at_its_own_path() -> None:
