@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grafana_sync.compile import CompiledDashboard, OutputState, compare_output, compile_all, write_outputs
+from grafana_sync.compile import (
+    MANIFEST_NAME,
+    CompiledDashboard,
+    OutputState,
+    compare_output,
+    compile_all,
+    refusal,
+    write_outputs,
+)
 from grafana_sync.connection import ConnectionSettings as Connection
 from grafana_sync.diff import DiffResult, diff_dashboards
 from grafana_sync.errors import ConfigError, SyncError
@@ -118,10 +126,9 @@ class BuildReport:
 
     @property
     def left_alone(self) -> list[tuple[Path, str]]:
-        """Files build did not touch, and why."""
-        out = [(p, "not written by build") for p in (self.state.foreign if self.state else [])]
-        out += [(p, "changed since build wrote it") for rs in self.rule_states for p in rs.kept]
-        return out
+        """Rule files build did not touch because someone changed them since it wrote them.
+        (JSON in the dashboards output it cannot prove it wrote makes build refuse instead.)"""
+        return [(p, "changed since build wrote it") for rs in self.rule_states for p in rs.kept]
 
 
 @dataclass
@@ -139,7 +146,7 @@ class CheckReport:
 
     @property
     def up_to_date(self) -> bool:
-        return not (self.errors or self.stale or self.missing or self.orphaned)
+        return not (self.errors or self.stale or self.missing or self.orphaned or self.refused)
 
     @property
     def exit_code(self) -> int:
@@ -147,10 +154,14 @@ class CheckReport:
             return max(e.exit_code for e in self.errors)
         return 0 if self.up_to_date else 1
 
+    #: JSON files in the dashboards output that build did not write (or that changed since)
+    refused: list[Path] = field(default_factory=list)
+
     def problems(self) -> list[tuple[str, Path]]:
-        """("stale" | "missing" | "orphaned", path) for every file out of date."""
+        """("stale" | "missing" | "orphaned" | "not written by build", path) per file."""
         return ([("stale", p) for p in self.stale] + [("missing", p) for p in self.missing]
-                + [("orphaned", p) for p in self.orphaned])
+                + [("orphaned", p) for p in self.orphaned]
+                + [("not written by build", p) for p in self.refused])
 
 
 def _rule_states(project: Project) -> tuple[list[Any], list[SyncError], int]:
@@ -206,6 +217,8 @@ def build(project: ProjectLike = None, *, dashboards_dir: str | Path | None = No
     state = compare_output(dashboards, proj.output_dir)
     report = BuildReport(proj, dashboards, errors, state, rule_states, rule_files)
     if write:
+        if state.refused:  # JSON build cannot prove it wrote: refuse before writing anything
+            raise refusal(state, proj.output_dir, show=lambda p: _relative(p, proj.root))
         for rs in rule_states:  # refuse before writing anything if a rule target is not ours
             if rs.foreign:
                 write_folder(rs)  # raises the one-line ConfigError
@@ -232,7 +245,10 @@ def check(project: ProjectLike = None, *, dashboards_dir: str | Path | None = No
     state = compare_output(dashboards, proj.output_dir)
     report = CheckReport(proj, dashboards, errors, stale=list(state.stale),
                          missing=list(state.missing), orphaned=list(state.orphaned),
-                         rule_files=rule_files, has_rules=bool(rule_states))
+                         rule_files=rule_files, has_rules=bool(rule_states),
+                         refused=list(state.refused))
+    if state.manifest_stale and not report.problems():
+        report.stale.append(proj.output_dir / MANIFEST_NAME)
     for rs in rule_states:
         report.stale += rs.stale + rs.foreign
         report.missing += rs.missing
@@ -334,6 +350,13 @@ class DiffReport:
         return diff_render.render_text(self.result, color=color)
 
 
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
 def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
@@ -381,9 +404,17 @@ def diff(project: ProjectLike = None, *, against: str | Path | None = None,
 
 def _remote(connection: Connection, local_uids: set[str], jobs: int
             ) -> tuple[dict[str, dict[str, Any]], str]:
-    from grafana_sync.commands.diff import _public_url, load_remote_dashboards
+    from grafana_sync.client import GrafanaClient
+    from grafana_sync.commands.diff import _public_url
+    from grafana_sync.sync import load_remote_dashboards
 
-    return load_remote_dashboards(connection, local_uids), f"grafana {_public_url(connection.url)}"
+    client = GrafanaClient(connection)
+    try:
+        client.health()
+        found = load_remote_dashboards(client, local_uids, jobs=jobs)
+    finally:
+        client.close()
+    return found, f"grafana {_public_url(connection.url)}"
 
 
 # -- push -------------------------------------------------------------------------------------

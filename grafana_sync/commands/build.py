@@ -53,8 +53,10 @@ def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules
     Each module in DASHBOARDS_DIR not starting with `_` exposes `dashboard` (a grafanalib
     Dashboard, a foundation-SDK dashboard or a dict) or `dashboards` (a list), and may set
     `folder` (a Grafana folder uid); each .json file there is a dashboard too. Output:
-    OUTPUT_DIR/[folder/]<uid>.json with sorted keys and 2-space indent, written atomically;
-    files for dashboards that no longer exist are removed.
+    OUTPUT_DIR/[folder/]<uid>.json with sorted keys and 2-space indent, written atomically,
+    and OUTPUT_DIR/.grafana-sync-manifest listing them. Only files in that manifest are ever
+    replaced or removed (those of dashboards no longer defined); a folder holding other JSON
+    files is refused (exit 2).
 
     Each module in RULES_DIR not starting with `_` exposes `groups` (Prometheus rule groups) and
     optionally `tests` (promtool test cases): written as canonical YAML to
