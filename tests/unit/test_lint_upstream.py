@@ -182,6 +182,11 @@ def _counter_agg() -> list[Case]:
         Case("TestTargetCounterAggRule#4", "target-counter-agg-rule",
              counter("rate(something_total[$__rate_interval]) / somethingelse_total"),
              upstream=[(E, ("'somethingelse_total'", bad))]),
+        # Not an upstream case: upstream's text test (`selector.String()` ends in `_total`)
+        # misses a counter with label matchers; this one is reported here.
+        Case("counter with label matchers", "target-counter-agg-rule",
+             counter('sum(something_total{job="a"})'), upstream=OK,
+             ours=[(E, ("'something_total'", bad))], why="reports counters written with label"),
     ]
 
 
