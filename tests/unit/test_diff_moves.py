@@ -223,7 +223,7 @@ def test_swapping_two_legacy_row_panels_moves_both() -> None:
             {"id": i + 1, "type": "timeseries", "title": t, "span": 6, "targets": []}
             for i, t in enumerate(titles)]}]}
     old, new = legacy(["A", "B"]), legacy(["B", "A"])
-    for i, p in enumerate(new["rows"][0]["panels"]):
+    for p in new["rows"][0]["panels"]:
         p["id"] = {"A": 1, "B": 2}[p["title"]]
     dash = _diff(old, new)
     assert sorted((c.kind, c.ref.title, c.old.grid_pos["x"], c.new.grid_pos["x"])
