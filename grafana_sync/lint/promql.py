@@ -84,6 +84,8 @@ def _current_value(var: dict[str, Any]) -> str | list[str] | None:
         options = var.get("options")
         if isinstance(options, list) and options and isinstance(options[0], dict):
             value = options[0].get("value")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)  # `query: 5` on a constant variable
     if isinstance(value, list):
         strings = [v for v in value if isinstance(v, str) and "$" not in v]
         return strings or None
@@ -103,8 +105,9 @@ def _current_value(var: dict[str, Any]) -> str | list[str] | None:
 #   - after `@`: a number (a timestamp);
 #   - anywhere else (a metric name, `up$suffix`, a label list `by ($var)`, an aggregation
 #     parameter `topk($n, ...)`): the variable's value when it is a plain token, else its name,
-#     formatted as asked (`${var:csv}` -> `var,var`); if that does not parse, a number is tried
-#     where the variable stands alone as an operand (`topk($n, x)`).
+#     formatted as asked (`${var:csv}` -> `a,b` for a custom variable's values a and b, `var`
+#     for a query variable); if that does not parse, a number is tried where the variable
+#     stands alone as an operand (`topk($n, x)`).
 
 _VAR_AT = re.compile(r"\$\{([^}]+)\}|\$(\w+)|\[\[([^\[\]]+)\]\]")
 _DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
@@ -201,7 +204,7 @@ def _expand(expr: str, variables: dict[str, Variable], numbers: bool,
             out.append(ch)
             i += 1
             continue
-        before = "".join(out[-40:])
+        before = "".join(out)[-200:]
         spec = match.group(1) or match.group(2) or match.group(3)
         if depth or _OFFSET_BEFORE.search(before):
             where = "duration"
