@@ -50,6 +50,7 @@ STAGES = ("production", "canary", "retired")
 OUTCOMES = ("tp", "fp", "tn", "fn")
 FEEDBACK = ("positive", "negative")
 OUTLIER_DETECTOR = "mahalanobis"
+OPERATIONS = ("validate", "record", "ground_truth", "feedback", "audit", "refresh", "refused")
 OUTLIER_QUANTILE = 0.999
 OUTPUT_EDGES = np.linspace(0.1, 0.9, 9)  # binary output drift: P(second class) in 10 bins
 FLUSH_AT = 2048  # buffered rows that make the recording thread bin them itself
@@ -287,7 +288,7 @@ class _ModelState:
         self.delay = m["ml_ground_truth_delay_seconds"].labels(name)
         self.queued = m["ml_inference_queued_requests"].labels(name)
         self.queue_hist = m["ml_inference_queue_duration_seconds"].labels(name)
-        self.errors = {}
+        self.errors = {op: m["ml_monitoring_errors"].labels(name, op) for op in OPERATIONS}
         if reference is not None:
             thr = m["ml_feature_drift_threshold"]
             for f in features:
