@@ -16,6 +16,9 @@ training split, the baseline the validation split.
 - `POST /feedback` — `{"id": ..., "positive": true | false, "override": false}` → 200.
 - `GET /metrics` — the metrics contract (docs/metrics.md); `GET /healthz`.
 
+Environment: MODEL_VERSION (default v1) and MODEL_STAGE (production, canary or retired; default
+production) label the instance, e.g. a canary next to the production one.
+
 Also a WSGI app (`app`): `gunicorn -w 4 examples.instrumented_service:app` with
 PROMETHEUS_MULTIPROC_DIR set runs it on several worker processes (docs/instrumentation.md).
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -38,7 +42,9 @@ from sklearn.preprocessing import StandardScaler
 
 import ml_monitoring
 
-MODEL, VERSION = "breast-cancer", "v1"
+MODEL = "breast-cancer"
+VERSION = os.environ.get("MODEL_VERSION", "v1")  # e.g. MODEL_VERSION=v2 MODEL_STAGE=canary
+STAGE = os.environ.get("MODEL_STAGE", "production")
 AGE_BANDS = ["under_40", "40_to_64", "65_plus"]
 MAX_BODY = 64 * 1024
 
@@ -57,7 +63,7 @@ hub = ml_monitoring.Monitoring(windows=ml_monitoring.Windows(
 monitor = hub.monitor(
     MODEL, VERSION, features=FEATURES, classes=CLASSES, reference=X_train,
     baseline=(y_val, model.predict_proba(X_val)), favorable_class="benign",
-    fairness={"age_band": AGE_BANDS}, approved=True, framework="scikit-learn",
+    fairness={"age_band": AGE_BANDS}, stage=STAGE, approved=True, framework="scikit-learn",
     algorithm="LogisticRegression", audit=lambda record: audit_log.info(json.dumps(record)))
 
 
