@@ -31,6 +31,7 @@ FAILURE = "ml_evaluation_last_failure_timestamp_seconds"
 class EvaluationJob:
     def __init__(self, model: str, *, classes, pushgateway: str | None = None,
                  schedule_interval: float, job: str = JOB, timeout: float = 10.0,
+                 min_samples: int = 1,
                  clock: Callable[[], float] = time.time,
                  registry: CollectorRegistry | None = None) -> None:
         self.model = str(model)
@@ -38,6 +39,8 @@ class EvaluationJob:
         self.pushgateway = pushgateway
         self.job = job
         self.timeout = timeout
+        self.min_samples = min_samples  # fewer labelled predictions: the last scores stay
+        self.last_scores: dict[str, dict[str, float]] = {}
         self.clock = clock
         self.registry = registry or CollectorRegistry()
         self.metrics = MetricSet(self.registry, EVALUATION_SPECS)
@@ -84,10 +87,13 @@ class EvaluationRun:
         y = np.asarray([v if isinstance(v, (int, np.integer)) else index[str(v)]
                         for v in np.asarray(y_true).tolist()], dtype=int)
         p = np.asarray(proba, dtype=float)
-        self.samples[str(version)] = len(y)
-        if len(y):
-            self.scores[str(version)] = stats.classification_scores(y, p, len(self.job.classes))
-        return self.scores.get(str(version), {})
+        version = str(version)
+        self.samples[version] = len(y)
+        if len(y) >= max(self.job.min_samples, 1):
+            self.scores[version] = stats.classification_scores(y, p, len(self.job.classes))
+        elif version in self.job.last_scores:
+            self.scores[version] = self.job.last_scores[version]
+        return self.scores.get(version, {})
 
     def __enter__(self) -> EvaluationRun:
         self._t0 = time.perf_counter()
@@ -113,6 +119,7 @@ class EvaluationRun:
                 else:
                     _remove(quality, model, version, metric)
         job._versions = set(self.samples)
+        job.last_scores = dict(self.scores)
         m["ml_evaluation_duration_seconds"].labels(model).set(time.perf_counter() - self._t0)
         m["ml_evaluation_last_success_timestamp_seconds"].labels(model).set(now)
         m["ml_evaluation_window_end_timestamp_seconds"].labels(model).set(

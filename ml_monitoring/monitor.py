@@ -657,6 +657,12 @@ class ModelMonitor:
 
     def _served(self, validation, proba, prediction, score, latency, group, pid, at) -> bool:
         n_classes = len(self.classes)
+        if prediction is not None:
+            pred = int(prediction) if isinstance(prediction, (int, np.integer)) and not \
+                isinstance(prediction, bool) else self.state.class_index.get(str(prediction), -1)
+            if not 0 <= pred < n_classes:
+                self.state.refuse(f"class {prediction!r}")
+                return False
         if proba is not None:
             proba = tuple(float(x) for x in (proba.tolist() if hasattr(proba, "tolist")
                                               else proba))
@@ -664,13 +670,9 @@ class ModelMonitor:
                 self.state.refuse(f"an output of {len(proba)} probabilities for "
                                   f"{n_classes} classes")
                 return False
-            pred = max(range(n_classes), key=proba.__getitem__)
+            if prediction is None:  # the served class: given, or the most probable one
+                pred = max(range(n_classes), key=proba.__getitem__)
         else:
-            pred = prediction if isinstance(prediction, int) and not isinstance(
-                prediction, bool) else self.state.class_index.get(str(prediction), -1)
-            if not 0 <= pred < n_classes:
-                self.state.refuse(f"class {prediction!r}")
-                return False
             s = 1.0 if score is None else float(score)
             rest = (1.0 - s) / (n_classes - 1)
             proba = tuple(s if k == pred else rest for k in range(n_classes))
@@ -770,17 +772,17 @@ class ModelMonitor:
         with st.lock:
             st.labels.add(y)
 
-    def feedback(self, positive: bool, prediction_id: str | None = None) -> None:
-        """User feedback on a prediction of this version."""
+    def feedback(self, positive: bool, prediction_id: str | None = None, count: int = 1) -> None:
+        """User feedback on a prediction (or `count` predictions) of this version."""
         try:
-            self._feedback["positive" if positive else "negative"].inc()
+            self._feedback["positive" if positive else "negative"].inc(count)
         except Exception as exc:  # noqa: BLE001
             self.state.internal_error("feedback", exc)
 
-    def override(self, prediction_id: str | None = None) -> None:
-        """A human reviewer overrode a prediction of this version."""
+    def override(self, prediction_id: str | None = None, count: int = 1) -> None:
+        """A human reviewer overrode a prediction (or `count` predictions) of this version."""
         try:
-            self._overrides.inc()
+            self._overrides.inc(count)
         except Exception as exc:  # noqa: BLE001
             self.state.internal_error("feedback", exc)
 
@@ -791,6 +793,24 @@ class ModelMonitor:
     def queue(self) -> _Queued:
         """Context manager around the wait for a worker: queued gauge and queue duration."""
         return _Queued(self.state)
+
+    # For servers (and simulations) that know these numbers themselves:
+    def record_queue(self, seconds: float) -> None:
+        """Observe one request's time in the queue."""
+        self.state.queue_hist.observe(seconds)
+
+    def set_queued(self, requests: float) -> None:
+        """Requests waiting for a worker right now (the model's queue)."""
+        self.state.queued.set(requests)
+
+    def set_in_flight(self, requests: float) -> None:
+        """Requests of this version being processed right now."""
+        self._in_flight.set(requests)
+
+    def set_deployed(self, timestamp: float) -> None:
+        """When this version was deployed (Unix seconds): the dashboards' annotation."""
+        self.hub.metrics["ml_model_deployed_timestamp_seconds"].labels(
+            self.model, self.version).set(timestamp)
 
     def refresh(self) -> None:
         """Recompute this model's window gauges now (the hub's thread does it periodically)."""

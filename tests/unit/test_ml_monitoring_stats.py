@@ -57,6 +57,23 @@ def test_window_scores_equal_scipy_on_the_raw_data(rng, shift):
         assert s.jensenshannon[f] == pytest.approx(js, rel=1e-9)
 
 
+@pytest.mark.parametrize("n_window, n_reference", [(400, 4000), (2000, 10000), (10000, 10000)])
+def test_ks_pvalue_against_scipy_at_every_size(rng, n_window, n_reference):
+    """Exactly scipy's asymptotic p-value up to KS_EXACT_MAX_N, a few per cent beyond."""
+    reference = rng.normal(size=n_reference)
+    exact = n_window * n_reference / (n_window + n_reference) <= stats.KS_EXACT_MAX_N
+    for shift in (0.0, 0.03, 0.06, 0.1):
+        live = rng.normal(loc=shift, size=n_window)
+        res = ks_2samp(live, reference, method="asymp")
+        got = stats.ks_pvalue(res.statistic, n_window, n_reference)
+        if exact:
+            assert got == pytest.approx(res.pvalue, rel=1e-9, abs=1e-300)
+        elif res.pvalue > 1e-6:
+            assert got == pytest.approx(res.pvalue, rel=0.05)
+        else:
+            assert got < 1e-5
+
+
 def test_ks_is_exact_with_ties_on_reference_values(rng):
     """Live values equal to reference values (discrete data) are binned exactly."""
     reference = rng.integers(0, 20, size=(3000, 1)).astype(float)
