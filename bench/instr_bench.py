@@ -12,7 +12,7 @@
    compute alone: what a refresh costs) against scipy directly on the raw arrays (ks_2samp and
    decile-binned PSI / Jensen-Shannon per feature, the computation a service without the
    library would run) and, when it installs, Evidently's data-drift report in its own virtualenv
-   (bench/.venv-evidently; `--no-evidently` skips it). Verdicts per feature and method are
+   (.venv-bench-evidently, created on first use; `--no-evidently` skips it). Verdicts per feature and method are
    compared: they must be the same.
 """
 
@@ -33,7 +33,9 @@ from bench.common import REPO_ROOT, log
 FEATURES = 30
 THRESHOLD = 0.2
 METHODS = ("psi", "ks", "jensenshannon")
-EVIDENTLY_VENV = REPO_ROOT / "bench" / ".venv-evidently"
+EVIDENTLY_VENV = REPO_ROOT / ".venv-bench-evidently"
+# Evidently 0.7 imports a pandas internal that pandas 3 removed
+EVIDENTLY_REQUIREMENTS = ("evidently>=0.7", "pandas<3")
 
 
 # ----------------------------------------------------------------------------- overhead
@@ -92,7 +94,7 @@ def overhead(n: int = 20000, block: int = 1000) -> dict:
         with mon.track(row) as t:
             t.set(proba=proba)
 
-    for i in range(2000):  # warm-up (caches, first series)
+    for i in range(min(2000, n)):  # warm-up (caches, first series)
         bare(rows[i], probas[i])
         lib(rows[i], probas[i])
     hub.refresh()
@@ -221,12 +223,13 @@ print(json.dumps(out))
 def _evidently_python() -> Path | None:
     python = EVIDENTLY_VENV / "bin" / "python"
     if not python.exists():
-        log("drift bench: installing Evidently in bench/.venv-evidently (once)")
+        log("drift bench: installing Evidently in .venv-bench-evidently (once)")
         made = subprocess.run([sys.executable, "-m", "venv", str(EVIDENTLY_VENV)],
                               capture_output=True, text=True)
         if made.returncode != 0:
             return None
-        inst = subprocess.run([str(python), "-m", "pip", "install", "-q", "evidently"],
+        inst = subprocess.run([str(python), "-m", "pip", "install", "-q",
+                               *EVIDENTLY_REQUIREMENTS],
                               capture_output=True, text=True, timeout=1800)
         if inst.returncode != 0:
             log(f"drift bench: Evidently did not install: {inst.stderr.strip()[-300:]}")
