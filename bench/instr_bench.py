@@ -11,9 +11,9 @@
    reference. The library (reference profile once; then ingest the window and compute, and
    compute alone: what a refresh costs) against scipy directly on the raw arrays (ks_2samp and
    decile-binned PSI / Jensen-Shannon per feature, the computation a service without the
-   library would run) and, when it installs, Evidently's data-drift report in its own virtualenv
-   (.venv-bench-evidently, created on first use; `--no-evidently` skips it). Verdicts per feature and method are
-   compared: they must be the same.
+   library would run) and, when it installs, Evidently's data-drift report in its own
+   virtualenv (.venv-bench-evidently, created on first use; `--no-evidently` skips it).
+   Verdicts per feature and method are compared: they must be the same.
 """
 
 from __future__ import annotations
