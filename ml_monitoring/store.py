@@ -11,11 +11,12 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(NamedTuple):
+    """A tuple of atoms, so the garbage collector stops tracking it (100 000 of them wait)."""
+
     version: str
     predicted: int  # class index
     proba: tuple[float, ...]  # class probabilities

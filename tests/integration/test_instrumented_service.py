@@ -39,6 +39,7 @@ from tests.promharness import (
     free_port,
     project_rule_files,
     prometheus_config,
+    pushgateway_isolation,
     require_binary,
 )
 from tests.unit.test_dashboards import (
@@ -133,8 +134,11 @@ def service_stack():
     stack = None
     try:
         push = f"127.0.0.1:{free_port()}"
-        procs.append(_spawn("pushgateway", [push_bin, f"--web.listen-address={push}"], workdir))
+        procs.append(_spawn("pushgateway", [push_bin, f"--web.listen-address={push}",
+                                            *pushgateway_isolation(workdir)], workdir))
         _wait_http(procs[-1], f"http://{push}/-/ready", 30)
+        time.sleep(0.5)  # a pushgateway that lost the port to another process has exited now
+        assert procs[-1].popen.poll() is None, procs[-1].tail()
         port, canary_port = free_port(), free_port()
         procs.append(_spawn("service", [sys.executable, "examples/instrumented_service.py",
                                         "--port", str(port)], workdir, cwd=REPO_ROOT))
