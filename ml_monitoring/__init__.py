@@ -13,8 +13,8 @@ under the metric names of docs/metrics.md through prometheus_client. See docs/in
         if t.valid:
             t.set(proba=model.predict_proba([t.values])[0])
 
-Label names come from the monitoring configuration (`monitoring.yaml`, see
-ml_monitoring.config).
+Label names and the concept-drift threshold come from the one monitoring configuration,
+`ml_monitoring.config` (`monitoring.yaml`), shared with the dashboards, the rules and the demo.
 """
 
 from ml_monitoring.drift import DriftWindow, Profile
