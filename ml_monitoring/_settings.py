@@ -1,40 +1,29 @@
-"""The one accessor for what `monitoring.yaml` decides for the library: label names, thresholds.
+"""What the monitoring configuration decides for the library: label names and thresholds.
 
-Everything in the package asks here, so following the configuration file is a change in this
-module only. Until `ml_monitoring.config` (the loader of monitoring.yaml) is available, the
-built-in defaults below apply; they are the defaults of docs/metrics.md.
+Everything in the package asks here. Label names (`labels` in monitoring.yaml: model, version,
+feature, attribute, group) and the concept-drift threshold (`thresholds.concept_drift_z`) come
+from `ml_monitoring.config.load_config()` — the same file the dashboards and the Prometheus rules
+are built from, found as $MONITORING_CONFIG or ./monitoring.yaml, defaults when absent. The
+per-feature drift thresholds are the library's own (exported as `ml_feature_drift_threshold`, so
+panels and alerts read them from the series).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+from ml_monitoring.config import Labels, load_config
+
+# Per-method thresholds above which a feature counts as drifted (docs/metrics.md).
+FEATURE_DRIFT_THRESHOLDS = {"psi": 0.2, "ks": 0.2, "jensenshannon": 0.2}
+
+LabelNames = Labels  # model, version, feature, attribute, group (and cluster, pod)
 
 
-@dataclass(frozen=True)
-class LabelNames:
-    """Label names on the series the library emits (the configurable ones)."""
-
-    model: str = "model"
-    version: str = "version"
-    feature: str = "feature"
-
-
-DEFAULT_THRESHOLDS = {
-    "psi": 0.2,
-    "ks": 0.2,
-    "jensenshannon": 0.2,
-    "concept_drift_z": 4.0,
-}
-
-
-@lru_cache(maxsize=1)
-def label_names() -> LabelNames:
+def label_names() -> Labels:
     """Configured label names (monitoring.yaml `labels`), defaults when not configured."""
-    return LabelNames()
+    return load_config().labels
 
 
-@lru_cache(maxsize=1)
 def thresholds() -> dict[str, float]:
-    """Drift thresholds by method and the concept-drift z threshold."""
-    return dict(DEFAULT_THRESHOLDS)
+    """Drift thresholds by method, and `concept_drift_z` from the configuration."""
+    return {**FEATURE_DRIFT_THRESHOLDS,
+            "concept_drift_z": load_config().threshold("concept_drift_z")}

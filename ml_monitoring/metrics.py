@@ -2,7 +2,8 @@
 
 `SPECS` is the library's copy of the service part of the metrics contract; a unit test checks it
 against docs/metrics.md in both directions. Label names written in capitals are *roles*
-(MODEL, VERSION, FEATURE) resolved to the configured label names (`monitoring.yaml` `labels`).
+(MODEL, VERSION, FEATURE, ATTRIBUTE, GROUP) resolved to the configured label names
+(`monitoring.yaml` `labels`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ml_monitoring._settings import LabelNames, label_names
 prometheus_client.disable_created_metrics()
 
 MODEL, VERSION, FEATURE = "MODEL", "VERSION", "FEATURE"
+ATTRIBUTE, GROUP = "ATTRIBUTE", "GROUP"
 MV = (MODEL, VERSION)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
@@ -121,13 +123,13 @@ SPECS: tuple[Spec, ...] = (
     Spec("ml_model_traffic_share_ratio", "gauge", "Configured traffic share.", MV),
     # fairness
     Spec("ml_group_predictions", "counter", "Predictions per fairness group and outcome.",
-         (*MV, "attribute", "group", "outcome")),
+         (*MV, ATTRIBUTE, GROUP, "outcome")),
     Spec("ml_group_favorable_outcome_ratio", "gauge", "Favourable rate of the group.",
-         (*MV, "attribute", "group"), mode=WINDOW),
+         (*MV, ATTRIBUTE, GROUP), mode=WINDOW),
     Spec("ml_fairness_parity_difference", "gauge", "Favourable rate of the group minus that of "
-         "the other groups.", (*MV, "attribute", "group"), mode=WINDOW),
+         "the other groups.", (*MV, ATTRIBUTE, GROUP), mode=WINDOW),
     Spec("ml_fairness_disparate_impact_ratio", "gauge", "Favourable rate of the group over that "
-         "of the other groups.", (*MV, "attribute", "group"), mode=WINDOW),
+         "of the other groups.", (*MV, ATTRIBUTE, GROUP), mode=WINDOW),
     Spec("ml_predictions_logged", "counter", "Predictions written to the audit log.", MV),
     # feedback
     Spec("ml_feedback", "counter", "User feedback on predictions.", (*MV, "feedback")),
@@ -153,7 +155,8 @@ EVALUATION_SPECS: tuple[Spec, ...] = (
 
 
 def resolve(labels: tuple[str, ...], names: LabelNames) -> tuple[str, ...]:
-    roles = {MODEL: names.model, VERSION: names.version, FEATURE: names.feature}
+    roles = {MODEL: names.model, VERSION: names.version, FEATURE: names.feature,
+             ATTRIBUTE: names.attribute, GROUP: names.group}
     return tuple(roles.get(label, label) for label in labels)
 
 

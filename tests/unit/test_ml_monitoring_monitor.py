@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 
 import numpy as np
 import pytest
@@ -115,8 +116,9 @@ def test_specs_match_the_contract_tables():
         ours = {exposed_name(s): s for s in specs}
         assert set(ours) == set(listed)
         for name, spec in ours.items():
-            labels = tuple({"MODEL": "model", "VERSION": "version", "FEATURE": "feature"}.get(
-                lb, lb) for lb in spec.labels)
+            labels = tuple({"MODEL": "model", "VERSION": "version", "FEATURE": "feature",
+                            "ATTRIBUTE": "attribute", "GROUP": "group"}.get(lb, lb)
+                           for lb in spec.labels)
             assert labels == listed[name].labels, name
             assert spec.kind == listed[name].type, name
 
@@ -334,7 +336,8 @@ def test_label_names_follow_the_configuration(trained, monkeypatch):
     from ml_monitoring import _settings, metrics
 
     monkeypatch.setattr(metrics, "label_names", lambda: _settings.LabelNames(
-        model="model_name", version="model_version", feature="input"))
+        model="model_name", version="model_version", feature="input", attribute="protected",
+        group="cohort"))
     hub = _hub()
     mon = _monitor(hub, trained)
     _traffic(mon, trained, 250, np.random.default_rng(0), label=False)
@@ -342,7 +345,9 @@ def test_label_names_follow_the_configuration(trained, monkeypatch):
     text = generate_latest(hub.registry).decode()
     assert 'ml_predictions_total{model_name="breast-cancer",model_version="v1"}' in text
     assert 'input="mean_radius"' in text
-    assert 'model="' not in text and 'feature="' not in text
+    assert re.search(r'ml_group_predictions_total\{cohort="under_40",model_name="breast-cancer",'
+                     r'model_version="v1",outcome="\w+",protected="age_band"\}', text)
+    assert 'model="' not in text and 'feature="' not in text and 'group="' not in text
 
 
 def test_decorator_and_plain_call(trained):
