@@ -17,23 +17,35 @@ Label names and the concept-drift threshold come from the one monitoring configu
 `ml_monitoring.config` (`monitoring.yaml`), shared with the dashboards, the rules and the demo.
 """
 
-from ml_monitoring.drift import DriftWindow, Profile
-from ml_monitoring.evaluation import EvaluationJob
-from ml_monitoring.exposition import render, worker_exit
-from ml_monitoring.monitor import Limits, ModelMonitor, Monitoring, Windows, default_hub
-from ml_monitoring.schema import InputSchema, InvalidInput
+# Imported on first use (PEP 562): `ml_monitoring.config` (the dashboards' and rules' config
+# loader) must stay importable with the base dependencies, without numpy or prometheus_client.
+_EXPORTS = {
+    "DriftWindow": "ml_monitoring.drift",
+    "Profile": "ml_monitoring.drift",
+    "EvaluationJob": "ml_monitoring.evaluation",
+    "render": "ml_monitoring.exposition",
+    "worker_exit": "ml_monitoring.exposition",
+    "Limits": "ml_monitoring.monitor",
+    "ModelMonitor": "ml_monitoring.monitor",
+    "Monitoring": "ml_monitoring.monitor",
+    "Windows": "ml_monitoring.monitor",
+    "default_hub": "ml_monitoring.monitor",
+    "InputSchema": "ml_monitoring.schema",
+    "InvalidInput": "ml_monitoring.schema",
+}
+__all__ = sorted(_EXPORTS)
 
-__all__ = [
-    "DriftWindow",
-    "EvaluationJob",
-    "InputSchema",
-    "InvalidInput",
-    "Limits",
-    "ModelMonitor",
-    "Monitoring",
-    "Profile",
-    "Windows",
-    "default_hub",
-    "render",
-    "worker_exit",
-]
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ml_monitoring' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -10,7 +10,7 @@ panels and alerts read them from the series).
 
 from __future__ import annotations
 
-from ml_monitoring.config import Labels, load_config
+from ml_monitoring.config import Labels
 
 # Per-method thresholds above which a feature counts as drifted (docs/metrics.md).
 FEATURE_DRIFT_THRESHOLDS = {"psi": 0.2, "ks": 0.2, "jensenshannon": 0.2}
@@ -20,10 +20,14 @@ LabelNames = Labels  # model, version, feature, attribute, group (and cluster, p
 
 def label_names() -> Labels:
     """Configured label names (monitoring.yaml `labels`), defaults when not configured."""
+    from ml_monitoring.config import load_config
+
     return load_config().labels
 
 
 def thresholds() -> dict[str, float]:
     """Drift thresholds by method, and `concept_drift_z` from the configuration."""
+    from ml_monitoring.config import load_config
+
     return {**FEATURE_DRIFT_THRESHOLDS,
             "concept_drift_z": load_config().threshold("concept_drift_z")}

@@ -252,3 +252,29 @@ def test_every_panel_has_data(served, item):
 
 def test_the_dashboards_exist():
     assert set(DASHBOARDS) <= set(compiled_dashboards())
+
+
+def test_drifted_inputs_move_exactly_those_features(served):
+    """Runs last: 300 requests (the example's drift window) with three features shifted by 1.5
+    training standard deviations; on Prometheus exactly those three are drifted, under every
+    method, and the share of drifted features says 3 of 30."""
+    stack, traffic, _ = served
+    shifted = ("mean_texture", "worst_area", "mean_smoothness")
+    sd = {f: traffic.X[:, traffic.names.index(f)].std() for f in shifted}
+    for i in range(300):
+        row = dict(zip(traffic.names, traffic.X[i % len(traffic.X)].tolist(), strict=True))
+        for f in shifted:
+            row[f] += 1.5 * sd[f]
+        r = requests.post(f"{traffic.production_url}/predict", json=row, timeout=10)
+        assert r.status_code == 200, r.text
+    instance = traffic.production_url.removeprefix("http://")
+    result = stack.wait_for(
+        f'ml_drifted_features{{instance="{instance}"}} == 3', timeout=30)
+    assert result
+    flagged = stack.query(f'ml_feature_drift_detected{{instance="{instance}"}} == 1')
+    by_method: dict[str, set[str]] = {}
+    for r in flagged:
+        by_method.setdefault(r["metric"]["method"], set()).add(r["metric"]["feature"])
+    assert by_method == {m: set(shifted) for m in ("psi", "ks", "jensenshannon")}
+    ratio = numbers(stack.query(f'ml_drifted_features_ratio{{instance="{instance}"}}'))
+    assert ratio == [pytest.approx(0.1)]
