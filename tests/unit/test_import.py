@@ -284,3 +284,21 @@ def test_what_grafana_would_migrate_survives_the_build(tmp_path: Path) -> None:
     assert "templating.list[*].definition: not carried" in notes  # not in Grafana's schema
     assert "panel 'About' (id 1): content: moved to options.content by the build" in notes
     assert "annotations.list[*].tags: moved to annotations.list[*].target.tags by the build" in notes
+
+
+def test_cli_refuses_a_uid_the_repository_defines(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    compiled = tmp_path / "provisioning" / "dashboards" / "ml" / "svc.json"
+    compiled.parent.mkdir(parents=True)
+    compiled.write_text(json.dumps({"uid": "svc", "title": "Ours", "panels": []}), encoding="utf-8")
+    src = tmp_path / "svc.json"
+    src.write_text(json.dumps(small()), encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(["import", str(src)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "dashboard uid 'svc' is already defined in this repository" in err and "--force" in err
+    assert not (tmp_path / "dashboards" / "svc.py").exists()
+    with pytest.raises(SystemExit) as exc:
+        main(["import", str(src), "--force"])
+    assert exc.value.code == 0 and (tmp_path / "dashboards" / "svc.py").is_file()
