@@ -33,14 +33,16 @@ class Name:
 
 @lru_cache(maxsize=65536)
 def pystr(text: str) -> str:
-    """A double-quoted Python literal for `text` (printable characters kept as they are)."""
-    out = ['"']
+    """A Python literal for `text`: double quotes, or single quotes when that avoids escaping
+    the double quotes of a PromQL selector; printable characters are kept as they are."""
+    quote = "'" if '"' in text and "'" not in text else '"'
+    out = [quote]
     for ch in text:
         code = ord(ch)
         if ch == "\\":
             out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
+        elif ch == quote:
+            out.append("\\" + quote)
         elif ch == "\n":
             out.append("\\n")
         elif ch == "\t":
@@ -52,7 +54,7 @@ def pystr(text: str) -> str:
                        f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
         else:
             out.append(ch)
-    out.append('"')
+    out.append(quote)
     return "".join(out)
 
 
