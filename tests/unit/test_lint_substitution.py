@@ -114,3 +114,13 @@ def test_metric_name_built_from_a_variable_is_not_checked_against_the_contract(
         "demo_typo_length": [f"metric 'demo_typo_length' is not in the metrics contract "
                              f"({contract})"],
     }
+
+
+def test_number_fallback_never_lands_in_a_long_label_list() -> None:
+    """`topk($n, ...)` needs a number, `by (..., $var)` a name, however long the list is."""
+    expr = ("topk($n, sum by (a_very_long_label_name_one, a_very_long_label_name_two, "
+            "third_label_name, $var) (demo_queue_length))")
+    dash = Dashboard(path=Path("d.json"), display_path="d.json", raw=dashboard_with("up"))
+    parsed = parse(expr, dashboard_variables(dash))
+    assert parsed.error is None
+    assert parsed.text == expr.replace("$n", "1").replace("$var", "var")
