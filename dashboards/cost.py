@@ -9,7 +9,7 @@ from _lib.promql import MODEL, MV, M, V, sel
 
 folder = C.folder
 
-BURN = higher_is_bad(0.8, 1.0)
+BURN = higher_is_bad(C.budget_burn_warn, C.budget_burn_crit)
 BUDGET = higher_is_bad(C.budget_usd_per_hour * 0.8, C.budget_usd_per_hour)
 COST_SEL = sel(source="cost", model=False)
 

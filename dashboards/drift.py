@@ -92,10 +92,11 @@ dashboard = ml_dashboard(
                     unit="percentunit", w=12),
             timeseries("Prediction drift", "Drift of the model's output distribution vs its "
                        "outputs on the validation split (psi / jensenshannon). Bad: psi above "
-                       "0.2.",
+                       f"{C.prediction_drift_crit:g}.",
                        [q(f"max by ({by(M, V, 'method')}) (ml_prediction_drift_score"
                           f"{sel(version=True)})", MV + " {{method}}")],
-                       unit="none", steps=higher_is_bad(0.1, 0.2), min=0, w=12),
+                       unit="none", steps=higher_is_bad(C.prediction_drift_warn, C.prediction_drift_crit),
+                       min=0, w=12),
             timeseries("Predicted class mix", "Share of predictions per predicted class. "
                        "Bad: a class share moving far from its training prior.",
                        [q(ratio(

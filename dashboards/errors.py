@@ -88,11 +88,12 @@ dashboard = ml_dashboard(
         section(
             "Unexpected outputs",
             timeseries("Prediction drift", "Drift of the model's output distribution from "
-                       "its validation outputs (psi). Bad: above 0.2: the model answers "
-                       "differently than it did at training, even if nothing errors.",
+                       f"its validation outputs (psi). Bad: above {C.prediction_drift_crit:g}: "
+                       "the model answers differently than it did at training, even if nothing errors.",
                        [q(f"max by ({by(M, V)}) (ml_prediction_drift_score"
                           f"{sel(eq('method', 'psi'), version=True)})", MV)],
-                       unit="none", steps=higher_is_bad(0.1, 0.2), min=0, w=12),
+                       unit="none", steps=higher_is_bad(C.prediction_drift_warn, C.prediction_drift_crit),
+                       min=0, w=12),
             timeseries("Low-confidence share", "Share of predictions whose confidence is "
                        "below 0.6. Bad: a rise (inputs the model does not recognise).",
                        [q(ratio(
