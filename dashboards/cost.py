@@ -2,7 +2,7 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import ml_dashboard
+from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import bargauge, higher_is_bad, neutral, q, stat, timeseries
 from _lib.promql import MODEL, MV, M, V, sel
@@ -18,7 +18,7 @@ burn_expr = (
     f"or on ({M})\n({s.cost_per_hour()} / {C.budget_usd_per_hour})"
 )
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-cost",
     title="ML monitoring: cost",
     area="cost",

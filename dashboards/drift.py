@@ -2,7 +2,7 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import label_variable, ml_dashboard
+from _lib.dashboard import label_variable, ml_dashboards
 from _lib.layout import section
 from _lib.panels import (
     OK_BAD,
@@ -30,7 +30,7 @@ relative_score = (
     f"/\nmax by ({by(M, F, 'method')}) (ml_feature_drift_threshold{FEATURE})"
 )
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-drift",
     title="ML monitoring: data and concept drift",
     area="drift",

@@ -2,7 +2,7 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import ml_dashboard
+from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import OK_BAD, higher_is_bad, q, state_timeline, timeseries
 from _lib.promql import (
@@ -27,7 +27,7 @@ folder = C.folder
 ERRORS = higher_is_bad(C.error_ratio_warn, C.error_ratio_crit)
 CONTAINER = sel(source="container", model=False)
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-errors",
     title="ML monitoring: errors and anomalies",
     area="errors",

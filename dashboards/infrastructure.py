@@ -2,7 +2,7 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import ml_dashboard
+from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import heatmap, higher_is_bad, q, timeseries
 from _lib.promql import MODEL, MV, M, V, per_model, pod_sum, quantile, sel, sum_increase
@@ -15,7 +15,7 @@ GPU = sel(source="gpu", model=False)
 NODE = sel(source="node", model=False)
 IDLE_CPU = sel('mode="idle"', source="node", model=False)
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-infrastructure",
     title="ML monitoring: infrastructure",
     area="infrastructure",

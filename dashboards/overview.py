@@ -2,7 +2,7 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import ml_dashboard
+from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import (
     drill_down,
@@ -81,7 +81,7 @@ fleet = [
                    detail=("ml-cost", "Cost dashboard")),
 ]
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-overview",
     title="ML monitoring: fleet overview",
     area="overview",

@@ -190,3 +190,9 @@ def test_promtool_tests_pass_under_other_configs(tmp_path: Path, config: str) ->
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     rules = (built / "rules" / "alerts.yml").read_text()
     assert "MLAuditLogGap" not in rules and "severity: critical" in rules
+
+
+def test_an_area_switched_off_is_not_built(tmp_path: Path) -> None:
+    built = build_with("areas: {fairness: false}\n", tmp_path)
+    uids = {p.stem for p in (built / "dashboards").rglob("*.json")}
+    assert "ml-fairness" not in uids and {"ml-overview", "ml-drift"} <= uids
