@@ -557,6 +557,14 @@ def check_selector(text: str) -> str | None:
     return None
 
 
+def contract_label_map() -> dict[str, str]:
+    """Contract label name -> the configured one (docs/metrics.md names the defaults); for lint."""
+    cfg = load_config()
+    mapping = {role: getattr(cfg.labels, role) for role in LABELS}
+    mapping.update(dict(zip(POD_LABELS, cfg.labels.pod, strict=False)))
+    return {k: v for k, v in mapping.items() if k != v}
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m ml_monitoring.config schema|check [FILE]`."""
     args = list(sys.argv[1:] if argv is None else argv)

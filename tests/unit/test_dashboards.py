@@ -342,26 +342,8 @@ def test_overview_tiles_drill_down_to_existing_dashboards() -> None:
     assert targets <= set(compiled_dashboards()) and len(targets) >= 5
 
 
-# --- labels: a filter or grouping on a label the series does not carry is invisible at "All"
-# (`version=~".*"` also matches a missing label) but breaks as soon as a user picks a value.
-
-TARGET_LABELS = {"job", "instance"}
-
-
-@lru_cache(maxsize=1)
-def contract_labels() -> dict[str, set[str]]:
-    labels: dict[str, set[str]] = {}
-    for line in (REPO / "docs" / "metrics.md").read_text(encoding="utf-8").splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 3 or not cells[0].startswith("`"):
-            continue
-        name, kind = cells[0].strip("`"), cells[1]
-        names = set(re.findall(r"`(\w+)`", cells[2]))
-        labels[name] = names | TARGET_LABELS
-        if kind == "histogram":
-            labels[f"{name}_bucket"] = names | TARGET_LABELS | {"le"}
-            labels[f"{name}_sum"] = labels[f"{name}_count"] = names | TARGET_LABELS
-    return labels
+# --- labels: the check that filters and groupings use labels the series carry is a lint rule,
+# target-label-propagation-rule (grafana_sync/lint/rules_labels.py, tests/unit/test_lint_labels.py).
 
 
 @lru_cache(maxsize=1)
@@ -373,81 +355,3 @@ def rule_exprs() -> dict[str, str]:
     return exprs
 
 
-def series_labels(name: str) -> set[str] | None:
-    if name in contract_labels():
-        return contract_labels()[name]
-    if name in rule_exprs():
-        return expr_labels(promql_parser.parse(rule_exprs()[name]))
-    return None
-
-
-def expr_labels(node: Any) -> set[str] | None:  # noqa: PLR0911 - one branch per node type
-    """The label names of the series an expression returns (None = cannot tell)."""
-    p = promql_parser
-    if isinstance(node, p.VectorSelector):
-        return series_labels(node.name)
-    if isinstance(node, p.MatrixSelector):
-        return expr_labels(node.vector_selector)
-    if isinstance(node, (p.ParenExpr, p.SubqueryExpr)):
-        return expr_labels(node.expr)
-    if isinstance(node, p.NumberLiteral):
-        return set()
-    if isinstance(node, p.AggregateExpr):
-        inner = expr_labels(node.expr)
-        if node.modifier is None:
-            return set()
-        if str(node.modifier.type).endswith("By"):
-            return set(node.modifier.labels)
-        return None if inner is None else inner - set(node.modifier.labels)
-    if isinstance(node, p.Call):
-        if node.func.name in {"time", "vector", "scalar"}:
-            return set()
-        args = [a for a in node.args if not isinstance(a, (p.NumberLiteral, p.StringLiteral))]
-        inner = expr_labels(args[0]) if args else set()
-        if node.func.name == "histogram_quantile" and inner is not None:
-            return inner - {"le"}
-        return inner
-    if isinstance(node, p.BinaryExpr):
-        lhs, rhs = expr_labels(node.lhs), expr_labels(node.rhs)
-        if lhs is None or rhs is None:
-            return None
-        op, mod = str(node.op), node.modifier
-        if op == "or":
-            return lhs | rhs
-        if not lhs or not rhs:  # vector op scalar
-            return lhs or rhs
-        card = str(mod.card) if mod else ""
-        extra = set(mod.group_labels or []) if mod and mod.group_labels else set()
-        if card.endswith("OneToMany"):
-            return rhs | extra
-        return lhs | extra
-    return None
-
-
-def _label_checks(expr: str) -> list[str]:
-    problems = []
-    for node in walk(concrete(expr)):
-        if isinstance(node, promql_parser.VectorSelector):
-            known = series_labels(node.name)
-            used = {m.name for m in node.matchers.matchers} - {"__name__"}
-            if known is not None and used - known:
-                problems.append(f"{node.name} has no label {sorted(used - known)}")
-        if isinstance(node, promql_parser.AggregateExpr) and node.modifier is not None \
-                and str(node.modifier.type).endswith("By"):
-            inner = expr_labels(node.expr)
-            if inner is not None and set(node.modifier.labels) - inner:
-                missing = sorted(set(node.modifier.labels) - inner)
-                problems.append(f"{node.op} by {missing}: not on {node.expr}"[:200])
-    return problems
-
-
-@pytest.mark.parametrize("item", list(iter_targets()), ids=target_id)
-def test_filters_and_groupings_use_labels_the_series_carry(item: tuple) -> None:
-    assert _label_checks(item[2]["expr"]) == []
-
-
-def test_label_checker_catches_a_version_filter_on_an_unversioned_metric() -> None:
-    assert _label_checks('ml_feature_drift_score{model=~"$model", version=~"$version"}')
-    assert _label_checks("sum by (model, version) (ml_outliers_total)")
-    assert _label_checks("sum by (model, version) (model:ml_predictions:rate5m)")
-    assert not _label_checks("sum by (model, version) (model_version:ml_predictions:rate5m)")
