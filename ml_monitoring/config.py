@@ -566,7 +566,7 @@ def contract_label_map() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m ml_monitoring.config schema|check [FILE]`."""
+    """`python -m ml_monitoring.config schema | check [FILE] | labels`."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["schema"]:
         sys.stdout.write(json.dumps(json_schema(), indent=2, sort_keys=False) + "\n")
@@ -579,7 +579,19 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"{cfg.source}: ok")
         return 0
-    print("usage: python -m ml_monitoring.config schema | check [FILE]", file=sys.stderr)
+    if args[:1] == ["labels"]:
+        try:
+            cfg = load_config()
+        except MonitoringConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print("| contract label | label on your series |\n|---|---|")
+        pods = dict(zip(POD_LABELS, cfg.labels.pod, strict=False))
+        names = {**{role: getattr(cfg.labels, role) for role in LABELS}, **pods}
+        for role, name in names.items():
+            print(f"| `{role}` | `{name}` |")
+        return 0
+    print("usage: python -m ml_monitoring.config schema | check [FILE] | labels", file=sys.stderr)
     return 2
 
 
