@@ -104,7 +104,7 @@ def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules
     errors = [*result.errors, *rule_errors]
     if errors:
         _report_errors(errors)
-        click.echo(f"build failed: {len(errors)} error(s); nothing written", err=True)
+        click.echo(f"build failed: {len({str(e) for e in errors})} error(s); nothing written", err=True)
         return max(e.exit_code for e in errors)
     state = compare_output(result.dashboards, paths.output_dir)
     if check:

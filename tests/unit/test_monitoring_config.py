@@ -189,3 +189,19 @@ def test_metrics_contract_uses_the_default_names_config_renames(tmp_path):
     assert proc.returncode == 0
     assert "| `model` | `model_name` |" in proc.stdout and "| `pod` | `k8s_pod` |" in proc.stdout
     assert mc.contract_label_map.__name__ and "| `version` | `version` |" in proc.stdout
+
+
+def test_a_stack_without_its_adapter_module_is_one_line(tmp_path):
+    import shutil
+
+    project = tmp_path / "project"
+    (project / "dashboards").mkdir(parents=True)
+    shutil.copytree(REPO / "rules", project / "rules", ignore=shutil.ignore_patterns(
+        "stack_tgi.py", "__pycache__"))
+    config = write(tmp_path, "stacks: [contract, tgi]\n")
+    proc = subprocess.run([sys.executable, "-m", "grafana_sync", "build", "--check"], cwd=project,
+                          capture_output=True, text=True, env={**os.environ, mc.ENV_VAR: str(config)})
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"error: {config}: stacks: no adapter module for tgi (expected rules/stack_tgi.py)",
+        "build failed: 1 error(s); nothing written"]
