@@ -6,7 +6,7 @@ BUILD_STAMP := $(VENV)/.installed-build
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dashboards check test test-unit lint demo bench clean
+.PHONY: help venv dashboards check test test-unit lint demo bench bench-scale clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -43,8 +43,11 @@ lint: $(STAMP) ## ruff + grafana-sync lint on the compiled dashboards
 demo: $(STAMP) ## Run Prometheus, Pushgateway, node_exporter, Alertmanager and the demo exporter on loopback
 	bash scripts/demo-stack.sh
 
-bench: $(STAMP) ## Measure build, push, query cost and ml_monitoring; appends to docs/benchmarks.md
+bench: $(STAMP) ## Measure build, push, query cost and ml_monitoring (<= 15 min); writes docs/benchmarks.md
 	$(BIN)/python bench/run.py
+
+bench-scale: $(STAMP) ## Query cost at 50 models x 3 versions x 30 features, 24 h (<= 30 min); adds to docs/benchmarks.md
+	$(BIN)/python bench/run.py --only query --models 50
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache

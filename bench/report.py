@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from importlib import metadata
+from pathlib import Path
 
 from bench.common import REPO_ROOT
 from bench.prom_server import PROMETHEUS, PROMTOOL, version
@@ -73,3 +74,55 @@ def header(argv: list[str], label: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+RESULTS_MARKER = "# Results"
+
+
+def history_path(output: Path) -> Path:
+    """Where older runs of `output` go: `docs/benchmarks.md` -> `docs/benchmarks-history.md`."""
+    return output.with_name(f"{output.stem}-history{output.suffix}")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    if path.exists():
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+    os.replace(tmp, path)
+
+
+def record(output: Path, body: str, *, full: bool) -> Path | None:
+    """Write a results section to `output`, which keeps only the latest full run.
+
+    `output` is its own prose (everything above a `# Results` line) followed by the results of
+    the latest full run and of any partial (`--only`) runs made after it. A full run moves every
+    section below `# Results` to the history file (see `history_path`, newest first) and takes
+    their place; a partial run is appended below the latest full run. Returns the history file
+    when one was written. Both writes are atomic and keep the files' permissions.
+    """
+    text = output.read_text(encoding="utf-8") if output.exists() else \
+        "# Benchmarks\n\nResults written by `make bench`.\n"
+    head, marker, old = text.partition("\n" + RESULTS_MARKER + "\n")
+    if not marker:
+        head, old = text, ""
+    head = head.rstrip("\n") + "\n\n" + RESULTS_MARKER + "\n\n"
+    old = old.strip("\n")
+    moved = None
+    if full and old:
+        moved = history_path(output)
+        if moved.exists():
+            hist = moved.read_text(encoding="utf-8")
+        else:
+            hist = (f"# Benchmark history\n\nOlder runs moved out of `{output.name}` by "
+                    "`make bench` (newest first).\n\n")
+        hist_head, sep, hist_rest = hist.partition("\n## ")
+        hist_text = hist_head.rstrip("\n") + "\n\n" + old + "\n\n"
+        if sep:
+            hist_text += "## " + hist_rest
+        _atomic_write(moved, hist_text.rstrip("\n") + "\n")
+        old = ""
+    new = head + (old + "\n\n" if old else "") + body.strip("\n") + "\n"
+    _atomic_write(output, new)
+    return moved

@@ -1,5 +1,6 @@
 """`make bench`: measure build, push, dashboard query cost and the instrumentation library;
-append the tables to a markdown file.
+write the tables to docs/benchmarks.md (latest full run; older runs go to
+docs/benchmarks-history.md). `--quick` writes nothing tracked.
 
 Run as `.venv/bin/python bench/run.py [--quick] [--only build|push|query|instr] ...` from the
 repo root.
@@ -19,6 +20,7 @@ import click  # noqa: E402
 from bench.common import REPO_ROOT, log  # noqa: E402
 
 PARTS = ("build", "push", "query", "instr")
+DEFAULT_OUTPUT = REPO_ROOT / "docs" / "benchmarks.md"
 
 
 def _sizes(text: str) -> list[int]:
@@ -50,10 +52,11 @@ def _sizes(text: str) -> list[int]:
 @click.option("--no-evidently", is_flag=True,
               help="Instrumentation bench: skip Evidently (otherwise installed once in "
                    ".venv-bench-evidently).")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              default=REPO_ROOT / "docs" / "benchmarks.md", show_default="docs/benchmarks.md",
-              help="Markdown file the results are appended to.")
-@click.option("--no-write", is_flag=True, help="Print the results only; append nothing.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Markdown file the results are written to (default docs/benchmarks.md; "
+                   "a full run moves the previous runs to its -history file). --quick writes "
+                   "nothing unless --output is given.")
+@click.option("--no-write", is_flag=True, help="Print the results only; write nothing.")
 def main(quick: bool, only: tuple[str, ...], runs: int | None, build_sizes: str | None,
          push_sizes: str | None, latencies_ms: str, models: int | None, versions: int,
          features: int, hours: float, no_evidently: bool, output: Path,
@@ -61,8 +64,10 @@ def main(quick: bool, only: tuple[str, ...], runs: int | None, build_sizes: str 
     """Benchmark `grafana-sync build` and `push` against the obvious alternatives, and the
     dashboards' query cost on a real, backfilled Prometheus, with and without recording rules.
 
-    Results (markdown tables: medians, noise, ratios) go to stdout and are appended to --output
-    with the date, machine, versions and the exact command.
+    Results (markdown tables: medians, noise, ratios) go to stdout and to --output with the date,
+    machine, versions and the exact command: a full run replaces the previous runs there (moved
+    to the -history file), a partial run (--only) is added below the latest full run; --quick
+    writes nothing unless --output is given.
     """
     from bench import report
     from bench.gen_openmetrics import Scale
@@ -102,15 +107,14 @@ def main(quick: bool, only: tuple[str, ...], runs: int | None, build_sizes: str 
     body = report.header(sys.argv[1:], label) + "\n" + "\n".join(sections) + \
         f"\nTotal benchmark wall time: {elapsed / 60:.1f} min.\n\n"
     click.echo(body)
+    if quick and output is None:
+        no_write = True  # a smoke run never touches tracked files
     if not no_write:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        if not output.exists():
-            output.write_text("# Benchmarks\n\nResults appended by `make bench`.\n\n",
-                              encoding="utf-8")
-        with output.open("a", encoding="utf-8") as fh:
-            fh.write(body)
-        log(f"appended results to {output}")
-
+        output = output or DEFAULT_OUTPUT
+        moved = report.record(output, body, full=not (only or quick))
+        if moved is not None:
+            log(f"moved the previous runs to {moved}")
+        log(f"wrote results to {output}")
 
 if __name__ == "__main__":
     main()

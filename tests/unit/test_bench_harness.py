@@ -184,7 +184,7 @@ def test_bench_cli_help() -> None:
         assert option in out.stdout
 
 
-def test_bench_quick_build_appends_a_table(tmp_path: Path) -> None:
+def test_bench_quick_build_writes_a_table_to_an_explicit_output(tmp_path: Path) -> None:
     report = tmp_path / "bench.md"
     out = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--only",
                           "build", "--build-sizes", "3", "--output", str(report)],
@@ -203,3 +203,54 @@ def test_bench_cli_rejects_bad_sizes(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "expected comma-separated integers" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_bench_quick_without_output_writes_nothing(tmp_path: Path) -> None:
+    """`--quick` is a smoke run: without an explicit --output it writes no file (in particular
+    not the tracked docs/benchmarks.md), it only prints."""
+    tracked = REPO / "docs" / "benchmarks.md"
+    before = tracked.read_bytes() if tracked.exists() else None
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--only",
+                          "build", "--build-sizes", "2"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "| generated 2 | 2 | 40 |" in out.stdout
+    assert (tracked.read_bytes() if tracked.exists() else None) == before
+    assert not (REPO / "docs" / "benchmarks-history.md").exists() or \
+        "generated 2 | 2 | 40" not in (REPO / "docs" / "benchmarks-history.md").read_text()
+
+
+def test_report_record_keeps_latest_full_run_and_moves_older_to_history(tmp_path: Path) -> None:
+    from bench.report import history_path, record
+
+    out = tmp_path / "benchmarks.md"
+    out.write_text("# Benchmarks\n\nProse and findings.\n\n# Results\n\n"
+                   "## 2026-01-01 — full run\n\nold A\n", encoding="utf-8")
+    out.chmod(0o640)
+    hist = history_path(out)
+    assert hist == tmp_path / "benchmarks-history.md"
+
+    # A partial run goes below the latest full run; nothing moves.
+    assert record(out, "## 2026-01-02 — full run (push)\n\npartial B\n", full=False) is None
+    assert not hist.exists()
+    text = out.read_text(encoding="utf-8")
+    assert text.index("old A") < text.index("partial B")
+    assert text.startswith("# Benchmarks\n\nProse and findings.\n\n# Results\n\n")
+
+    # A full run replaces both; they move to the history file.
+    assert record(out, "## 2026-01-03 — full run\n\nnew C\n", full=True) == hist
+    assert out.read_text(encoding="utf-8") == (
+        "# Benchmarks\n\nProse and findings.\n\n# Results\n\n## 2026-01-03 — full run\n\nnew C\n")
+    assert oct(out.stat().st_mode & 0o777) == oct(0o640)
+    history = hist.read_text(encoding="utf-8")
+    assert history.index("old A") < history.index("partial B")
+    assert "new C" not in history
+
+    # The next full run puts its predecessor first in the history (newest first).
+    record(out, "## 2026-01-04 — full run\n\nnew D\n", full=True)
+    history = hist.read_text(encoding="utf-8")
+    assert history.startswith("# Benchmark history")
+    assert history.index("new C") < history.index("old A") < history.index("partial B")
+    assert history.count("# Benchmark history") == 1
+    assert "new D" in out.read_text(encoding="utf-8") and "new C" not in out.read_text()
+    assert not list(tmp_path.glob(".*tmp*"))
