@@ -28,10 +28,10 @@ from grafana_sync.errors import BuildError, ConfigError
 from grafana_sync.importer.fit import construct, encode, fit, get_path, scalar_arguments
 from grafana_sync.importer.pysource import Call, Name, flat, render
 from grafana_sync.importer.shapes import load_classic
+from grafana_sync.jsonio import parse_json_text
 from grafana_sync.normalise import normalise_dashboard
 
 EXTRA_MODULE = "grafana_sync.grafanalib_extra"
-_DEBUG_DIR = __import__("os").environ.get("GRAFANA_SYNC_IMPORT_DEBUG_DIR")
 UID_SAFE = re.compile(r"[^a-zA-Z0-9_-]+")
 #: Where Grafana's PanelModel puts a panel that has no gridPos.
 GRAFANA_DEFAULT_GRIDPOS = {"h": 3, "w": 6, "x": 0, "y": 0}
@@ -611,8 +611,6 @@ def import_dashboard(data: Any, name: str, *, folder: str | None = None) -> Impo
         _called(value, used)
     imports = {(module, n) for module, n in builder.imports if n in used}
     source = render_module(tree, constants, imports, dash["title"], name, folder)
-    if _DEBUG_DIR:
-        Path(_DEBUG_DIR, module_name_for(dash["uid"]) + ".py").write_text(source)
     check = _exec_module(source, name)
     compiled = compile_dashboard(check.dashboard, Path(name), None)
     if compiled.text != reference.text:
@@ -725,10 +723,5 @@ def _describe(change: Any) -> str:
 
 
 def import_text(text: str, name: str, **kwargs: Any) -> ImportResult:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{name}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
-    return import_dashboard(data, name, **kwargs)
-
-
+    """Import one dashboard from JSON text; `name` (the file) is what errors and notes name."""
+    return import_dashboard(parse_json_text(text, name), name, **kwargs)

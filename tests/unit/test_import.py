@@ -171,7 +171,7 @@ def test_library_panel_reference(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text,message", [
-    ("{not json", "x.json: not valid JSON"),
+    ("{not json", "x.json:1:2: malformed JSON"),
     ("[1, 2]", "x.json: not a Grafana dashboard"),
     ('{"uid": "a", "panels": []}', "x.json: dashboard has no title"),
     ('{"uid": "a", "title": "A", "panels": {"x": 1}}', "x.json: not a Grafana dashboard"),
