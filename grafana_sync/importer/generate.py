@@ -11,9 +11,12 @@ does not carry (legacy options of Angular panels, export-only keys, …) is repo
 from __future__ import annotations
 
 import copy
+import importlib.util
 import inspect
 import json
+import keyword
 import re
+import sys
 import types
 from collections import Counter
 from dataclasses import dataclass, field
@@ -53,11 +56,25 @@ class ImportResult:
 
 
 def module_name_for(uid: str) -> str:
-    """A Python module name for a dashboard uid (lowercase, never starting with _ or a digit)."""
+    """A Python module name for a dashboard uid (lowercase, never starting with _ or a digit).
+
+    The dashboards folder is on sys.path while the build imports it, so a module named like a
+    standard-library or installed module (`json`, `grafanalib`) would shadow it: such names get
+    a `_dashboard` suffix.
+    """
     name = re.sub(r"[^a-z0-9_]+", "_", uid.lower()).strip("_") or "dashboard"
     if name[0].isdigit():
         name = f"d_{name}"
+    if keyword.iskeyword(name) or name in sys.stdlib_module_names or _importable(name):
+        name = f"{name}_dashboard"
     return name
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 @lru_cache(maxsize=1)

@@ -302,3 +302,13 @@ def test_cli_refuses_a_uid_the_repository_defines(tmp_path: Path, capsys, monkey
     with pytest.raises(SystemExit) as exc:
         main(["import", str(src), "--force"])
     assert exc.value.code == 0 and (tmp_path / "dashboards" / "svc.py").is_file()
+
+
+@pytest.mark.parametrize("uid,module", [
+    ("svc-api", "svc_api"), ("1a2b", "d_1a2b"), ("json", "json_dashboard"),
+    ("grafanalib", "grafanalib_dashboard"), ("class", "class_dashboard"), ("__x__", "x"),
+])
+def test_module_names_never_shadow_other_modules(uid: str, module: str) -> None:
+    from grafana_sync.importer import module_name_for
+
+    assert module_name_for(uid) == module
