@@ -475,14 +475,23 @@ def _hoist(tree: Any, min_len: int = 40, min_uses: int = 3) -> tuple[Any, list[t
 # ---------------------------------------------------------------------------------------------
 
 
-def _imports(imports: set[tuple[str, str]]) -> str:
+def engine_is_first_party(output_dir: Path) -> bool:
+    """Does the project that will hold the module contain grafana_sync itself (so that ruff's
+    import sorting puts it in a first-party section of its own) or install it (third party)?"""
+    for folder in (output_dir.resolve(), *output_dir.resolve().parents):
+        if (folder / "pyproject.toml").is_file():
+            return (folder / "grafana_sync" / "__init__.py").is_file()
+    return False
+
+
+def _imports(imports: set[tuple[str, str]], engine_first_party: bool) -> str:
     by_module: dict[str, list[str]] = {}
     for module, name in imports:
         by_module.setdefault(module, []).append(name)
-    third = [m for m in by_module if not m.startswith("grafana_sync")]
-    first = [m for m in by_module if m.startswith("grafana_sync")]
+    ours = [m for m in by_module if m.startswith("grafana_sync")] if engine_first_party else []
+    third = [m for m in by_module if m not in ours]
     blocks = []
-    for group in (sorted(third), sorted(first)):
+    for group in (sorted(third), sorted(ours)):
         lines = []
         for module in group:
             names = sorted(set(by_module[module]), key=_isort_key)
@@ -521,8 +530,8 @@ def _docstring(title: str, origin: str) -> str:
 
 
 def render_module(tree: Any, constants: list[tuple[str, Any]], imports: set[tuple[str, str]],
-                  title: str, origin: str, folder: str | None) -> str:
-    parts = [_docstring(title, origin), "", _imports(imports), ""]
+                  title: str, origin: str, folder: str | None, engine_first_party: bool = True) -> str:
+    parts = [_docstring(title, origin), "", _imports(imports, engine_first_party), ""]
     if folder:
         parts += [f"folder = {render(folder, 0, len('folder = '))}", ""]
     for name, value in constants:
@@ -609,7 +618,8 @@ def _resolve_overlaps(panels: list[Any], name: str, notes: list[str]) -> None:
             _resolve_overlaps(panel.get("panels") or [], name, notes)
 
 
-def import_dashboard(data: Any, name: str, *, folder: str | None = None) -> ImportResult:
+def import_dashboard(data: Any, name: str, *, folder: str | None = None,
+                     engine_first_party: bool = True) -> ImportResult:
     """Import one dashboard (any supported shape) -> module source, reference JSON and notes."""
     notes: list[str] = []
     dash, shape_notes = load_classic(data, name)
@@ -627,7 +637,7 @@ def import_dashboard(data: Any, name: str, *, folder: str | None = None) -> Impo
     for _, value in constants:
         _called(value, used)
     imports = {(module, n) for module, n in builder.imports if n in used}
-    source = render_module(tree, constants, imports, dash["title"], name, folder)
+    source = render_module(tree, constants, imports, dash["title"], name, folder, engine_first_party)
     check = _exec_module(source, name)
     compiled = compile_dashboard(check.dashboard, Path(name), None)
     if compiled.text != reference.text:
