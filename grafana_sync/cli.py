@@ -7,21 +7,41 @@ with its exit code.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
 import click
 
 from grafana_sync import __version__
-from grafana_sync.commands.build import build
-from grafana_sync.commands.check import check
-from grafana_sync.commands.diff import diff
-from grafana_sync.commands.import_ import import_
-from grafana_sync.commands.lint import lint
-from grafana_sync.commands.pull import pull
-from grafana_sync.commands.push import push
 from grafana_sync.errors import SyncError
 from grafana_sync.redact import escape_controls, scrub
+
+
+class _LazyCommands(dict):
+    """Subcommand name -> click command, imported the first time it is looked up.
+
+    Values start as "module:attribute" strings; `grafana-sync lint` then imports only the lint
+    command's module, not requests (push, diff, pull) or the importer and grafanalib (import).
+    `--help` and shell completion look every command up, so they import all of them.
+    """
+
+    def __getitem__(self, name: str) -> click.Command:
+        value = super().__getitem__(name)
+        if isinstance(value, str):
+            module, _, attribute = value.partition(":")
+            value = getattr(importlib.import_module(module), attribute)
+            super().__setitem__(name, value)
+        return value
+
+    def get(self, name: str, default: click.Command | None = None) -> click.Command | None:
+        return self[name] if name in self else default
+
+    def values(self) -> list[click.Command]:  # type: ignore[override]
+        return [self[name] for name in self]
+
+    def items(self) -> list[tuple[str, click.Command]]:  # type: ignore[override]
+        return [(name, self[name]) for name in self]
 
 
 class _Group(click.Group):
@@ -66,13 +86,15 @@ def cli(directory: str | None) -> None:
         os.chdir(directory)
 
 
-cli.add_command(build)
-cli.add_command(lint)
-cli.add_command(diff)
-cli.add_command(push)
-cli.add_command(check)
-cli.add_command(import_)
-cli.add_command(pull)
+cli.commands = _LazyCommands({
+    "build": "grafana_sync.commands.build:build",
+    "lint": "grafana_sync.commands.lint:lint",
+    "diff": "grafana_sync.commands.diff:diff",
+    "push": "grafana_sync.commands.push:push",
+    "check": "grafana_sync.commands.check:check",
+    "import": "grafana_sync.commands.import_:import_",
+    "pull": "grafana_sync.commands.pull:pull",
+})
 
 
 def main(argv: list[str] | None = None) -> None:
