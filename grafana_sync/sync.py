@@ -76,7 +76,11 @@ def content_hash(dashboard: Mapping[str, Any]) -> str:
     The uid is part of the content hashed, so a marker proves something only for the uid it was
     pushed under: a "Save as" copy carrying the same tags does not verify (`proves_ownership`).
     """
-    content = normalise_for_compare(strip_push_marker(dashboard))
+    return _hash_of(normalise_for_compare(strip_push_marker(dashboard)))
+
+
+def _hash_of(content: Mapping[str, Any]) -> str:
+    """content_hash of an already normalised dashboard (push marker excluded)."""
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:HASH_LENGTH]
 
@@ -104,6 +108,17 @@ def body_to_push(local: Mapping[str, Any]) -> dict[str, Any]:
 
     Only top-level keys change, so a shallow copy (strip_push_marker's) keeps `local` intact.
     """
+    dash, content = _unmarked_body_and_content(local)
+    dash["tags"] = [*dash["tags"], HASH_TAG_PREFIX + _hash_of(content)]
+    return dash
+
+
+def _unmarked_body_and_content(local: Mapping[str, Any]
+                               ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """body_to_push(local) without its push marker, and its normalised content (what
+    `normalise_for_compare(strip_push_marker(body_to_push(local)))` returns), normalised once.
+    Push planning compares that content with Grafana's copy: no second normalisation, and no
+    hash for a dashboard that will not be pushed."""
     dash = strip_push_marker(local)
     for key in ("id", "version"):
         dash.pop(key, None)
@@ -111,8 +126,7 @@ def body_to_push(local: Mapping[str, Any]) -> dict[str, Any]:
     if OWNER_TAG not in tags:
         tags.append(OWNER_TAG)
     dash["tags"] = tags
-    dash["tags"] = [*tags, HASH_TAG_PREFIX + content_hash(dash)]
-    return dash
+    return dash, normalise_for_compare(dash)  # a new structure: shares nothing with `dash`
 
 
 def panel_diff_text(uid: str, grafana_side: Mapping[str, Any], local: Mapping[str, Any]) -> str:
@@ -236,7 +250,9 @@ def plan_dashboard(local: LocalDashboard, remote: dict[str, Any] | None, *,
         grafana_dash.get("version"), int) else meta.get("version")
     remote_folder = str(meta.get("folderUid") or "")
     same_folder = remote_folder == _folder_uid(local.folder)
-    same_content = content_equal(grafana_dash, body_to_push(local.dashboard))
+    # = content_equal(grafana_dash, body_to_push(local.dashboard)), normalising each side once
+    local_content = _unmarked_body_and_content(local.dashboard)[1]
+    same_content = normalise_for_compare(strip_push_marker(grafana_dash)) == local_content
     tags = grafana_dash.get("tags") or []
     if meta.get("provisioned"):
         plan.action = CONFLICT
