@@ -286,9 +286,14 @@ def _relative(target: Path, start: Path) -> str:
     return Path(os.path.relpath(target.resolve(), start.resolve())).as_posix()
 
 
+# libyaml's parser when PyYAML has it (same SafeConstructor, ~9x less CPU than the pure-Python
+# one on the rule files): this check only reads what canonical_yaml wrote.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _round_trip(text: str, data: Any, path: Path) -> None:
     try:
-        back = yaml.safe_load(text)
+        back = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:  # pragma: no cover - guards the dumper
         raise BuildError(f"{path}: compiled YAML does not load: {exc}") from None
     if back != json.loads(json.dumps(_normalised(data))):
