@@ -34,7 +34,7 @@ from grafana_sync.compile import (
 from grafana_sync.connection import ConnectionSettings as Connection
 from grafana_sync.diff import DiffResult, diff_dashboards
 from grafana_sync.errors import ConfigError, SyncError
-from grafana_sync.project import Project, find_project
+from grafana_sync.project import Project, find_project, relative_to
 
 __all__ = [
     "BuildReport", "CheckReport", "Connection", "DiffReport", "Project", "build", "check",
@@ -218,7 +218,7 @@ def build(project: ProjectLike = None, *, dashboards_dir: str | Path | None = No
     report = BuildReport(proj, dashboards, errors, state, rule_states, rule_files)
     if write:
         if state.refused:  # JSON build cannot prove it wrote: refuse before writing anything
-            raise refusal(state, proj.output_dir, show=lambda p: _relative(p, proj.root))
+            raise refusal(state, proj.output_dir, show=lambda p: str(relative_to(p, proj.root)))
         for rs in rule_states:  # refuse before writing anything if a rule target is not ours
             if rs.foreign:
                 write_folder(rs)  # raises the one-line ConfigError
@@ -348,13 +348,6 @@ class DiffReport:
         if fmt == "markdown":
             return diff_render.render_markdown(self.result)
         return diff_render.render_text(self.result, color=color)
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
 
 
 def _display(path: Path) -> str:

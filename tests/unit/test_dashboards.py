@@ -21,6 +21,7 @@ import yaml
 
 from grafana_sync.compile import compare_output, compile_all
 from grafana_sync.macros import substitute_macros
+from grafana_sync.model import iter_panels  # re-exported for tests/integration
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARDS_DIR = REPO / "dashboards"
@@ -54,12 +55,6 @@ def compiled_dashboards() -> dict[str, dict[str, Any]]:
     result = compile_all(DASHBOARDS_DIR)
     assert not result.errors, [str(e) for e in result.errors]
     return {d.uid: d.data for d in result.dashboards if d.uid in AREAS}
-
-
-def iter_panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for panel in dashboard["panels"]:
-        yield panel
-        yield from panel.get("panels", [])
 
 
 def iter_targets(dashboards: dict[str, dict[str, Any]] | None = None
