@@ -9,15 +9,17 @@ import click
 from grafana_sync.errors import EXIT_OK, ConfigError, SyncError
 from grafana_sync.importer import import_text
 from grafana_sync.importer.write import write_module
+from grafana_sync.project import find_project, relative_to_cwd
 
 
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, metavar="FILE.json...")
-@click.option("--output-dir", default="dashboards", show_default=True, metavar="DIR",
-              help="Where to write one Python module per dashboard.")
+@click.option("--output-dir", metavar="DIR",
+              help="Where to write one Python module per dashboard [default: the project's "
+                   "dashboards-dir, else dashboards/ at its root].")
 @click.option("--force", is_flag=True, help="Overwrite a module that already exists.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not list the fields the build does not carry.")
-def import_(files: tuple[str, ...], output_dir: str, force: bool, quiet: bool) -> int:
+def import_(files: tuple[str, ...], output_dir: str | None, force: bool, quiet: bool) -> int:
     """Turn Grafana dashboard JSON into readable grafanalib modules.
 
     \b
@@ -31,7 +33,7 @@ def import_(files: tuple[str, ...], output_dir: str, force: bool, quiet: bool) -
       grafana-sync import exported/*.json --output-dir dashboards/
       make dashboards && grafana-sync diff --against exported/
     """
-    out = Path(output_dir)
+    out = relative_to_cwd(find_project(required=False, dashboards_dir=output_dir).dashboards_dir)
     code = EXIT_OK
     for name in files:
         path = Path(name)
