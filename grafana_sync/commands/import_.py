@@ -10,6 +10,7 @@ from grafana_sync.errors import EXIT_OK, ConfigError, SyncError
 from grafana_sync.importer import import_text
 from grafana_sync.importer.write import write_module
 from grafana_sync.project import find_project, relative_to_cwd
+from grafana_sync.pull import defined_uids
 
 
 @click.command("import")
@@ -17,9 +18,15 @@ from grafana_sync.project import find_project, relative_to_cwd
 @click.option("--output-dir", metavar="DIR",
               help="Where to write one Python module per dashboard [default: the project's "
                    "dashboards-dir, else dashboards/ at its root].")
-@click.option("--force", is_flag=True, help="Overwrite a module that already exists.")
+@click.option("--compiled-dir", metavar="DIR",
+              help="The repository's compiled dashboards: a uid found there is already defined "
+                   "[default: the project's output-dir, else provisioning/dashboards/].")
+@click.option("--force", is_flag=True,
+              help="Overwrite a module that already exists, or import a dashboard whose uid the "
+                   "repository already defines.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not list the fields the build does not carry.")
-def import_(files: tuple[str, ...], output_dir: str | None, force: bool, quiet: bool) -> int:
+def import_(files: tuple[str, ...], output_dir: str | None, compiled_dir: str | None, force: bool,
+            quiet: bool) -> int:
     """Turn Grafana dashboard JSON into readable grafanalib modules.
 
     \b
@@ -33,7 +40,9 @@ def import_(files: tuple[str, ...], output_dir: str | None, force: bool, quiet: 
       grafana-sync import exported/*.json --output-dir dashboards/
       make dashboards && grafana-sync diff --against exported/
     """
-    out = relative_to_cwd(find_project(required=False, dashboards_dir=output_dir).dashboards_dir)
+    project = find_project(required=False, dashboards_dir=output_dir, output_dir=compiled_dir)
+    out = relative_to_cwd(project.dashboards_dir)
+    defined = defined_uids(relative_to_cwd(project.output_dir))
     code = EXIT_OK
     for name in files:
         path = Path(name)
@@ -43,6 +52,9 @@ def import_(files: tuple[str, ...], output_dir: str | None, force: bool, quiet: 
             except (OSError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
             result = import_text(text, name)
+            if result.uid in defined and not force:
+                raise ConfigError(f"{name}: dashboard uid {result.uid!r} is already defined in this "
+                                  f"repository ({defined[result.uid]}); pass --force to import it anyway")
             target = write_module(result, out, force=force)
         except SyncError as exc:
             click.echo(f"error: {exc}", err=True)
