@@ -43,7 +43,7 @@ lint: $(STAMP) ## ruff + grafana-sync lint on the compiled dashboards
 demo: $(STAMP) ## Run Prometheus, Pushgateway, node_exporter, Alertmanager and the demo exporter on loopback
 	bash scripts/demo-stack.sh
 
-bench: $(STAMP) ## Measure build, push and query cost; appends to docs/benchmarks.md
+bench: $(STAMP) ## Measure build, push, query cost and ml_monitoring; appends to docs/benchmarks.md
 	$(BIN)/python bench/run.py
 
 clean: ## Remove the virtualenv and caches

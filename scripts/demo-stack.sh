@@ -2,7 +2,8 @@
 # `make demo`: the docker-compose stack without Docker, from the Debian packages
 #   apt-get install prometheus prometheus-pushgateway prometheus-node-exporter prometheus-alertmanager
 # plus the reference exporter (`python -m demo`), all on 127.0.0.1 with temp data dirs.
-# Ctrl-C stops everything and removes the temp dir.
+# Ctrl-C stops everything, removes the temp dir and exits 130 (SIGTERM: 143); a component that
+# dies at start is reported at once with its own error (its log), exit 1.
 #
 # Ports (env): PROMETHEUS_PORT 19090, ALERTMANAGER_PORT 19093, PUSHGATEWAY_PORT 19091,
 # NODE_EXPORTER_PORT 19100, DEMO_PORT 18000 (not the packages' defaults, so the Debian
@@ -54,17 +55,29 @@ done
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/ml-demo-stack.XXXXXX")"
 PIDS=()
+declare -A PID_OF=()
+STOP=""  # set by Ctrl-C / SIGTERM: the exit code to leave with
 cleanup() {
   trap - INT TERM EXIT
   echo
   echo "stopping the demo stack..."
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 100); do  # up to 10 s for a clean shutdown, then SIGKILL
+    alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Ctrl-C reaches the whole process group: the components die too, at the same moment. Record
+# it and leave from the loops below, so their deaths are never reported as a failure.
+trap 'STOP=130' INT
+trap 'STOP=143' TERM
+stop_requested() { [ -n "$STOP" ]; }
 
 "$PYTHON" scripts/render_demo_config.py "$WORK" \
   --prometheus-port "$PROMETHEUS_PORT" --alertmanager-port "$ALERTMANAGER_PORT" \
@@ -78,6 +91,16 @@ start() {  # start NAME CMD...: run in the background, log to $WORK/logs/NAME.lo
   local name="$1"; shift
   "$@" >"$WORK/logs/$name.log" 2>&1 &
   PIDS+=("$!")
+  PID_OF[$name]=$!
+}
+
+died() {  # died NAME WHEN: report that component's own error (its log) and exit 1
+  local name="$1" when="$2"
+  sleep 0.3  # a Ctrl-C that killed it reaches this shell too: that is a stop, not a failure
+  stop_requested && exit "$STOP"
+  echo "error: $name exited $when; its log ($WORK/logs/$name.log):" >&2
+  tail -n 20 "$WORK/logs/$name.log" >&2
+  exit 1
 }
 
 start node-exporter "$NODE_EXPORTER_BIN" --web.listen-address="127.0.0.1:$NODE_EXPORTER_PORT"
@@ -94,9 +117,11 @@ start demo "$PYTHON" -m demo --port "$DEMO_PORT" --speed "$DEMO_SPEED" \
 
 wait_up() {  # wait_up NAME URL: until URL answers 200, or fail showing the log
   local name="$1" url="$2"
-  for _ in $(seq 1 120); do
-    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
-    sleep 0.5
+  for _ in $(seq 1 240); do
+    stop_requested && exit "$STOP"
+    kill -0 "${PID_OF[$name]}" 2>/dev/null || died "$name" "at start"
+    if curl -fsS -m 2 -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    sleep 0.25
   done
   echo "error: $name did not come up at $url; its log:" >&2
   tail -n 20 "$WORK/logs/$name.log" >&2
@@ -127,14 +152,11 @@ Point Grafana at Prometheus http://127.0.0.1:$PROMETHEUS_PORT, e.g.
 Ctrl-C stops everything.
 EOF
 
-# Exit (and clean up) as soon as any component dies, or on Ctrl-C.
-while :; do
-  for i in "${!PIDS[@]}"; do
-    if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
-      echo "error: a component exited (pid ${PIDS[$i]}); logs in $WORK/logs:" >&2
-      tail -n 5 "$WORK"/logs/*.log >&2
-      exit 1
-    fi
+# Exit (and clean up) as soon as any component dies, or on Ctrl-C / SIGTERM.
+while ! stop_requested; do
+  for name in "${!PID_OF[@]}"; do
+    kill -0 "${PID_OF[$name]}" 2>/dev/null || died "$name" "while running"
   done
-  sleep 1
+  sleep 0.5
 done
+exit "$STOP"
