@@ -366,13 +366,15 @@ def diff(project: ProjectLike = None, *, against: str | Path | None = None,
     from grafana_sync.jsonio import load_compiled_dashboards
 
     given = [x for x in (against, against_ref, connection) if x is not None]
+    if against is not None and against_ref is not None:
+        raise ConfigError("give either --against DIR or --against-ref GITREF, not both")
     if len(given) > 1:
         raise ConfigError("compare against one of: a folder (--against), a git ref "
                           "(--against-ref) or Grafana (--url)")
     if not given:
         raise ConfigError("nothing to compare against: pass --url URL (or set GRAFANA_URL) for "
                           "the live Grafana, --against DIR or --against-ref GITREF")
-    proj = _project(project, output_dir=output_dir)
+    proj = _project(project, output_dir=output_dir, required=output_dir is None)
     if not proj.output_dir.is_dir():
         raise ConfigError(f"{_display(proj.output_dir)}: no compiled dashboards "
                           f"(run `grafana-sync build` first)")
