@@ -6,7 +6,8 @@
 # dies at start is reported at once with its own error (its log), exit 1.
 #
 # Ports (env): PROMETHEUS_PORT 19090, ALERTMANAGER_PORT 19093, PUSHGATEWAY_PORT 19091,
-# NODE_EXPORTER_PORT 19100, DEMO_PORT 18000 (not the packages' defaults, so the Debian
+# NODE_EXPORTER_PORT 19100, DEMO_PORT 18000, WEBHOOK_PORT 19095 (the local webhook sink every
+# Alertmanager receiver notifies: notifications are printed here, never sent out) (not the packages' defaults, so the Debian
 # services the packages start do not clash). DEMO_SPEED (10), DEMO_ARGS (extra demo flags),
 # SCRAPE_INTERVAL (Prometheus scrape/evaluation interval, default that of prometheus.yml: 15s;
 # Grafana's datasource assumes 15s, so change it only for tests or very fast demos),
@@ -22,6 +23,7 @@ ALERTMANAGER_PORT="${ALERTMANAGER_PORT:-19093}"
 PUSHGATEWAY_PORT="${PUSHGATEWAY_PORT:-19091}"
 NODE_EXPORTER_PORT="${NODE_EXPORTER_PORT:-19100}"
 DEMO_PORT="${DEMO_PORT:-18000}"
+WEBHOOK_PORT="${WEBHOOK_PORT:-19095}"
 DEMO_SPEED="${DEMO_SPEED:-10}"
 DEMO_ARGS="${DEMO_ARGS:-}"
 SCRAPE_INTERVAL="${SCRAPE_INTERVAL:-}"
@@ -47,7 +49,7 @@ command -v curl >/dev/null 2>&1 || die "curl not found (apt-get install curl)"
 port_free() {  # true when nothing listens on 127.0.0.1:$1
   ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
-for var in PROMETHEUS_PORT ALERTMANAGER_PORT PUSHGATEWAY_PORT NODE_EXPORTER_PORT DEMO_PORT; do
+for var in PROMETHEUS_PORT ALERTMANAGER_PORT PUSHGATEWAY_PORT NODE_EXPORTER_PORT DEMO_PORT WEBHOOK_PORT; do
   port="${!var}"
   [[ "$port" =~ ^[0-9]+$ ]] || die "$var=$port is not a port number"
   port_free "$port" || die "port $port is in use: set $var to a free port"
@@ -82,7 +84,8 @@ stop_requested() { [ -n "$STOP" ]; }
 "$PYTHON" scripts/render_demo_config.py "$WORK" \
   --prometheus-port "$PROMETHEUS_PORT" --alertmanager-port "$ALERTMANAGER_PORT" \
   --pushgateway-port "$PUSHGATEWAY_PORT" --node-exporter-port "$NODE_EXPORTER_PORT" \
-  --demo-port "$DEMO_PORT" ${SCRAPE_INTERVAL:+--scrape-interval "$SCRAPE_INTERVAL"}
+  --demo-port "$DEMO_PORT" --webhook-port "$WEBHOOK_PORT" \
+  ${SCRAPE_INTERVAL:+--scrape-interval "$SCRAPE_INTERVAL"}
 "$PROMTOOL_BIN" check config "$WORK/prometheus.yml" >"$WORK/promtool.log" 2>&1 \
   || { cat "$WORK/promtool.log" >&2; die "promtool rejected the rendered prometheus.yml"; }
 mkdir -p "$WORK/logs" "$WORK/prometheus-data" "$WORK/alertmanager-data"
@@ -103,6 +106,7 @@ died() {  # died NAME WHEN: report that component's own error (its log) and exit
   exit 1
 }
 
+start webhook-sink "$PYTHON" scripts/webhook_sink.py --port "$WEBHOOK_PORT"
 start node-exporter "$NODE_EXPORTER_BIN" --web.listen-address="127.0.0.1:$NODE_EXPORTER_PORT"
 start pushgateway "$PUSHGATEWAY_BIN" --web.listen-address="127.0.0.1:$PUSHGATEWAY_PORT"
 start alertmanager "$ALERTMANAGER_BIN" --config.file="$WORK/alertmanager.yml" \
@@ -137,7 +141,7 @@ cat <<EOF
 
 ML monitoring demo stack is up (logs and data in $WORK):
   Prometheus    http://127.0.0.1:$PROMETHEUS_PORT   (alerts: /alerts, rules: /rules)
-  Alertmanager  http://127.0.0.1:$ALERTMANAGER_PORT   (notifications go to placeholders)
+  Alertmanager  http://127.0.0.1:$ALERTMANAGER_PORT   (every receiver notifies the local sink below)
   Pushgateway   http://127.0.0.1:$PUSHGATEWAY_PORT
   node_exporter http://127.0.0.1:$NODE_EXPORTER_PORT/metrics
   demo          http://127.0.0.1:$DEMO_PORT/metrics   (speed x$DEMO_SPEED)
@@ -149,8 +153,10 @@ Point Grafana at Prometheus http://127.0.0.1:$PROMETHEUS_PORT, e.g.
   or push to a running Grafana (token in the environment, not on the command line):
     PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT GRAFANA_URL=http://GRAFANA:3000 \\
     GRAFANA_TOKEN=<service account token> .venv/bin/grafana-sync push
-Ctrl-C stops everything.
+Ctrl-C stops everything. Alert notifications (from the local webhook sink, never sent out):
 EOF
+tail -n +2 -f "$WORK/logs/webhook-sink.log" &
+PIDS+=("$!")
 
 # Exit (and clean up) as soon as any component dies, or on Ctrl-C / SIGTERM.
 while ! stop_requested; do

@@ -17,9 +17,10 @@ def _rel(path: Path, root: Path) -> str:
 
 def _failed(errors: list) -> int:
     """One line per distinct error (a bad shared config fails every module the same way)."""
-    for line in dict.fromkeys(str(error) for error in errors):
+    lines = list(dict.fromkeys(str(error) for error in errors))
+    for line in lines:
         click.echo(f"error: {line}", err=True)
-    click.echo(f"build failed: {len(errors)} error(s); nothing written", err=True)
+    click.echo(f"build failed: {len(lines)} error(s); nothing written", err=True)
     return max(e.exit_code for e in errors)
 
 
