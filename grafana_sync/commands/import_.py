@@ -8,6 +8,7 @@ import click
 
 from grafana_sync.errors import EXIT_OK, ConfigError, SyncError
 from grafana_sync.importer import import_text
+from grafana_sync.importer.generate import engine_is_first_party
 from grafana_sync.importer.write import write_module
 from grafana_sync.project import find_project, relative_to_cwd
 from grafana_sync.pull import defined_uids
@@ -43,6 +44,7 @@ def import_(files: tuple[str, ...], output_dir: str | None, compiled_dir: str | 
     project = find_project(required=False, dashboards_dir=output_dir, output_dir=compiled_dir)
     out = relative_to_cwd(project.dashboards_dir)
     defined = defined_uids(relative_to_cwd(project.output_dir))
+    first_party = engine_is_first_party(out)  # ruff sorts the imports by where the module lives
     code = EXIT_OK
     for name in files:
         path = Path(name)
@@ -51,7 +53,7 @@ def import_(files: tuple[str, ...], output_dir: str | None, compiled_dir: str | 
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-            result = import_text(text, name)
+            result = import_text(text, name, engine_first_party=first_party)
             if result.uid in defined and not force:
                 raise ConfigError(f"{name}: dashboard uid {result.uid!r} is already defined in this "
                                   f"repository ({defined[result.uid]}); pass --force to import it anyway")
