@@ -14,6 +14,7 @@ import time
 from urllib.parse import urlparse
 
 from demo.scenario import INCIDENT_KINDS, SCENARIOS
+from demo.stacks import STACKS
 
 TICK_SECONDS = 0.5
 MAX_SPEED = 3600.0
@@ -76,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pushgateway", metavar="URL", default=None, help="push the batch "
                    "evaluation metrics to this Pushgateway (e.g. http://127.0.0.1:9091) instead "
                    "of exposing them on /metrics")
+    p.add_argument("--stack", default="contract", help="serving stack whose native metric "
+                   "names, labels and units the serving series use: " + ", ".join(STACKS)
+                   + " (default: contract, the ml_* names; docs/stacks/)")
     p.add_argument("--list-scenarios", action="store_true", help="print the scenarios and "
                    "their incident offsets, then exit")
     return p
@@ -95,6 +99,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.scenario not in SCENARIOS:
         raise UsageError(f"unknown scenario {args.scenario!r}; choose one of "
                          + ", ".join(SCENARIOS))
+    if args.stack not in STACKS:
+        raise UsageError(f"unknown stack {args.stack!r}; choose one of " + ", ".join(STACKS))
     if args.pushgateway is not None:
         url = urlparse(args.pushgateway)
         if url.scheme not in ("http", "https") or not url.netloc:
@@ -114,10 +120,15 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(f"the demo needs its extra dependencies ({exc}): "
                          "pip install -e '.[demo]' (make venv does)") from None
 
+    from demo.stacks import create, wrap_wsgi
+
     instruments = Instruments()
+    serving = create(args.stack, instruments)
     try:
         server, _thread = start_http_server(args.port, addr=args.host,
                                             registry=instruments.registry)
+        if serving is not None:
+            server.set_app(wrap_wsgi(server.get_app(), serving))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UsageError(f"port {args.port} on {args.host} is already in use") from None
@@ -131,10 +142,12 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     evaluation = EvaluationJob(instruments.snapshots, args.pushgateway)
-    sim = build(args.scenario, args.speed, args.seed, instruments, evaluation)
+    sim = build(args.scenario, args.speed, args.seed, instruments, evaluation, serving)
     sim.warm_up()
+    stack = "" if serving is None else f", stack {args.stack}"
     print(f"demo: serving http://{args.host}:{args.port}/metrics (scenario {args.scenario}, "
-          f"speed {args.speed:g}, seed {args.seed}); Ctrl-C stops", file=sys.stderr, flush=True)
+          f"speed {args.speed:g}, seed {args.seed}{stack}); Ctrl-C stops", file=sys.stderr,
+          flush=True)
     try:
         while not stop.is_set():
             started = time.monotonic()

@@ -31,6 +31,7 @@ from demo.quality import (
     concept_drift_z,
 )
 from demo.scenario import SCENARIOS, Scenario, routing
+from demo.stacks.base import StackEmitter
 
 # Window sizes, and how full a window must be before its score is exported: a score from a
 # half-empty window is noise (a PSI over 30 rows is ~0.3 on healthy data), and a noisy score
@@ -111,8 +112,10 @@ class Simulation:
         instruments: Instruments,
         evaluation: EvaluationJob,
         clock: Clock | None = None,
+        serving: StackEmitter | None = None,
     ) -> None:
         self.models = models
+        self.serving = serving  # --stack: the serving series in a stack's native names
         self.scenario = scenario
         self.clock = clock or Clock(speed)
         self.rng = np.random.default_rng(seed)
@@ -149,6 +152,8 @@ class Simulation:
         if version in st.deployed:
             return
         st.deployed.add(version)
+        if self.serving is not None:
+            self.serving.deploy(name, version)
         i, m = self.inst, st.model
         for status in ("success", "error"):
             i.requests.labels(name, version, status)
@@ -310,6 +315,8 @@ class Simulation:
             latency[ok] += compute
             self._served(name, st, vs, version, X[ok], y[ok], proba, incidents, now_sim)
         total = latency + queue
+        if self.serving is not None:
+            self.serving.record(name, version, failed, error_type, total, queue)
         for v in total:
             i.duration.labels(name, version).observe(float(v))
         qd = i.queue_duration.labels(name)
@@ -571,6 +578,8 @@ class Simulation:
                 deployed.set((name, version), self.clock.wall_at(deployed_at))
                 share.set((name, version), traffic)
         self.infra.publish(snap, self.state, now_sim)
+        if self.serving is not None:
+            self.serving.publish(snap, self.state)
         active_g = snap.gauge("demo_incident_active", "1 while the scheduled incident is "
                               "active.", ("scenario", "incident", "model"))
         active_set = {(inc.kind, inc.model) for inc in active}
@@ -584,8 +593,8 @@ class Simulation:
 
 
 def build(scenario_name: str, speed: float, seed: int, instruments: Instruments,
-          evaluation: EvaluationJob) -> Simulation:
+          evaluation: EvaluationJob, serving: StackEmitter | None = None) -> Simulation:
     from demo.models import train_all
 
     return Simulation(train_all(seed), SCENARIOS[scenario_name], speed, seed, instruments,
-                      evaluation)
+                      evaluation, serving=serving)
