@@ -31,11 +31,24 @@ def _serving() -> list[dict]:
         record("model:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m",
                f"sum {JM} (model_version:ml_inference_request_errors:rate5m)\n"
                f"  / sum {JM} (model_version:ml_inference_requests:rate5m)\n"),
+        # Percentiles of every latency histogram in seconds (the contract's, and stacks' whose
+        # native histogram is in seconds), per version and per model. Adapters of stacks whose
+        # histogram is in ms or µs record theirs (quantile in the native unit, then scaled).
+        *[record(f"model_version:ml_inference_duration_seconds:p{q}_rate5m",
+                 f"histogram_quantile(0.{q}, model_version_le:ml_inference_duration_seconds_bucket:rate5m)")
+          for q in ("50", "95", "99")],
         record("model_le:ml_inference_duration_seconds_bucket:rate5m",
                f"sum {by('job', 'le')} (model_version_le:ml_inference_duration_seconds_bucket:rate5m)"),
         *[record(f"model:ml_inference_duration_seconds:p{q}_rate5m",
                  f"histogram_quantile(0.{q}, model_le:ml_inference_duration_seconds_bucket:rate5m)")
           for q in ("50", "95", "99")],
+        # Mean latency per model: the versions' means weighted by their request rates.
+        record("model:ml_inference_duration_seconds:mean5m",
+               f"sum {JM} (\n  model_version:ml_inference_duration_seconds:mean5m\n"
+               f"    * {on('job', version=True)} model_version:ml_inference_requests:rate5m\n)\n"
+               f"  / (sum {JM} (model_version:ml_inference_requests:rate5m) > 0)\n"),
+        record("model:ml_inference_in_progress_requests:sum",
+               f"sum {JM} (model_version:ml_inference_in_progress_requests:sum)"),
     ]
 
 

@@ -14,6 +14,7 @@ STACK = "contract"
 
 LE = by("job", "le", version=True)
 JMV = by("job", version=True)
+JM = by("job")
 ERROR = sel('status="error"')
 
 
@@ -31,14 +32,23 @@ def _rules() -> list[dict]:
                "model_version:ml_inference_request_errors:rate5m\n"
                "  / model_version:ml_inference_requests:rate5m\n"),
         # --- latency (RED: duration): end-to-end request latency ---------------------------------
+        # (the percentiles of every seconds histogram are computed in recording.py)
         record("model_version_le:ml_inference_duration_seconds_bucket:rate5m",
                f"sum {LE} (rate(ml_inference_duration_seconds_bucket{sel()}[{WINDOW}]))"),
-        *[record(f"model_version:ml_inference_duration_seconds:p{q}_rate5m",
-                 f"histogram_quantile(0.{q}, model_version_le:ml_inference_duration_seconds_bucket:rate5m)")
-          for q in ("50", "95", "99")],
         record("model_version:ml_inference_duration_seconds:mean5m",
                f"sum {JMV} (rate(ml_inference_duration_seconds_sum{sel()}[{WINDOW}]))\n"
                f"  / sum {JMV} (rate(ml_inference_duration_seconds_count{sel()}[{WINDOW}]))\n"),
+        # --- saturation: in flight, queued, queue wait ------------------------------------------
+        record("model_version:ml_inference_in_progress_requests:sum",
+               f"sum {JMV} (ml_inference_in_progress_requests{sel()})"),
+        record("model:ml_inference_queued_requests:sum",
+               f"sum {JM} (ml_inference_queued_requests{sel()})"),
+        record("model:ml_inference_queue_duration_seconds:p95_rate5m",
+               f"histogram_quantile(0.95, sum {by('job', 'le')} "
+               f"(rate(ml_inference_queue_duration_seconds_bucket{sel()}[{WINDOW}])))"),
+        record("model:ml_inference_queue_duration_seconds:mean5m",
+               f"sum {JM} (rate(ml_inference_queue_duration_seconds_sum{sel()}[{WINDOW}]))\n"
+               f"  / sum {JM} (rate(ml_inference_queue_duration_seconds_count{sel()}[{WINDOW}]))\n"),
     ]
 
 
