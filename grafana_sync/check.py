@@ -46,7 +46,8 @@ DEFAULT_RANGE = 6 * 3600.0  # Grafana's default dashboard time range (now-6h)
 GRID_COLUMNS = 24
 SCREEN_WIDTH_PX = 1920  # a panel's width in pixels bounds its data points, as in a browser
 MAX_POINTS = 11000  # Prometheus refuses range queries with more points per series
-HISTORY_PROBE = "up"  # every Prometheus that scrapes anything records `up`
+HISTORY_PROBE = "up"
+MAX_REASONS = 3  # selectors named per empty target  # every Prometheus that scrapes anything records `up`
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0,
           "y": 31536000.0}
@@ -633,6 +634,7 @@ class Checker:
         except Exception:  # noqa: BLE001 - Prometheus accepted it; the parser may be stricter
             return "the query returned no series"
         seen: set[str] = set()
+        reasons: list[str] = []
         for sub, _parents in walk(node):
             if not isinstance(sub, promql_parser.VectorSelector):
                 continue
@@ -641,8 +643,11 @@ class Checker:
                 continue
             seen.add(key)
             why = self._why_selector_empty(sub, rng, end)
-            if why:
-                return why
+            if why and why not in reasons:
+                reasons.append(why)
+        if reasons:  # every failing selector (an `a or b` fallback fails in each branch)
+            return "; ".join(reasons[:MAX_REASONS]) + (
+                f"; and {len(reasons) - MAX_REASONS} more" if len(reasons) > MAX_REASONS else "")
         return ("every selector matches series, but the expression returns nothing "
                 "(a join, filter or comparison drops them, or too few samples in the window)")
 
