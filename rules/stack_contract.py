@@ -28,9 +28,11 @@ def _rules() -> list[dict]:
         # --- errors (RED: errors); numerator and denominator aggregated before dividing ---------
         record("model_version:ml_inference_request_errors:rate5m",
                f"sum {JMV} (rate(ml_inference_requests_total{ERROR}[{WINDOW}]))"),
+        # Read from this stack's own series, not from the recorded names: those also hold every
+        # other enabled stack's series (rules/_stacklib.py), which their adapters divide.
         record("model_version:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m",
-               "model_version:ml_inference_request_errors:rate5m\n"
-               "  / model_version:ml_inference_requests:rate5m\n"),
+               f"sum {JMV} (rate(ml_inference_requests_total{ERROR}[{WINDOW}]))\n"
+               f"  / sum {JMV} (rate(ml_inference_requests_total{sel()}[{WINDOW}]))\n"),
         # --- latency (RED: duration): end-to-end request latency ---------------------------------
         # (the percentiles of every seconds histogram are computed in recording.py)
         record("model_version_le:ml_inference_duration_seconds_bucket:rate5m",

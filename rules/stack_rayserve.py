@@ -9,7 +9,21 @@ queue wait excluded), `ray_serve_replica_processing_queries`,
 model). No version label (version="unknown").
 """
 
-from _stacklib import JM, JMV, by, core, group, latency, per, quantile, rate, record, relabel, sum_by
+from _stacklib import (
+    JM,
+    JMV,
+    by,
+    core,
+    first,
+    group,
+    latency,
+    per,
+    quantile,
+    rate,
+    record,
+    relabel,
+    sum_by,
+)
 
 STACK = "rayserve"
 MS = 1e3
@@ -25,10 +39,15 @@ def _millis(level: str, q: str) -> str:
     return quantile(q, sum_by(g, _v(rate(f"{LATENCY}_bucket"))), MS)
 
 
+def _counter(name: str) -> str:
+    """Ray >= 2.x exports `<name>_total`; older Ray (OpenCensus) exported `<name>`."""
+    return first(sum_by(JMV, _v(rate(f"{name}_total"))), sum_by(JMV, _v(rate(name))))
+
+
 _rules = [
     *core(
-        requests=sum_by(JMV, _v(rate('{__name__=~"ray_serve_deployment_request_counter(_total)?"}'))),
-        errors=sum_by(JMV, _v(rate('{__name__=~"ray_serve_deployment_error_counter(_total)?"}'))),
+        requests=_counter("ray_serve_deployment_request_counter"),
+        errors=_counter("ray_serve_deployment_error_counter"),
         mean=per(sum_by(JMV, _v(rate(f"{LATENCY}_sum"))), sum_by(JMV, _v(rate(f"{LATENCY}_count"))),
                  MS),
     ),

@@ -16,7 +16,6 @@ labels `model`, `model_internal` = `<model>_<version>`, `code`); SeldonIO/MLServ
 from _stacklib import JMV, core, first, group, per, rate, relabel, sum_by
 
 STACK = "seldon"
-MLSERVER = "model_infer_request_success_total|model_infer_request_failure_total"
 
 
 def _agent(expr: str) -> str:
@@ -27,9 +26,15 @@ def _ml(expr: str) -> str:
     return relabel(expr, model="model", version="version")
 
 
+def _ml_requests() -> str:
+    success = sum_by(JMV, _ml(rate("model_infer_request_success_total")))
+    failure = sum_by(JMV, _ml(rate("model_infer_request_failure_total")))
+    return f"({success}\n  + {failure})\n  or\n{success}"
+
+
 _rules = core(
     requests=first(sum_by(JMV, _agent(rate("seldon_model_infer_total"))),
-                   sum_by(JMV, _ml(rate(f'{{__name__=~"{MLSERVER}"}}')))),
+                   _ml_requests()),
     errors=first(sum_by(JMV, _agent(rate("seldon_model_infer_total", 'code!~"2..|OK"'))),
                  sum_by(JMV, _ml(rate("model_infer_request_failure_total")))),
     mean=first(per(sum_by(JMV, _agent(rate("seldon_model_infer_seconds_total"))),

@@ -24,10 +24,19 @@ def _v(expr: str) -> str:
     return relabel(expr, model="model_name", version="model_version")
 
 
+def _class(c: str) -> str:
+    """Responses/s of one status class on each host (`RequestsNXX`, or `RequestsNXX_total`)."""
+    return "(" + " or ".join(
+        f"sum by ({HOST}) (rate({selector(f'Requests{c}XX{suffix}')}[{WINDOW}]))"
+        for suffix in ("", "_total")) + ")"
+
+
+# A class counter appears with its first response of that class: 0 until then.
+_ZERO = f"(0 * ({_class('2')} or {_class('4')} or {_class('5')}))"
+
+
 def _host(classes: str) -> str:
-    names = "|".join(f"Requests{c}XX(_total)?" for c in classes)
-    matcher = '{__name__=~"' + names + '"}'
-    return f"sum by ({HOST}) (rate({selector(matcher)}[{WINDOW}]))"
+    return " + ".join(f"({_class(c)} or {_ZERO})" for c in classes)
 
 
 HOST_ERROR_RATIO = f"({_host('45')})\n  / ({_host('245')} > 0)"
