@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from grafana_sync.model import PanelRef, content_equal, normalise_for_compare, walk_panels  # noqa: F401
@@ -188,6 +188,14 @@ def _list_key_field(old: list[Any], new: list[Any]) -> str | None:
     return None
 
 
+#: Panel objects Grafana treats as empty when absent (and normalise_for_compare drops when
+#: empty): a value added into one of them is reported at its own path
+#: (`fieldConfig.defaults.unit`), not as the whole new object.
+IMPLICIT_EMPTY_OBJECTS: frozenset[str] = frozenset({
+    "fieldConfig", "fieldConfig.defaults", "fieldConfig.defaults.custom", "options",
+})
+
+
 def diff_values(old: Any, new: Any, path: str = "") -> list[FieldChange]:
     """Leaf-level changes between two JSON values; MISSING marks an absent side.
 
@@ -196,6 +204,9 @@ def diff_values(old: Any, new: Any, path: str = "") -> list[FieldChange]:
     lists of scalars such as tags) and any value present on one side only (a new query, a new
     thresholds object) is one change holding the whole value.
     """
+    if path in IMPLICIT_EMPTY_OBJECTS:  # absent means {} to Grafana: report the leaves
+        old = {} if old is MISSING and isinstance(new, dict) else old
+        new = {} if new is MISSING and isinstance(old, dict) else new
     if old is MISSING or new is MISSING:
         return [] if old is new else [FieldChange(path=path, old=old, new=new)]
     if old == new:
@@ -261,9 +272,34 @@ def _slot(ref: PanelRef) -> _Slot:
     return _Slot(index=ref.index, ref=ref, content=content)
 
 
+def _grid_y(panel: Mapping[str, Any]) -> float | None:
+    gp = panel.get("gridPos")
+    y = gp.get("y") if isinstance(gp, dict) else None
+    return y if isinstance(y, (int, float)) and not isinstance(y, bool) else None
+
+
 def flatten_panels(dash: Mapping[str, Any]) -> list[_Slot]:
-    """Every panel in layout order (grafana_sync.model.walk_panels), with the title of its row."""
-    return [_slot(ref) for ref in walk_panels(dash)]
+    """Every panel in layout order (grafana_sync.model.walk_panels), with the title of its row.
+
+    A top-level panel belongs to the last row above it *by gridPos*: Grafana sorts panels by
+    gridPos on load, so list order does not decide (a panel listed after row B but placed under
+    row A is in A). Panels of a collapsed row are in that row; a panel without a usable gridPos
+    keeps the row of its place in the list.
+    """
+    refs = walk_panels(dash)
+    row_tops = sorted((y, ref.index) for ref in refs if ref.is_row and ref.parent_row is None
+                      and (y := _grid_y(ref.raw)) is not None)
+    titles = {ref.index: ref.title for ref in refs}
+    slots = []
+    for ref in refs:
+        y = _grid_y(ref.raw)
+        if not ref.is_row and ref.parent_row is None and y is not None and row_tops:
+            above = [index for row_y, index in row_tops if row_y <= y]
+            row = titles[above[-1]] if above else None
+            if row != ref.row:
+                ref = replace(ref, row=row)
+        slots.append(_slot(ref))
+    return slots
 
 
 def _match_pass(old: list[_Slot], new: list[_Slot], key: Any,
@@ -320,25 +356,25 @@ def _reading_order(slot: _Slot) -> tuple[float, float, int]:
             slot.index)
 
 
-def _longest_increasing(seq: list[int]) -> set[int]:
-    """Positions in seq of one longest strictly increasing subsequence (patience sorting)."""
-    tails: list[int] = []  # tails[k] = position in seq ending the best run of length k+1
-    prev: list[int | None] = [None] * len(seq)
+def _heaviest_increasing(seq: list[int], weights: list[int]) -> set[int]:
+    """Positions in seq of a strictly increasing subsequence of greatest total weight.
+
+    Ties go to the subsequence ending, and then continuing, earliest: deterministic. O(n^2),
+    fine for the few hundred panels of a dashboard.
+    """
+    best: list[int] = []
+    prev: list[int | None] = []
     for pos, value in enumerate(seq):
-        lo, hi = 0, len(tails)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if seq[tails[mid]] < value:
-                lo = mid + 1
-            else:
-                hi = mid
-        prev[pos] = tails[lo - 1] if lo else None
-        if lo == len(tails):
-            tails.append(pos)
-        else:
-            tails[lo] = pos
+        score, link = weights[pos], None
+        for before in range(pos):
+            if seq[before] < value and best[before] + weights[pos] > score:
+                score, link = best[before] + weights[pos], before
+        best.append(score)
+        prev.append(link)
+    if not seq:
+        return set()
+    cursor: int | None = max(range(len(seq)), key=lambda p: (best[p], -p))
     keep: set[int] = set()
-    cursor = tails[-1] if tails else None
     while cursor is not None:
         keep.add(cursor)
         cursor = prev[cursor]
@@ -350,23 +386,38 @@ def _size(ref: PanelRef) -> tuple[Any, Any]:
     return gp.get("w"), gp.get("h")
 
 
-def _split_moves(pairs: list[tuple[_Slot, _Slot]]) -> tuple[set[int], set[int]]:
-    """(moved, shifted): new-side indices of paired panels whose gridPos or row changed.
+def _x(ref: PanelRef) -> Any:
+    return (ref.grid_pos or {}).get("x")
 
-    A panel *moved* when its row or size changed or its place in reading order (y, then x)
-    among the paired panels changed. Otherwise a changed gridPos is only a *shift*: the layout
-    flowed around an added, removed or resized panel (one insert shifts everything below it).
+
+def _split_moves(pairs: list[tuple[_Slot, _Slot]]) -> tuple[set[int], set[int]]:
+    """(moved, shifted): new-side indices of paired panels whose gridPos changed.
+
+    A panel whose gridPos did not change is never moved. Of the others, a panel *moved* when its
+    row, size or column changed, or its place in reading order (y, then x) among the paired
+    panels changed; otherwise its new y is only a *shift*: Grafana's layout flows vertically
+    around an added, removed or resized panel (one insert shifts everything below it).
+
+    "Its place in reading order changed" means: not in the heaviest increasing subsequence of
+    old ranks taken in new reading order, where an unchanged panel weighs more than all changed
+    ones together. So when B moves below C, the panels that stayed put (C) keep the order and
+    the one that changed place (B) is the move, never the other way round.
     """
     by_new = sorted(pairs, key=lambda p: _reading_order(p[1]))
     old_rank = {id(o): rank for rank, (o, _n) in
                 enumerate(sorted(pairs, key=lambda p: _reading_order(p[0])))}
-    in_order = _longest_increasing([old_rank[id(o)] for o, _n in by_new])
+    heavy = len(pairs) + 1
+    weights = [heavy if o.ref.grid_pos == n.ref.grid_pos else 1 for o, n in by_new]
+    in_order = _heaviest_increasing([old_rank[id(o)] for o, _n in by_new], weights)
     moved: set[int] = set()
     shifted: set[int] = set()
     for pos, (o, n) in enumerate(by_new):
-        if o.ref.row != n.ref.row or _size(o.ref) != _size(n.ref) or pos not in in_order:
+        if o.ref.grid_pos == n.ref.grid_pos:
+            continue
+        if (o.ref.row != n.ref.row or _size(o.ref) != _size(n.ref) or _x(o.ref) != _x(n.ref)
+                or pos not in in_order):
             moved.add(n.index)
-        elif o.ref.grid_pos != n.ref.grid_pos:
+        else:
             shifted.add(n.index)
     return moved, shifted
 

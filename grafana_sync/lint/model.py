@@ -7,6 +7,7 @@ finding or is skipped instead of a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ class Issue:
     panel: PanelRef | None = None
     target: TargetRef | None = None
     severity: str | None = None  # None = the rule's default severity
+    # How to fix it mechanically (`grafana-sync lint --fix`): mutates the dashboard's raw JSON.
+    fix: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Finding:
     target_index: int | None = None
     panel_index: int | None = None
     reason: str | None = None  # the .lint reason when a `warnings:` entry downgraded it
+    fixable: bool = False  # `grafana-sync lint --fix` can fix it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +83,7 @@ class Finding:
             "target_index": self.target_index,
             "message": self.message,
             "reason": self.reason,
+            "fixable": self.fixable,
         }
 
     def sort_key(self) -> tuple[Any, ...]:
