@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dashboards check test test-unit lint demo bench clean
+.PHONY: help venv dashboards check test test-e2e test-unit lint demo bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -25,10 +25,13 @@ check: $(STAMP) ## Fail if the committed dashboard JSON is stale
 	$(BIN)/grafana-sync build --check
 
 test: $(STAMP) ## Run the whole test suite (unit, contract, integration with real Prometheus)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not e2e"
+
+test-e2e: $(STAMP) ## Long end-to-end runs (every serving stack's demo + adapter on Prometheus)
+	$(BIN)/python -m pytest -m e2e
 
 test-unit: $(STAMP) ## Run the fast tests only
-	$(BIN)/python -m pytest -m "not integration"
+	$(BIN)/python -m pytest -m "not integration and not e2e"
 
 lint: $(STAMP) ## ruff + grafana-sync lint on the compiled dashboards
 	$(BIN)/ruff check .

@@ -144,6 +144,8 @@ def _serve(args: argparse.Namespace) -> int:
     evaluation = EvaluationJob(instruments.snapshots, args.pushgateway)
     sim = build(args.scenario, args.speed, args.seed, instruments, evaluation, serving)
     sim.warm_up()
+    if serving is not None:
+        serving.ready.set()
     stack = "" if serving is None else f", stack {args.stack}"
     print(f"demo: serving http://{args.host}:{args.port}/metrics (scenario {args.scenario}, "
           f"speed {args.speed:g}, seed {args.seed}{stack}); Ctrl-C stops", file=sys.stderr,

@@ -17,6 +17,7 @@ the p95 of the same buckets, exactly.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,10 @@ CONTRACT_SERVING_GAUGES = ("ml_inference_in_progress_requests", "ml_inference_qu
 HTTP_STATUS = {"": 200, "invalid_input": 400, "model_exception": 500,
                "dependency_unavailable": 503, "timeout": 504}
 UNKNOWN_VERSION = "unknown"
+# Every status the demo can answer. Stacks create a status's series with its first response;
+# the demo creates them when a version is deployed, as a server that has served for a while
+# has, so a 5-minute rate is exact from the first scrape (tests run shorter than one window).
+STATUS_CODES = tuple(sorted(set(HTTP_STATUS.values())))
 
 
 class StackEmitter:
@@ -57,6 +62,9 @@ class StackEmitter:
             bucket_fn=lambda lb: self.truth_buckets_by_model.get(dict(lb)["model"], buckets)))
         self.truth = truth
         self.batch: dict[str, float] = {}  # model -> simulated mean batch size
+        # Nothing is served before the warm-up is over: every endpoint (the stack's sidecars
+        # are scraped apart) then starts from the same state, so their rates agree.
+        self.ready = threading.Event()
 
     # -- naming the stack gives a model version
     def version_label(self, model: str, version: str) -> str:
@@ -123,9 +131,11 @@ class StackEmitter:
     def render(self, path: str) -> str | None:
         """The exposition for an HTTP path, or None when the stack serves nothing there."""
         if path == "/metrics":
-            return self.main.render() + self.truth.render()
+            return self.main.render() + self.truth.render() if self.ready.is_set() else ""
         exposition = self.paths.get(path)
-        return exposition.render() if exposition is not None else None
+        if exposition is None:
+            return None
+        return exposition.render() if self.ready.is_set() else ""
 
 
 def batches(n: int, mean_size: float) -> int:

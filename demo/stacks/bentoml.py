@@ -18,7 +18,7 @@ a BentoML >= 1.2 service and the second as a 1.1 API server, so both names are e
 
 from __future__ import annotations
 
-from demo.stacks.base import StackEmitter, codes, live_versions
+from demo.stacks.base import STATUS_CODES, StackEmitter, codes, live_versions
 from demo.stacks.exposition import Family, labels, python_float
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
@@ -71,8 +71,9 @@ class BentoML(StackEmitter):
 
     def _deploy(self, model: str, version: str) -> None:
         fam = self.fam[self._ns(model)]
-        fam["total"].touch(self._base(model, version, "200"))
-        fam["duration"].touch(self._base(model, version, "200"))
+        for code in STATUS_CODES:
+            fam["total"].touch(self._base(model, version, str(code)))
+            fam["duration"].touch(self._base(model, version, str(code)))
 
     def _record(self, model, version, failed, causes, latency, queue) -> None:
         fam = self.fam[self._ns(model)]

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from demo.stacks.base import StackEmitter, codes, live_versions, status_class
+from demo.stacks.base import STATUS_CODES, StackEmitter, codes, live_versions, status_class
 from demo.stacks.exposition import Exposition, Family, go_float, labels, python_float
 
 PY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -105,6 +105,16 @@ class KServe(StackEmitter):
     def _deploy(self, model: str, version: str) -> None:
         for fam in self.steps.values():
             fam.touch(labels(model_name=model))
+        side = self.sidecars.get(model)
+        for code in STATUS_CODES if side else ():
+            if "duration" in side:
+                side["duration"].touch(labels(http_response_status_code=str(code),
+                                              otel_scope_name=SCOPE, otel_scope_version=""))
+            else:
+                rl = labels(**self._revision(model), response_code=str(code),
+                            response_code_class=status_class(code))
+                side["count"].touch(rl)
+                side["latencies"].touch(rl)
 
     def _record(self, model, version, failed, causes, latency, queue) -> None:
         compute = (latency - queue).clip(min=0)

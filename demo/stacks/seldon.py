@@ -25,7 +25,7 @@ The demo serves the agent on /metrics and MLServer on /mlserver/metrics.
 
 from __future__ import annotations
 
-from demo.stacks.base import StackEmitter, codes, live_versions
+from demo.stacks.base import STATUS_CODES, StackEmitter, codes, live_versions
 from demo.stacks.exposition import Exposition, Family, labels, python_float
 
 API_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
@@ -81,8 +81,9 @@ class Seldon(StackEmitter):
                       method_type="rest", code=code)
 
     def _deploy(self, model: str, version: str) -> None:
-        self.infer.touch(self._agent(model, version, "200"))
-        self.infer_seconds.touch(self._agent(model, version, "200"))
+        for code in STATUS_CODES:
+            self.infer.touch(self._agent(model, version, str(code)))
+            self.infer_seconds.touch(self._agent(model, version, str(code)))
         self.loaded.set(labels(server=SERVER, server_replica="0",
                                model_internal=f"{model}_{self.version_label(model, version)}"),
                         1)

@@ -49,7 +49,8 @@ class TFServing(StackEmitter):
                                      "processing.", buckets=BATCH, **f))
 
     def _deploy(self, model: str, version: str) -> None:
-        self.count.touch(labels(model_name=model, status="OK"))
+        for status in STATUS.values():
+            self.count.touch(labels(model_name=model, status=status))
         self.latency.touch(labels(model_name=model, API="predict", entrypoint="REST"))
 
     def _record(self, model, version, failed, causes, latency, queue) -> None:
