@@ -21,17 +21,31 @@ INFO_METRIC = "ml_model_info"
 DEPLOYED_METRIC = "ml_model_deployed_timestamp_seconds"
 
 
+# The model and version lists: the model info metric of the service's own instrumentation, or
+# the request rate a serving-stack adapter records (rules/stack_*.py), so a team serving with
+# Triton, KServe, … and no ml_* instrumentation still gets its models listed.
+SERVING_RATE_RULE = "model_version:ml_inference_requests:rate5m"
+
+
+def _listing(model: bool) -> str:
+    names = f'__name__=~"{INFO_METRIC}|{SERVING_RATE_RULE}"'
+    rest = sel(model=model)
+    return "{" + ", ".join(p for p in (names, rest[1:-1] if rest else "") if p) + "}"
+
+
 def model_variable() -> variables.Variable:
     return variables.label_values(
-        "model", M, f"{INFO_METRIC}{sel(model=False)}", "Model",
-        "Models to show; the list comes from the model info metric of the live fleet.",
+        "model", M, _listing(model=False), "Model",
+        "Models to show: from the model info metric of the live fleet, or from the serving "
+        "stack's request rate (docs/stacks/).",
     )
 
 
 def version_variable() -> variables.Variable:
     return variables.label_values(
-        "version", V, f"{INFO_METRIC}{sel()}", "Version",
-        "Model versions to show (of the selected models).",
+        "version", V, _listing(model=True), "Version",
+        "Model versions to show (of the selected models); \"unknown\" for serving stacks "
+        "without model versions.",
     )
 
 
