@@ -118,8 +118,9 @@ def latency(seconds_buckets: Callable[[str], str] | None = None,
 
 
 def quantile(q: str, buckets: str, divisor: float = 1) -> str:
-    """histogram_quantile over native buckets (`le` untouched), then / divisor (to seconds)."""
-    return scaled(f"histogram_quantile(0.{q}, {buckets})", divisor)
+    """histogram_quantile over native buckets (`le` untouched), then / divisor (to seconds);
+    absent, not NaN, where the histogram saw no request (`>= 0` drops NaN)."""
+    return scaled(f"histogram_quantile(0.{q}, {buckets})\n  >= 0", divisor)
 
 
 def core(requests: str, errors: str, mean: str | None) -> list[dict]:
