@@ -284,15 +284,18 @@ class CheckReport:
         return counts
 
     def failures(self) -> list[str]:
-        """What makes the check fail: empty or failing panels, variables and annotation errors."""
+        """What makes the check fail (exit 1): panels without data (empty or failing)."""
+        return [f"{dash.uid}: panel {panel.title!r}: {panel.status}"
+                for dash in self.dashboards for panel in dash.panels
+                if panel.status in (EMPTY, ERROR)]
+
+    def warnings(self) -> list[str]:
+        """Reported, not failing: variables without values, annotation queries that fail."""
         out = []
         for dash in self.dashboards:
             for var in dash.variables:
                 if var.status in (EMPTY, ERROR):
                     out.append(f"{dash.uid}: variable {var.name}: {var.status}")
-            for panel in dash.panels:
-                if panel.status in (EMPTY, ERROR):
-                    out.append(f"{dash.uid}: panel {panel.title!r}: {panel.status}")
             for ann in dash.annotations:
                 if ann.status == ERROR:
                     out.append(f"{dash.uid}: annotation {ann.title!r}: error")
@@ -304,7 +307,8 @@ class CheckReport:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["summary"] = {"panels": self.counts(), "failures": self.failures(), "ok": self.ok}
+        data["summary"] = {"panels": self.counts(), "failures": self.failures(),
+                           "warnings": self.warnings(), "ok": self.ok}
         return data
 
 
@@ -782,6 +786,8 @@ def render_text(report: CheckReport, verbose: bool = False) -> str:
     lines.append(f"{total} panels in {len(report.dashboards)} dashboard(s): {counts[DATA]} with "
                  f"data, {counts[EMPTY]} empty, {counts[ERROR]} error, {counts[NO_HISTORY]} "
                  f"waiting for history ({waiting} queries with an offset beyond the oldest data)")
-    failures = report.failures()
-    lines.append("OK" if not failures else f"FAILED: {len(failures)} problem(s)")
+    failures, warnings = report.failures(), report.warnings()
+    if warnings:
+        lines.append(f"{len(warnings)} warning(s): " + "; ".join(warnings))
+    lines.append("OK" if not failures else f"FAILED: {len(failures)} panel(s) without data")
     return "\n".join(lines) + "\n"

@@ -49,6 +49,9 @@ class StackEmitter:
     def __init__(self) -> None:
         self.main = Exposition()  # served on /metrics
         self.paths: dict[str, Exposition] = {}  # extra endpoints (e.g. a sidecar per model)
+        # endpoint -> the model it serves: its ground truth is served there too, in the same
+        # scrape as the sidecar's series it is compared with
+        self.path_models: dict[str, str] = {}
         truth = Exposition()
         self._truth_requests = truth.add(Family(
             "demo_truth_requests_total", "counter", "Ground truth for adapter tests: requests "
@@ -135,7 +138,12 @@ class StackEmitter:
         exposition = self.paths.get(path)
         if exposition is None:
             return None
-        return exposition.render() if self.ready.is_set() else ""
+        if not self.ready.is_set():
+            return ""
+        model = self.path_models.get(path)
+        truth = "" if model is None else self.truth.render(
+            lambda lb: dict(lb).get("model") == model)
+        return exposition.render() + truth
 
 
 def batches(n: int, mean_size: float) -> int:

@@ -119,7 +119,14 @@ class Family:
             for key in [k for k in store if predicate(k)]:
                 del store[key]
 
-    def render(self) -> list[str]:
+    def render(self, keep: Callable[[Labels], bool] | None = None) -> list[str]:
+        if keep is not None:
+            part = Family(self.name, self.kind, self.help, self.buckets, self.le_format,
+                          self.value_format, self.sample_name, self.bucket_fn)
+            for store, target in ((self.values, part.values), (self.hist, part.hist),
+                                  (self.sums, part.sums), (self.counts, part.counts)):
+                target.update({k: v for k, v in store.items() if keep(k)})
+            return part.render()
         if not (self.values or self.counts):
             return []
         fmt = self.value_format
@@ -156,11 +163,12 @@ class Exposition:
         self.families[family.name] = family
         return family
 
-    def render(self) -> str:
+    def render(self, keep: Callable[[Labels], bool] | None = None) -> str:
+        """The text exposition (only the series `keep` accepts, when given)."""
         with self.lock:
             lines: list[str] = []
             for family in self.families.values():
-                lines.extend(family.render())
+                lines.extend(family.render(keep))
         return "\n".join(lines) + ("\n" if lines else "")
 
 

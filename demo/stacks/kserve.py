@@ -64,6 +64,7 @@ class KServe(StackEmitter):
         for i, model in enumerate(MODELS_ORDER):
             expo = Exposition()
             self.paths[f"/queue-proxy/{model}/metrics"] = expo
+            self.path_models[f"/queue-proxy/{model}/metrics"] = model
             self.sidecars[model] = self._otel(expo) if i == 0 else self._opencensus(expo)
 
     @staticmethod

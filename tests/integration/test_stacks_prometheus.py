@@ -15,7 +15,7 @@ Prometheus.
 2. `grafana-sync check` over every compiled dashboard: the only empty panels are the ones
    docs/stacks/<stack>.md lists under "Panels this stack leaves empty".
 
-triton and kserve run in `make test`; the others are `e2e` (`make test-e2e`, also in CI).
+triton runs in `make test`; the others are `e2e` (`make test-e2e`, also in CI).
 """
 
 from __future__ import annotations
@@ -24,12 +24,19 @@ import pytest
 
 from grafana_sync.check import EMPTY, ERROR, Checker, CheckOptions, PrometheusAPI
 from grafana_sync.jsonio import compiled_files, load_dashboard_file
-from tests.promharness import PROMETHEUS_BIN, REPO_ROOT, HarnessError, require_binary, run_stack
-from tests.stacks.support import SCRAPE, STACKS, compile_stack_rules, empty_by_design
+from tests.promharness import (
+    DEMO_JOB,
+    PROMETHEUS_BIN,
+    REPO_ROOT,
+    HarnessError,
+    require_binary,
+    run_stack,
+)
+from tests.stacks.support import SCRAPE, STACKS, TRUTH_JOB, compile_stack_rules, empty_by_design
 
 pytestmark = pytest.mark.integration
 
-FAST = ("triton", "kserve")
+FAST = ("triton",)
 WARM_UP_SIM_SECONDS = 20 * 60
 MV = "model_version:ml_inference"
 RATE_TOL, MEAN_TOL, P95_TOL, RATIO_TOL = 0.02, 0.02, 0.05, 0.005
@@ -68,34 +75,36 @@ def stack_prometheus(request, tmp_path_factory):
 
 def test_adapter_signals_match_what_the_demo_served(stack_prometheus):
     stack, prom = stack_prometheus
+    job = f'job=~"{TRUTH_JOB.get(stack, DEMO_JOB)}"'
+
+    def truth(metric: str, *matchers: str) -> str:
+        return f"rate({metric}{{{', '.join((job, *matchers))}}}[5m])"
+
+    requests = f"sum by (model, version) ({truth('demo_truth_requests_total')})"
+    failed = 'status="error"'
+    errors = f"sum by (model, version) ({truth('demo_truth_requests_total', failed)})"
     # the time of the rules' last evaluation: truth is read at exactly that instant
     at = max(float(r["value"][1]) for r in prom.query(f"timestamp({MV}_requests:rate5m)"))
     rate = _by_mv(prom.query(f"{MV}_requests:rate5m", at=at))
-    truth_rate = _by_mv(prom.query("sum by (model, version) (rate(demo_truth_requests_total"
-                                   "[5m]))", at=at))
+    truth_rate = _by_mv(prom.query(requests, at=at))
     assert set(rate) == set(truth_rate), (rate, truth_rate)
     for key, want in truth_rate.items():
         assert _close(rate[key], want, RATE_TOL), (key, rate[key], want)
 
     ratio = _by_mv(prom.query(f"{MV}_request_errors_per_ml_inference_requests:ratio_rate5m",
                               at=at))
-    truth_ratio = _by_mv(prom.query(
-        'sum by (model, version) (rate(demo_truth_requests_total{status="error"}[5m]))\n'
-        "/ sum by (model, version) (rate(demo_truth_requests_total[5m]))", at=at))
+    per_model_ratio = _by_mv(prom.query(f"{errors}\n/ {requests}", at=at))
+    truth_ratio = dict(per_model_ratio)
     if stack == "torchserve":  # the host's share of errors, the same for every model
-        host = prom.query('sum(rate(demo_truth_requests_total{status="error"}[5m])) '
-                          "/ sum(rate(demo_truth_requests_total[5m]))", at=at)
+        host = prom.query(f"sum({errors}) / sum({requests})", at=at)
         truth_ratio = {k: float(host[0]["value"][1]) for k in truth_ratio}
     for key, want in truth_ratio.items():
         assert abs(ratio[key] - want) <= RATIO_TOL, (key, ratio[key], want)
 
     mean = _by_mv(prom.query(f"{MV}_duration_seconds:mean5m", at=at))
     truth_mean = _by_mv(prom.query(
-        "sum by (model, version) (rate(demo_truth_latency_seconds_sum[5m]))\n"
-        "/ sum by (model, version) (rate(demo_truth_latency_seconds_count[5m]))", at=at))
-    per_model_ratio = _by_mv(prom.query(
-        'sum by (model, version) (rate(demo_truth_requests_total{status="error"}[5m]))\n'
-        "/ sum by (model, version) (rate(demo_truth_requests_total[5m]))", at=at))
+        f"sum by (model, version) ({truth('demo_truth_latency_seconds_sum')})\n"
+        f"/ sum by (model, version) ({truth('demo_truth_latency_seconds_count')})", at=at))
     for key, want in truth_mean.items():
         if stack == "torchserve":  # successes estimated with the host's error share
             want *= (1 - per_model_ratio[key]) / (1 - truth_ratio[key])
@@ -104,7 +113,7 @@ def test_adapter_signals_match_what_the_demo_served(stack_prometheus):
     p95 = _by_mv(prom.query(f"{MV}_duration_seconds:p95_rate5m", at=at))
     truth_p95 = _by_mv(prom.query(
         "histogram_quantile(0.95, sum by (model, version, le) "
-        "(rate(demo_truth_latency_seconds_bucket[5m])))", at=at))
+        f"({truth('demo_truth_latency_seconds_bucket')}))", at=at))
     if stack in ("seldon", "torchserve"):  # no latency histogram: the mean stands in
         assert p95 == {}
     else:

@@ -18,6 +18,10 @@ from tests.promharness import DEMO_TARGET, REPO_ROOT
 
 STACKS = ("triton", "kserve", "seldon", "bentoml", "torchserve", "tfserving", "rayserve")
 
+# where a stack's adapter reads a model from a sidecar scraped apart, the demo serves that
+# model's ground truth there too: the truth to compare with is that job's
+TRUTH_JOB: dict[str, str] = {"kserve": "queue-proxy-.*"}
+
 SCRAPE: dict[str, list[dict]] = {
     "kserve": [
         {"job_name": f"queue-proxy-{model}", "targets": [DEMO_TARGET],
