@@ -120,13 +120,19 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(f"the demo needs its extra dependencies ({exc}): "
                          "pip install -e '.[demo]' (make venv does)") from None
 
+    from demo.labels import label_map, renamed
     from demo.stacks import create, wrap_wsgi
+    from ml_monitoring.config import MonitoringConfigError
 
+    try:
+        names = label_map()  # the monitoring config's label names (monitoring.yaml)
+    except MonitoringConfigError as exc:
+        raise UsageError(str(exc)) from None
     instruments = Instruments()
     serving = create(args.stack, instruments)
     try:
         server, _thread = start_http_server(args.port, addr=args.host,
-                                            registry=instruments.registry)
+                                            registry=renamed(instruments.registry, names))
         if serving is not None:
             server.set_app(wrap_wsgi(server.get_app(), serving))
     except OSError as exc:
