@@ -33,17 +33,12 @@ STACKS = (CONTRACT, "triton", "kserve", "seldon", "bentoml", "torchserve", "tfse
           "rayserve")
 
 
-def create(name: str, instruments: Any) -> StackEmitter | None:
-    """The emitter for `name` (None for the contract), with the contract's serving instruments
-    withdrawn from the registry /metrics serves."""
-    from demo.stacks.base import CONTRACT_SERVING_INSTRUMENTS
-
+def create(name: str, instruments: Any = None) -> StackEmitter | None:
+    """The emitter for `name` (None for the contract). /metrics then serves
+    `emitter.without_contract(registry)`: the contract's serving families withdrawn."""
     if name == CONTRACT:
         return None
-    emitter = _registry()[name]()
-    for attr in CONTRACT_SERVING_INSTRUMENTS:
-        instruments.registry.unregister(getattr(instruments, attr))
-    return emitter
+    return _registry()[name]()
 
 
 def wrap_wsgi(app: Callable, emitter: StackEmitter) -> Callable:

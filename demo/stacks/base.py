@@ -25,9 +25,12 @@ import numpy as np
 
 from demo.stacks.exposition import Exposition, Family, labels
 
-# the contract's serving series (demo/instruments.py) a stack replaces
-CONTRACT_SERVING_INSTRUMENTS = ("requests", "duration", "queue_duration")
-CONTRACT_SERVING_GAUGES = ("ml_inference_in_progress_requests", "ml_inference_queued_requests")
+# the contract's serving families (prometheus-client names: counters without `_total`) a stack
+# replaces on /metrics
+CONTRACT_SERVING = frozenset({
+    "ml_inference_requests", "ml_inference_duration_seconds",
+    "ml_inference_queue_duration_seconds", "ml_inference_in_progress_requests",
+    "ml_inference_queued_requests"})
 HTTP_STATUS = {"": 200, "invalid_input": 400, "model_exception": 500,
                "dependency_unavailable": 503, "timeout": 504}
 UNKNOWN_VERSION = "unknown"
@@ -93,9 +96,7 @@ class StackEmitter:
             self._record(model, version, failed, causes, latency, queue)
 
     def publish(self, snapshot: Any, state: Mapping[str, Any]) -> None:
-        """Replace the contract's serving gauges with the stack's (in flight, queued)."""
-        for name in CONTRACT_SERVING_GAUGES:
-            snapshot.families.pop(name, None)
+        """Set the stack's gauges (in flight, queued, …) from the simulation state."""
         with self.main.lock:
             self.batch = {name: batch_size(st) for name, st in state.items()}
             self._gauges(state)
@@ -131,6 +132,21 @@ class StackEmitter:
         """Create a version's series at zero."""
 
     # -- serving
+    @staticmethod
+    def without_contract(registry: Any) -> Any:
+        """`registry` as /metrics serves it with a stack: the contract's serving families out."""
+        from prometheus_client import CollectorRegistry
+
+        class _Without:
+            def collect(self):
+                for family in registry.collect():
+                    if family.name not in CONTRACT_SERVING:
+                        yield family
+
+        served = CollectorRegistry(auto_describe=False)
+        served.register(_Without())
+        return served
+
     def render(self, path: str) -> str | None:
         """The exposition for an HTTP path, or None when the stack serves nothing there."""
         if path == "/metrics":

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grafana_sync.errors import ConfigError
+from grafana_sync.jsonio import decode_text
 from grafana_sync.yamlio import load_yaml_file
 
 _BACKTICK_RE = re.compile(r"`([^`]+)`")
@@ -128,7 +129,7 @@ def _split_row(line: str) -> list[str]:
 
 def load_contract(path: Path, display: str) -> MetricContract:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = decode_text(path.read_bytes(), display)
     except OSError as exc:
         raise ConfigError(f"{display}: cannot read metrics contract: {exc.strerror or exc}") from None
     names, patterns = parse_contract_markdown(text)
