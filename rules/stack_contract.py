@@ -1,0 +1,45 @@
+"""Serving signals from the contract's own ml_* series (stack `contract`, on by default).
+
+Every serving-stack adapter (one `stack_<name>.py` module each, enabled by `stacks:` in the
+monitoring config) records the same model_version-level signals from its stack's native metrics:
+requests/s, errors/s and the error ratio (0-1), predictions/s, latency buckets per version, p50,
+p95 and p99 (absent where the stack has no latency histogram) and the mean latency, each keeping
+`job` and the configured model and version labels. rules/recording.py rolls them up per model.
+Naming: level:metric:operations (prometheus.io/docs/practices/rules).
+"""
+
+from _rulelib import CONFIG, WINDOW, by, record, sel
+
+STACK = "contract"
+
+LE = by("job", "le", version=True)
+JMV = by("job", version=True)
+ERROR = sel('status="error"')
+
+
+def _rules() -> list[dict]:
+    return [
+        # --- traffic (RED: rate) ---------------------------------------------------------------
+        record("model_version:ml_inference_requests:rate5m",
+               f"sum {JMV} (rate(ml_inference_requests_total{sel()}[{WINDOW}]))"),
+        record("model_version:ml_predictions:rate5m",
+               f"sum {JMV} (rate(ml_predictions_total{sel()}[{WINDOW}]))"),
+        # --- errors (RED: errors); numerator and denominator aggregated before dividing ---------
+        record("model_version:ml_inference_request_errors:rate5m",
+               f"sum {JMV} (rate(ml_inference_requests_total{ERROR}[{WINDOW}]))"),
+        record("model_version:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m",
+               "model_version:ml_inference_request_errors:rate5m\n"
+               "  / model_version:ml_inference_requests:rate5m\n"),
+        # --- latency (RED: duration): end-to-end request latency ---------------------------------
+        record("model_version_le:ml_inference_duration_seconds_bucket:rate5m",
+               f"sum {LE} (rate(ml_inference_duration_seconds_bucket{sel()}[{WINDOW}]))"),
+        *[record(f"model_version:ml_inference_duration_seconds:p{q}_rate5m",
+                 f"histogram_quantile(0.{q}, model_version_le:ml_inference_duration_seconds_bucket:rate5m)")
+          for q in ("50", "95", "99")],
+        record("model_version:ml_inference_duration_seconds:mean5m",
+               f"sum {JMV} (rate(ml_inference_duration_seconds_sum{sel()}[{WINDOW}]))\n"
+               f"  / sum {JMV} (rate(ml_inference_duration_seconds_count{sel()}[{WINDOW}]))\n"),
+    ]
+
+
+groups = [{"name": "ml-serving-contract.rules", "rules": _rules()}] if CONFIG.stack_on(STACK) else []
