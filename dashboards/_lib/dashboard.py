@@ -9,7 +9,7 @@ from grafanalib.core import Annotations, Dashboard, DashboardLink, Templating, T
 from _lib import variables
 from _lib.layout import Section, layout
 from _lib.panels import DATASOURCE
-from _lib.promql import M, V, sel
+from _lib.promql import CLUSTER, M, V, by, sel
 
 AREAS = (
     "overview", "infrastructure", "performance", "drift", "errors", "cost", "versions",
@@ -19,6 +19,14 @@ BASE_TAGS = ("ml-monitoring", "managed-by-grafana-sync")
 
 INFO_METRIC = "ml_model_info"
 DEPLOYED_METRIC = "ml_model_deployed_timestamp_seconds"
+
+
+def cluster_variable() -> variables.Variable:
+    return variables.label_values(
+        "cluster", CLUSTER, f"{INFO_METRIC}{sel(model=False, cluster=False)}", "Cluster",
+        "Clusters to show (the cluster label the agents add, docs/scale-out.md). One cluster "
+        "without the label: no values, and every panel shows everything.",
+    )
 
 
 def model_variable() -> variables.Variable:
@@ -42,7 +50,7 @@ def deployments_annotation() -> dict:
     it (Grafana's Prometheus annotations step is 60 s by default), so one marker per deployment.
     """
     expr = (
-        f"(time() - max by ({M}, {V}) ({DEPLOYED_METRIC}{sel()})) < 60 >= 0"
+        f"(time() - max by ({by(M, V)}) ({DEPLOYED_METRIC}{sel()})) < 60 >= 0"
     )
     return {
         "datasource": DATASOURCE,
@@ -68,7 +76,7 @@ def ml_dashboard(
     """One ML monitoring dashboard following the conventions in docs/dashboards.md."""
     if area not in AREAS:
         raise ValueError(f"{uid}: unknown area {area!r}")
-    templating = [variables.datasource(), model_variable()]
+    templating = [variables.datasource(), cluster_variable(), model_variable()]
     if with_version:
         templating.append(version_variable())
     templating.extend(extra_variables)

@@ -21,6 +21,7 @@ import yaml
 
 from grafana_sync.compile import compare_output, compile_all
 from grafana_sync.macros import substitute_macros
+from ml_monitoring.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARDS_DIR = REPO / "dashboards"
@@ -168,7 +169,7 @@ def test_variables_datasource_first_then_label_values(uid: str) -> None:
     assert (first["type"], first["name"], first["query"]) == ("datasource", "datasource",
                                                               "prometheus")
     assert first["current"]["value"] == "prometheus"  # provisioning/datasources uid
-    assert [v["name"] for v in rest[:2]] == ["model", "version"]
+    assert [v["name"] for v in rest[:3]] == ["cluster", "model", "version"]
     for var in rest:
         assert var["type"] == "query"
         assert var["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
@@ -307,7 +308,8 @@ def test_label_names_and_selectors_come_from_the_config(tmp_path) -> None:
     assert any('model_name=~"$model"' in e for e in exprs)
     assert all('job="serving"' in e for e in exprs if "ml_inference_requests_total{" in e)
     assert any("42.5" in e for e in exprs)  # the budget fallback
-    model_var = adapted["ml-overview"]["templating"]["list"][1]
+    cluster_var, model_var = adapted["ml-overview"]["templating"]["list"][1:3]
+    assert cluster_var["query"].endswith(", cluster)")
     assert model_var["query"].endswith(", model_name)")
 
 
@@ -329,7 +331,9 @@ def test_overview_tiles_drill_down_to_existing_dashboards() -> None:
 # --- labels: a filter or grouping on a label the series does not carry is invisible at "All"
 # (`version=~".*"` also matches a missing label) but breaks as soon as a user picks a value.
 
-TARGET_LABELS = {"job", "instance"}
+# Labels every scraped series may carry: the target's, and the cluster label the agents add as an
+# external label (docs/scale-out.md; labels.cluster in monitoring.yaml).
+TARGET_LABELS = {"job", "instance", load_config(root=REPO).labels.cluster}
 
 
 @lru_cache(maxsize=1)
