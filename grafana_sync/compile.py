@@ -1,18 +1,16 @@
-"""Load dashboard modules by path, normalise them, and write canonical JSON (DESIGN.md "Compile").
+"""Compile dashboard sources to canonical JSON and write it (DESIGN.md "Compile").
 
 Contract: each module in the dashboards folder whose name does not start with `_` exposes
-`dashboard` (a grafanalib Dashboard) or `dashboards` (a list of them), and may set `folder` (a
-Grafana folder uid) to place its output in `<output>/<folder>/<uid>.json`.
+`dashboard` or `dashboards` (a list), and may set `folder` (a Grafana folder uid) to place its
+output in `<output>/<folder>/<uid>.json`. A dashboard may be a grafanalib Dashboard, a
+foundation-SDK builder or model, or a dict; `.json` files are sources too (grafana_sync.sources).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
-import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,13 @@ from grafana_sync.jsonio import atomic_write_text, canonical_dumps, compiled_fil
 from grafana_sync.layout import layout
 from grafana_sync.model import iter_panels
 from grafana_sync.normalise import normalise_dashboard
+from grafana_sync.sources import (  # noqa: F401  (import_module, to_raw_json: public names)
+    Source,
+    discover_sources,
+    import_module,
+    load_sources,
+    to_raw_json,
+)
 
 UID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
 MAX_UID_LEN = 40
@@ -51,77 +56,8 @@ class BuildResult:
 
 
 def discover_modules(dashboards_dir: Path) -> list[Path]:
-    """Dashboard modules in name order; `_`-prefixed modules are libraries, not dashboards."""
-    if not dashboards_dir.is_dir():
-        raise ConfigError(f"{dashboards_dir}: dashboards folder not found")
-    return sorted(p for p in dashboards_dir.glob("*.py") if not p.name.startswith("_"))
-
-
-def _user_frame(exc: BaseException, path: Path) -> str:
-    """'file:line' of the deepest traceback frame inside the dashboards folder, if any."""
-    where = ""
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if Path(frame.filename).resolve().parent == path.parent.resolve():
-            where = f"{Path(frame.filename).name}:{frame.lineno}"
-    return where
-
-
-def import_module(path: Path) -> Any:
-    """Import one dashboard module by path, with its folder on sys.path for shared helpers."""
-    name = f"_grafana_sync_dashboards.{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ConfigError(f"{path}: cannot be imported as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    folder = str(path.parent.resolve())
-    added = folder not in sys.path
-    if added:
-        sys.path.insert(0, folder)
-    try:
-        spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
-    except SyncError:  # already one line naming its cause (e.g. a bad shared config file)
-        raise
-    except (Exception, SystemExit) as exc:  # user code's errors: one line, never a traceback
-        where = _user_frame(exc, path)
-        detail = f" (at {where})" if where and not where.startswith(f"{path.name}:0") else ""
-        message = str(exc).splitlines()[0] if str(exc) else ""
-        raise ConfigError(f"{path}: import failed{detail}: {type(exc).__name__}: {message}") from None
-    finally:
-        if added and folder in sys.path:
-            sys.path.remove(folder)
-    return module
-
-
-def _dashboards_of(module: Any, path: Path) -> list[Any]:
-    if hasattr(module, "dashboards"):
-        items = module.dashboards
-        if not isinstance(items, (list, tuple)):
-            kind = type(items).__name__
-            raise ConfigError(f"{path}: `dashboards` must be a list of dashboards, got {kind}")
-        return list(items)
-    if hasattr(module, "dashboard"):
-        return [module.dashboard]
-    raise ConfigError(f"{path}: defines neither `dashboard` nor `dashboards`")
-
-
-def to_raw_json(obj: Any, path: Path) -> dict[str, Any]:
-    """grafanalib object (or a plain dict) -> JSON-compatible dict, via grafanalib's encoder."""
-    if isinstance(obj, dict):
-        data = obj
-    elif hasattr(obj, "to_json_data"):
-        from grafanalib._gen import DashboardEncoder
-
-        try:
-            data = json.loads(json.dumps(obj.to_json_data(), cls=DashboardEncoder))
-        except (TypeError, ValueError) as exc:
-            raise BuildError(f"{path}: dashboard cannot be encoded as JSON: {exc}") from None
-    else:
-        raise ConfigError(f"{path}: `dashboard` is a {type(obj).__name__}, not a grafanalib Dashboard")
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: dashboard did not encode to a JSON object")
-    return data
+    """Source files (modules and .json dashboards), see grafana_sync.sources."""
+    return discover_sources(dashboards_dir)
 
 
 def check_uid(uid: Any, title: str, path: Path) -> str:
@@ -143,40 +79,46 @@ def _check_titles(dash: dict[str, Any], path: Path) -> None:
                               f"({panel.get('type', '?')}) has no title")
 
 
-def compile_dashboard(obj: Any, path: Path, folder: str | None) -> CompiledDashboard:
+def compile_dashboard(obj: Any, path: Path, folder: str | None,
+                      known_datasources: Mapping[str, Mapping[str, str]] | None = None
+                      ) -> CompiledDashboard:
+    """One dashboard object (any source kind, grafana_sync.sources) -> canonical JSON."""
     raw = to_raw_json(obj, path)
     title = str(raw.get("title") or "")
     uid = check_uid(raw.get("uid"), title, path)
     if not title.strip():
         raise ConfigError(f"{path}: dashboard {uid!r} has no title")
-    dash = normalise_dashboard(raw)
+    dash = normalise_dashboard(raw, known_datasources)
     _check_titles(dash, path)
     layout(dash, f"{path}: dashboard {uid!r}")
     relpath = Path(folder) / f"{uid}.json" if folder else Path(f"{uid}.json")
     return CompiledDashboard(uid=uid, title=title, source=path, relpath=relpath, text=canonical_dumps(dash))
 
 
-def _folder_of(module: Any, path: Path) -> str | None:
-    folder = getattr(module, "folder", None)
+def _check_folder(source: Source) -> str | None:
+    folder = source.folder
     if folder is None:
         return None
     if not isinstance(folder, str) or not UID_RE.match(folder):
-        raise ConfigError(
-            f"{path}: `folder` must be a Grafana folder uid ([a-zA-Z0-9_-], ≤ 40), got {folder!r}"
-        )
+        raise ConfigError(f"{source.path}: {source.folder_from} must be a Grafana folder uid "
+                          f"([a-zA-Z0-9_-], ≤ 40), got {folder!r}")
     return folder
 
 
-def compile_all(dashboards_dir: Path) -> BuildResult:
-    """Compile every module; collect one error per bad module instead of stopping at the first."""
+def compile_all(dashboards_dir: Path,
+                known_datasources: Mapping[str, Mapping[str, str]] | None = None) -> BuildResult:
+    """Compile every source; collect one error per bad source instead of stopping at the first.
+
+    `known_datasources` (name or uid -> {"type", "uid"}, e.g. from the provisioning YAML)
+    resolves datasources given by name (grafana_sync.model.DatasourceResolver).
+    """
     result = BuildResult(dashboards=[], errors=[])
     by_uid: dict[str, CompiledDashboard] = {}
-    for path in discover_modules(dashboards_dir):
+    for path in discover_sources(dashboards_dir):
         try:
-            module = import_module(path)
-            folder = _folder_of(module, path)
-            for obj in _dashboards_of(module, path):
-                compiled = compile_dashboard(obj, path, folder)
+            for source in load_sources(path):
+                compiled = compile_dashboard(source.obj, path, _check_folder(source),
+                                             known_datasources)
                 if compiled.uid in by_uid:
                     first = by_uid[compiled.uid].source
                     other = first.name if first != path else "another dashboard in this module"

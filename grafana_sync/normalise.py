@@ -39,6 +39,10 @@ PANEL_KEYS = {
     "queryCachingTTL", "repeat", "repeatDirection", "targets", "timeFrom", "timeShift", "title",
     "transformations", "transparent", "type",
 }
+# `time_options` is not here: it had no effect on provisioned dashboards in Grafana 11 and
+# Grafana 12 removes it (schema migration 41; the 12.3 schema rejects it). `quick_ranges` is
+# Grafana 12's replacement.
+TIMEPICKER_KEYS = {"hidden", "refresh_intervals", "nowDelay", "quick_ranges"}
 ROW_KEYS = {"collapsed", "datasource", "gridPos", "id", "panels", "repeat", "title", "type"}
 TARGET_DROP = {"step", "intervalFactor", "query", "target", "metric"}
 VARIABLE_KEYS = {
@@ -304,7 +308,6 @@ def normalise_dashboard(raw: dict[str, Any],
     dash["links"] = [{**LINK_DEFAULTS, **drop_nulls(link)} for link in dash.get("links", [])]
     timepicker = dash.get("timepicker")
     if isinstance(timepicker, dict):
-        dash["timepicker"] = {k: v for k, v in timepicker.items()
-                              if k in ("hidden", "refresh_intervals", "time_options", "nowDelay")}
+        dash["timepicker"] = {k: v for k, v in timepicker.items() if k in TIMEPICKER_KEYS}
     drop_defaults(dash, DASHBOARD_UNSET)
     return dash

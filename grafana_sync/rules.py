@@ -79,11 +79,28 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+def normalise_text(value: str) -> str:
+    """How a string is written: multi-line text as lines without trailing blanks ending in one
+    newline (a literal block), single-line text without surrounding newlines."""
+    body = value.strip("\n")
+    if "\n" not in body:
+        return body
+    return "\n".join(line.rstrip() for line in body.split("\n")) + "\n"
+
+
+def _normalised(data: Any) -> Any:
+    if isinstance(data, str):
+        return normalise_text(data)
+    if isinstance(data, dict):
+        return {k: _normalised(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_normalised(v) for v in data]
+    return data
+
+
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    if "\n" in value.strip("\n"):
-        lines = [line.rstrip() for line in value.strip("\n").split("\n")]
-        return dumper.represent_scalar("tag:yaml.org,2002:str", "\n".join(lines) + "\n", style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value.strip("\n") if "\n" in value else value)
+    style = "|" if "\n" in value.strip("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", normalise_text(value), style=style)
 
 
 _Dumper.add_representer(str, _str)
@@ -91,7 +108,7 @@ _Dumper.add_representer(str, _str)
 
 def canonical_yaml(data: Any, header: Iterable[str] = ()) -> str:
     """The one serialisation of rule and test files (key order as given: build orders them)."""
-    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+    body = yaml.dump(_normalised(data), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=1 << 30, indent=2)
     head = "".join(f"# {line}".rstrip() + "\n" for line in header)
     return head + body
@@ -274,7 +291,7 @@ def _round_trip(text: str, data: Any, path: Path) -> None:
         back = yaml.safe_load(text)
     except yaml.YAMLError as exc:  # pragma: no cover - guards the dumper
         raise BuildError(f"{path}: compiled YAML does not load: {exc}") from None
-    if back != json.loads(json.dumps(data)):
+    if back != json.loads(json.dumps(_normalised(data))):
         raise BuildError(f"{path}: compiled YAML does not load back to the same rules "
                          "(a value YAML cannot represent?)")
 

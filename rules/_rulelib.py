@@ -136,3 +136,24 @@ def pct(ratio: float) -> str:
 def seconds(value: float) -> str:
     """0.25 -> "250ms", 2 -> "2s" (for alert descriptions)."""
     return f"{value * 1000:g}ms" if value < 1 else f"{value:g}s"
+
+
+# --- no NaN, no +Inf: every division and quantile is guarded (issue #12, item 16) -------------
+
+
+def divide(numerator: str, denominator: str, matching: str = "") -> str:
+    """`numerator / (denominator > 0)`: absent, never NaN or +Inf, where the denominator is 0.
+
+    With no traffic a ratio is undefined; an absent series is what Prometheus' own mixins record
+    then, so no alert compares against NaN and no panel plots +Inf. `matching` is the vector
+    matching clause (`on (model)`, `ignoring (version) group_left()`: write the empty `()` after
+    group_left, or PromQL reads the parenthesised denominator as its label list).
+    """
+    sep = f" {matching} " if matching else " "
+    return f"{numerator}\n  /{sep}({denominator} > 0)\n"
+
+
+def quantile_with_traffic(q: str, buckets: str, *keep: str, version: bool = False) -> str:
+    """`histogram_quantile` only where the histogram saw requests (all-zero buckets give NaN)."""
+    return (f"histogram_quantile({q}, {buckets})\n"
+            f"  and {on(*keep, version=version)} ({buckets}{{le=\"+Inf\"}} > 0)\n")

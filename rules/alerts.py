@@ -8,12 +8,14 @@ exports its own threshold (drift thresholds, budget, evaluation schedule) the al
 against that series instead of a constant.
 """
 
+from _alert_tests import cases as alert_tests
 from _rulelib import (
     CONFIG,
     MODEL,
     VERSION,
     alert,
     by,
+    divide,
     lbl,
     num,
     on,
@@ -78,9 +80,9 @@ def _serving() -> list[dict]:
     jm = by("job")
     rules += alert(
         "MLWorkersSaturated",
-        f"sum {jm} (ml_inference_in_progress_requests{sel()})\n"
-        f"  / {on('job')} max {jm} (ml_inference_max_concurrency{sel()})\n"
-        f"> {num(t('worker_saturation_crit'))}\n",
+        divide(f"sum {jm} (ml_inference_in_progress_requests{sel()})",
+               f"max {jm} (ml_inference_max_concurrency{sel()})", on("job"))
+        + f"> {num(t('worker_saturation_crit'))}\n",
         summary=f"{MODEL}: workers {{{{ $value | humanizePercentage }}}} busy",
         description=(f"{{{{ $value | humanizePercentage }}}} of the worker concurrency of model {MODEL} "
                      "is in use: requests queue up and latency will follow."))
@@ -212,9 +214,9 @@ def _compliance() -> list[dict]:
                             f"range {num(low)}..{num(high)} (four-fifths rule), for "
                             "{for}.")),
         *alert("MLAuditLogGap",
-               f"sum {jmv} (rate(ml_predictions_logged_total{sel()}[15m]))\n"
-               f"  / sum {jmv} (rate(ml_predictions_total{sel()}[15m]))\n"
-               f"< {num(audit)}\n",
+               divide(f"sum {jmv} (rate(ml_predictions_logged_total{sel()}[15m]))",
+                      f"sum {jmv} (rate(ml_predictions_total{sel()}[15m]))")
+               + f"< {num(audit)}\n",
                summary=f"{MV}: predictions missing from the audit log",
                description=("Only {{ $value | humanizePercentage }} of the predictions of model "
                             f"{MODEL} version {VERSION} reached the audit log over 15 minutes (target "
@@ -229,6 +231,9 @@ def _compliance() -> list[dict]:
                             "predictions/s, for {for}.")),
     ]
 
+
+# promtool tests of every alert, derived from the same config (prometheus/tests/alerts_test.yml)
+tests = alert_tests()
 
 groups = [
     {"name": name, "rules": rules}

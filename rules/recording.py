@@ -8,9 +8,26 @@ dashboards filter on (the configured model and version labels) are always kept. 
 serving signals come from the stack adapters (rules/stack_*.py); this module rolls them up.
 """
 
-from _rulelib import POD, WINDOW, F, V, by, labels, node_join, on, pod_join, record, sel
+from _rulelib import (
+    POD,
+    WINDOW,
+    F,
+    V,
+    by,
+    divide,
+    labels,
+    node_join,
+    on,
+    pod_join,
+    quantile_with_traffic,
+    record,
+    sel,
+)
+from _testlib import render
+from _zero_traffic import cases as zero_traffic_cases
 
 MV = by(version=True)
+MODEL_BUCKETS = "model_le:ml_inference_duration_seconds_bucket:rate5m"
 JM = by("job")
 POD_BY = f"by ({pod_join()})"
 INFO_JOIN = (f"* on({pod_join()}) group_left({labels(version=True)})\n"
@@ -25,16 +42,15 @@ def _serving() -> list[dict]:
         record("model:ml_predictions:rate5m", f"sum {JM} (model_version:ml_predictions:rate5m)"),
         # Share of a model's predictions served by each version (canary / rollout progress).
         record("model_version:ml_predictions_share:ratio_rate5m",
-               "model_version:ml_predictions:rate5m\n"
-               f"  / ignoring({V}) group_left\n"
-               "model:ml_predictions:rate5m\n"),
+               divide("model_version:ml_predictions:rate5m", "model:ml_predictions:rate5m",
+                      f"ignoring({V}) group_left()")),
         record("model:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m",
-               f"sum {JM} (model_version:ml_inference_request_errors:rate5m)\n"
-               f"  / sum {JM} (model_version:ml_inference_requests:rate5m)\n"),
+               divide(f"sum {JM} (model_version:ml_inference_request_errors:rate5m)",
+                      f"sum {JM} (model_version:ml_inference_requests:rate5m)")),
         record("model_le:ml_inference_duration_seconds_bucket:rate5m",
                f"sum {by('job', 'le')} (model_version_le:ml_inference_duration_seconds_bucket:rate5m)"),
         *[record(f"model:ml_inference_duration_seconds:p{q}_rate5m",
-                 f"histogram_quantile(0.{q}, model_le:ml_inference_duration_seconds_bucket:rate5m)")
+                 quantile_with_traffic(f"0.{q}", MODEL_BUCKETS, "job"))
           for q in ("50", "95", "99")],
     ]
 
@@ -79,16 +95,14 @@ def _cost() -> list[dict]:
                f"sum {by()} (model_version:ml_serving_cost_usd_per_hour:sum)"),
         # Spend against the budget the team configured (ml_cost_budget_usd_per_hour), 1 = on budget.
         record("model:ml_serving_cost_usd_per_hour_per_budget:ratio",
-               "model:ml_serving_cost_usd_per_hour:sum\n"
-               f"  / {on()} max {by()} (ml_cost_budget_usd_per_hour{sel()})\n"),
+               divide("model:ml_serving_cost_usd_per_hour:sum",
+                      f"max {by()} (ml_cost_budget_usd_per_hour{sel()})", on())),
         record("model:ml_serving_cost_usd_per_1k_predictions:ratio_rate5m",
-               "model:ml_serving_cost_usd_per_hour:sum\n"
-               f"  / {on()} (sum {by()} (model:ml_predictions:rate5m) * 3600)\n"
-               "  * 1000\n"),
+               divide("1000 * model:ml_serving_cost_usd_per_hour:sum",
+                      f"sum {by()} (model:ml_predictions:rate5m) * 3600", on())),
         record("model_version:ml_serving_cost_usd_per_1k_predictions:ratio_rate5m",
-               "model_version:ml_serving_cost_usd_per_hour:sum\n"
-               f"  / {on(version=True)} (sum {MV} (model_version:ml_predictions:rate5m) * 3600)\n"
-               "  * 1000\n"),
+               divide("1000 * model_version:ml_serving_cost_usd_per_hour:sum",
+                      f"sum {MV} (model_version:ml_predictions:rate5m) * 3600", on(version=True))),
     ]
 
 
@@ -100,12 +114,12 @@ def _infra() -> list[dict]:
                "1 - avg without (cpu) (\n"
                f"  sum without (mode) (rate(node_cpu_seconds_total{node}[{WINDOW}]))\n)\n"),
         record("instance:node_memory_utilisation:ratio",
-               f"1 - node_memory_MemAvailable_bytes{sel(source='node')} / "
-               f"node_memory_MemTotal_bytes{sel(source='node')}"),
+               "1 - " + divide(f"node_memory_MemAvailable_bytes{sel(source='node')}",
+                               f"node_memory_MemTotal_bytes{sel(source='node')}")),
         # DCGM exporter: utilisation in percent -> ratio; framebuffer is in MiB (used + free = total).
         record("instance_gpu:dcgm_gpu_utilisation:ratio", f"DCGM_FI_DEV_GPU_UTIL{gpu} / 100"),
         record("instance_gpu:dcgm_framebuffer_used:ratio",
-               f"DCGM_FI_DEV_FB_USED{gpu} / (DCGM_FI_DEV_FB_USED{gpu} + DCGM_FI_DEV_FB_FREE{gpu})"),
+               divide(f"DCGM_FI_DEV_FB_USED{gpu}", f"DCGM_FI_DEV_FB_USED{gpu} + DCGM_FI_DEV_FB_FREE{gpu}")),
         # GPU utilisation and memory occupancy of each model version's serving pods (DCGM joined
         # to ml_model_info on the pod labels), so GPU alerts carry the model like every other alert.
         record("model_version:dcgm_gpu_utilisation:avg_ratio",
@@ -116,6 +130,10 @@ def _infra() -> list[dict]:
 
 
 assert POD  # the pod join labels are configured (labels.pod)
+
+# promtool tests (prometheus/tests/recording_test.yml): the hand-checked template under the
+# config's names, and the no-traffic cases.
+tests = render("recording_test.yml") + zero_traffic_cases()
 
 groups = [
     {"name": "ml-serving.rules", "rules": _serving()},

@@ -4,16 +4,19 @@ Every serving-stack adapter (one `stack_<name>.py` module each, enabled by `stac
 monitoring config) records the same model_version-level signals from its stack's native metrics:
 requests/s, errors/s and the error ratio (0-1), predictions/s, latency buckets per version, p50,
 p95 and p99 (absent where the stack has no latency histogram) and the mean latency, each keeping
-`job` and the configured model and version labels. rules/recording.py rolls them up per model.
+`job` and the configured model and version labels. With no traffic, ratios, quantiles and means
+are absent (never NaN or +Inf): `divide()` and `quantile_with_traffic()` guard every one.
+rules/recording.py rolls them up per model.
 Naming: level:metric:operations (prometheus.io/docs/practices/rules).
 """
 
-from _rulelib import CONFIG, WINDOW, by, record, sel
+from _rulelib import CONFIG, WINDOW, by, divide, quantile_with_traffic, record, sel
 
 STACK = "contract"
 
 LE = by("job", "le", version=True)
 JMV = by("job", version=True)
+BUCKETS = "model_version_le:ml_inference_duration_seconds_bucket:rate5m"
 ERROR = sel('status="error"')
 
 
@@ -28,17 +31,17 @@ def _rules() -> list[dict]:
         record("model_version:ml_inference_request_errors:rate5m",
                f"sum {JMV} (rate(ml_inference_requests_total{ERROR}[{WINDOW}]))"),
         record("model_version:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m",
-               "model_version:ml_inference_request_errors:rate5m\n"
-               "  / model_version:ml_inference_requests:rate5m\n"),
+               divide("model_version:ml_inference_request_errors:rate5m",
+                      "model_version:ml_inference_requests:rate5m")),
         # --- latency (RED: duration): end-to-end request latency ---------------------------------
         record("model_version_le:ml_inference_duration_seconds_bucket:rate5m",
                f"sum {LE} (rate(ml_inference_duration_seconds_bucket{sel()}[{WINDOW}]))"),
         *[record(f"model_version:ml_inference_duration_seconds:p{q}_rate5m",
-                 f"histogram_quantile(0.{q}, model_version_le:ml_inference_duration_seconds_bucket:rate5m)")
+                 quantile_with_traffic(f"0.{q}", BUCKETS, "job", version=True))
           for q in ("50", "95", "99")],
         record("model_version:ml_inference_duration_seconds:mean5m",
-               f"sum {JMV} (rate(ml_inference_duration_seconds_sum{sel()}[{WINDOW}]))\n"
-               f"  / sum {JMV} (rate(ml_inference_duration_seconds_count{sel()}[{WINDOW}]))\n"),
+               divide(f"sum {JMV} (rate(ml_inference_duration_seconds_sum{sel()}[{WINDOW}]))",
+                      f"sum {JMV} (rate(ml_inference_duration_seconds_count{sel()}[{WINDOW}]))")),
     ]
 
 

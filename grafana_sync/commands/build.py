@@ -7,15 +7,10 @@ from pathlib import Path
 
 import click
 
+from grafana_sync.api import known_datasources
 from grafana_sync.compile import compare_output, compile_all, write_outputs
-from grafana_sync.paths import (
-    DEFAULT_DASHBOARDS_DIR,
-    DEFAULT_OUTPUT_DIR,
-    DEFAULT_RULES_OUTPUT_DIR,
-    DEFAULT_RULES_SRC_DIR,
-    DEFAULT_RULES_TESTS_DIR,
-    ProjectPaths,
-)
+from grafana_sync.errors import ConfigError
+from grafana_sync.project import Project, find_project, relative_to_cwd
 from grafana_sync.rules import MANIFEST, FolderState, compare_folder, compile_rules, write_folder
 
 
@@ -36,17 +31,14 @@ def _report_errors(errors: list) -> None:
                 click.echo(f"error: {line}", err=True)
 
 
-def _rule_states(rules_dir: str, rules_output_dir: str, rules_tests_dir: str, root: Path
-                 ) -> tuple[list[FolderState], list, int]:
+def _rule_states(project: Project) -> tuple[list[FolderState], list, int]:
     """Compile the rule modules (if the rules folder exists): folder states, errors, file count."""
-    source = Path(rules_dir)
+    source = relative_to_cwd(project.rules_dir)
     if not source.is_dir():
-        if rules_dir != DEFAULT_RULES_SRC_DIR:
-            from grafana_sync.errors import ConfigError
-
-            return [], [ConfigError(f"{rules_dir}: rules folder not found")], 0
+        if project.rules_dir_given:
+            return [], [ConfigError(f"{source}: rules folder not found")], 0
         return [], [], 0
-    out, tests = root / rules_output_dir, root / rules_tests_dir
+    out, tests = project.rules_output_dir, project.rules_tests_dir
     result = compile_rules(source, out, tests)
     if result.errors:
         return [], result.errors, 0
@@ -59,23 +51,29 @@ def _rule_states(rules_dir: str, rules_output_dir: str, rules_tests_dir: str, ro
 @click.command()
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 listing stale, missing or orphaned files.")
-@click.option("--dashboards-dir", default=DEFAULT_DASHBOARDS_DIR, show_default=True,
-              type=click.Path(file_okay=False), help="Folder of dashboard modules.")
-@click.option("--output-dir", default=DEFAULT_OUTPUT_DIR, show_default=True,
-              type=click.Path(file_okay=False), help="Where <uid>.json files are written.")
-@click.option("--rules-dir", default=DEFAULT_RULES_SRC_DIR, show_default=True,
-              type=click.Path(file_okay=False),
-              help="Folder of Prometheus rule-group modules (skipped when the default is absent).")
-@click.option("--rules-output-dir", default=DEFAULT_RULES_OUTPUT_DIR, show_default=True,
-              type=click.Path(file_okay=False), help="Where compiled rule files (<module>.yml) go.")
-@click.option("--rules-tests-dir", default=DEFAULT_RULES_TESTS_DIR, show_default=True,
-              type=click.Path(file_okay=False), help="Where promtool tests (<module>_test.yml) go.")
-def build(check: bool, dashboards_dir: str, output_dir: str, rules_dir: str, rules_output_dir: str,
-          rules_tests_dir: str) -> int:
-    """Compile every dashboard module to canonical Grafana JSON, and every rule module to rules.
+@click.option("--dashboards-dir", type=click.Path(file_okay=False),
+              help="Folder of dashboard sources [default: dashboards-dir of the project's "
+                   "[tool.grafana-sync], else dashboards/ at the project root].")
+@click.option("--output-dir", type=click.Path(file_okay=False),
+              help="Where <uid>.json files are written [default: output-dir of the project, "
+                   "else provisioning/dashboards/ at the project root].")
+@click.option("--rules-dir", type=click.Path(file_okay=False),
+              help="Folder of Prometheus rule-group modules [default: rules-dir of the project, "
+                   "else rules/ at its root, skipped when absent].")
+@click.option("--rules-output-dir", type=click.Path(file_okay=False),
+              help="Where compiled rule files (<module>.yml) go [default: rules-output-dir, "
+                   "else prometheus/rules/].")
+@click.option("--rules-tests-dir", type=click.Path(file_okay=False),
+              help="Where promtool tests (<module>_test.yml) go [default: rules-tests-dir, "
+                   "else prometheus/tests/].")
+def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules_dir: str | None,
+          rules_output_dir: str | None, rules_tests_dir: str | None) -> int:
+    """Compile every dashboard source (module or .json) to canonical Grafana JSON, and every
+    rule module to Prometheus rule files.
 
     Each module in DASHBOARDS_DIR not starting with `_` exposes `dashboard` (a grafanalib
-    Dashboard) or `dashboards` (a list), and may set `folder` (a Grafana folder uid). Output:
+    Dashboard, a foundation-SDK dashboard or a dict) or `dashboards` (a list), and may set
+    `folder` (a Grafana folder uid); each .json file there is a dashboard too. Output:
     OUTPUT_DIR/[folder/]<uid>.json with sorted keys and 2-space indent, written atomically;
     files for dashboards that no longer exist are removed.
 
@@ -87,11 +85,14 @@ def build(check: bool, dashboards_dir: str, output_dir: str, rules_dir: str, rul
     Exit codes: 0 built (or up to date with --check), 1 stale output or build failure,
     2 configuration error (bad module, duplicate or invalid uid, untitled panel, overlaps, bad rule).
     """
-    paths = ProjectPaths.from_root(".", dashboards_dir=dashboards_dir, output_dir=output_dir)
+    paths = find_project(dashboards_dir=dashboards_dir, output_dir=output_dir,
+                         rules_dir=rules_dir, rules_output_dir=rules_output_dir,
+                         rules_tests_dir=rules_tests_dir,
+                         required=dashboards_dir is None or output_dir is None)
     root = paths.root
-    result = compile_all(Path(dashboards_dir))  # relative paths keep error lines short
-    rule_states, rule_errors, n_rule_files = _rule_states(rules_dir, rules_output_dir,
-                                                          rules_tests_dir, root)
+    # paths relative to the current directory keep error lines short
+    result = compile_all(relative_to_cwd(paths.dashboards_dir), known_datasources(paths))
+    rule_states, rule_errors, n_rule_files = _rule_states(paths)
     errors = [*result.errors, *rule_errors]
     if errors:
         _report_errors(errors)

@@ -178,9 +178,14 @@ def test_overlapping_panels_are_rejected(project: Path) -> None:
 
 
 def test_missing_dashboards_folder(tmp_path: Path) -> None:
-    proc = run(tmp_path, "build")
+    proc = run(tmp_path, "build")  # not a project at all: says where it looked
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: dashboards: dashboards folder not found"
+    assert proc.stderr.startswith(f"error: {tmp_path} is not inside a grafana-sync project")
+    assert "-C DIR" in proc.stderr and proc.stderr.count("\n") == 1
+    (tmp_path / "pyproject.toml").write_text('[tool.grafana-sync]\ndashboards-dir = "src"\n')
+    proc = run(tmp_path, "build")  # a project whose configured sources folder is missing
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: src: dashboards folder not found"
     assert "Traceback" not in proc.stderr
 
 

@@ -212,3 +212,13 @@ def test_shared_config_error_is_reported_once(tmp_path: Path) -> None:
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     assert errors == [f"error: {tmp_path / 'monitoring.yaml'}: labels.modle: unknown key 'modle' "
                       "(did you mean 'model'?)"]
+
+
+def test_text_with_stray_newlines_is_normalised_not_an_error(project: Path) -> None:
+    (project / "rules" / "http.py").write_text(
+        'groups = [{"name": "g", "rules": [{"record": "a:b:c", "expr": "up\\n"},\n'
+        '  {"record": "a:b:d", "expr": "\\nsum(up)  \\n  / 2\\n\\n"}]}]\n')
+    proc = run(project)
+    assert proc.returncode == 0, proc.stderr
+    rules = yaml.safe_load(out(project).read_text())["groups"][0]["rules"]
+    assert [r["expr"] for r in rules] == ["up", "sum(up)\n  / 2\n"]
