@@ -299,9 +299,17 @@ def diff(project: ProjectLike = None, *, against: str | Path | None = None,
 
 def _remote(connection: Connection, local_uids: set[str], jobs: int
             ) -> tuple[dict[str, dict[str, Any]], str]:
-    from grafana_sync.commands.diff import _public_url, load_remote_dashboards
+    from grafana_sync.client import GrafanaClient
+    from grafana_sync.commands.diff import _public_url
+    from grafana_sync.sync import load_remote_dashboards
 
-    return load_remote_dashboards(connection, local_uids), f"grafana {_public_url(connection.url)}"
+    client = GrafanaClient(connection)
+    try:
+        client.health()
+        found = load_remote_dashboards(client, local_uids, jobs=jobs)
+    finally:
+        client.close()
+    return found, f"grafana {_public_url(connection.url)}"
 
 
 # -- push -------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from grafana_sync.commands.check import check
 from grafana_sync.commands.diff import diff
 from grafana_sync.commands.import_ import import_
 from grafana_sync.commands.lint import lint
+from grafana_sync.commands.pull import pull
 from grafana_sync.commands.push import push
 from grafana_sync.errors import SyncError
 
@@ -70,6 +71,7 @@ cli.add_command(diff)
 cli.add_command(push)
 cli.add_command(check)
 cli.add_command(import_)
+cli.add_command(pull)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from grafana_sync.api import known_datasources
-from grafana_sync.compile import compare_output, compile_all, write_outputs
+from grafana_sync.compile import (
+    MANIFEST_NAME,
+    compare_output,
+    compile_all,
+    refusal,
+    write_outputs,
+)
 from grafana_sync.errors import ConfigError
 from grafana_sync.project import Project, find_project, relative_to_cwd
 from grafana_sync.rules import MANIFEST, FolderState, compare_folder, compile_rules, write_folder
@@ -74,8 +80,10 @@ def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules
     Each module in DASHBOARDS_DIR not starting with `_` exposes `dashboard` (a grafanalib
     Dashboard, a foundation-SDK dashboard or a dict) or `dashboards` (a list), and may set
     `folder` (a Grafana folder uid); each .json file there is a dashboard too. Output:
-    OUTPUT_DIR/[folder/]<uid>.json with sorted keys and 2-space indent, written atomically;
-    files for dashboards that no longer exist are removed.
+    OUTPUT_DIR/[folder/]<uid>.json with sorted keys and 2-space indent, written atomically,
+    and OUTPUT_DIR/.grafana-sync-manifest listing them. Only files in that manifest are ever
+    replaced or removed (those of dashboards no longer defined); a folder holding other JSON
+    files is refused (exit 2).
 
     Each module in RULES_DIR not starting with `_` exposes `groups` (Prometheus rule groups) and
     optionally `tests` (promtool test cases): written as canonical YAML to
@@ -102,7 +110,10 @@ def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules
     if check:
         problems = ([f"stale: {_rel(p, root)}" for p in state.stale]
                     + [f"missing: {_rel(p, root)}" for p in state.missing]
-                    + [f"orphaned: {_rel(p, root)}" for p in state.orphaned])
+                    + [f"orphaned: {_rel(p, root)}" for p in state.orphaned]
+                    + [f"not written by build: {_rel(p, root)}" for p in state.refused])
+        if state.manifest_stale and not problems:
+            problems.append(f"stale: {_rel(paths.output_dir / MANIFEST_NAME, root)}")
         for rs in rule_states:
             problems += ([f"stale: {_rel(p, root)}" for p in rs.stale + rs.foreign]
                          + [f"missing: {_rel(p, root)}" for p in rs.missing]
@@ -118,6 +129,8 @@ def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules
         rules_note = f", {n_rule_files} rule file(s)" if rule_states else ""
         click.echo(f"{len(result.dashboards)} dashboard(s){rules_note} up to date")
         return 0
+    if state.refused:
+        raise refusal(state, paths.output_dir, show=lambda p: _rel(p, root))
     for rs in rule_states:  # refuse before writing anything if a rule target is not ours
         if rs.foreign:
             write_folder(rs)  # raises the one-line ConfigError
@@ -128,8 +141,6 @@ def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules
         click.echo(f"updated {_rel(p, root)}")
     for p in state.orphaned:
         click.echo(f"removed {_rel(p, root)} (no longer defined)")
-    for p in state.foreign:
-        click.echo(f"note: left {_rel(p, root)} alone (not written by build)", err=True)
     for rs in rule_states:
         write_folder(rs)
         for p in rs.missing:

@@ -19,11 +19,11 @@ from grafana_sync.client import GrafanaClient
 from grafana_sync.connection import ConnectionSettings, connection_options
 from grafana_sync.diff import diff_dashboards
 from grafana_sync.diff_render import render_json, render_markdown, render_text
-from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError, GrafanaError
+from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from grafana_sync.gitsource import load_dashboards_at_ref
 from grafana_sync.jsonio import load_compiled_dashboards
 from grafana_sync.project import Project, find_project
-from grafana_sync.sync import OWNER_TAG, strip_push_marker
+from grafana_sync.sync import load_remote_dashboards
 
 
 def _display(path: Path) -> str:
@@ -33,29 +33,11 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def load_remote_dashboards(connection: ConnectionSettings,
-                           local_uids: set[str]) -> dict[str, dict[str, Any]]:
-    """The live dashboards tagged managed-by-grafana-sync, plus any uid defined locally.
-
-    A uid defined locally but absent from Grafana is simply not returned (it shows as "added").
-    The push marker tag (`grafana-sync-hash:…`) is bookkeeping and is dropped here.
-    """
+def _remote(connection: ConnectionSettings, local_uids: set[str]) -> dict[str, dict[str, Any]]:
     client = GrafanaClient(connection)
     try:
         client.health()
-        uids = {hit["uid"] for hit in client.search_dashboards(tag=OWNER_TAG)
-                if isinstance(hit, dict) and isinstance(hit.get("uid"), str)}
-        found: dict[str, dict[str, Any]] = {}
-        for uid in sorted(uids | local_uids):
-            answer = client.get_dashboard(uid)
-            if answer is None:
-                continue
-            dashboard = answer.get("dashboard") if isinstance(answer, dict) else None
-            if not isinstance(dashboard, dict):
-                raise GrafanaError(f"read dashboard {uid!r}: Grafana answered without a "
-                                   f"dashboard object")
-            found[uid] = strip_push_marker(dashboard)
-        return found
+        return load_remote_dashboards(client, local_uids)
     finally:
         client.close()
 
@@ -134,7 +116,7 @@ def diff(connection: ConnectionSettings | None, against_dir: str | None,
         new = load_compiled_dashboards(paths.output_dir)
     elif connection is not None:
         new = load_compiled_dashboards(paths.output_dir)
-        old = load_remote_dashboards(connection, set(new))
+        old = _remote(connection, set(new))
         old_label = f"grafana {_public_url(connection.url)}"
     else:
         raise ConfigError("nothing to compare against: pass --url URL (or set GRAFANA_URL) for "
