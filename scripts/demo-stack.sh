@@ -121,7 +121,9 @@ Point Grafana at Prometheus http://127.0.0.1:$PROMETHEUS_PORT, e.g.
   docker run --rm --network host -e PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT \\
     -e GF_SECURITY_ADMIN_PASSWORD=change-me -v "$REPO/provisioning:/etc/grafana/provisioning:ro" \\
     grafana/grafana:11.4.0
-  or push to a running Grafana: .venv/bin/grafana-sync push --url http://GRAFANA:3000
+  or push to a running Grafana (token in the environment, not on the command line):
+    PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT GRAFANA_URL=http://GRAFANA:3000 \\
+    GRAFANA_TOKEN=<service account token> .venv/bin/grafana-sync push
 Ctrl-C stops everything.
 EOF
 

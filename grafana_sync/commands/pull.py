@@ -66,6 +66,10 @@ def pull(connection: ConnectionSettings | None, uids: tuple[str, ...], folders: 
         click.echo(f"{item.uid} ({item.title}) -> {where}")
         for note in item.notes:
             click.echo(f"  note: {note}")
+    for uid, title in sorted(result.folders.items()):
+        click.echo(f"folder {uid} ({title}): push names a folder after a provider in "
+                   f"provisioning/dashboards/*.yaml (folder: {title}, folderUid: {uid}); without one, "
+                   f"it retitles the folder {uid!r}")
     for line in result.skipped:
         click.echo(f"skipped: {line}", err=True)
     for error in result.errors:
