@@ -405,7 +405,7 @@ def diff(project: ProjectLike = None, *, against: str | Path | None = None,
 def _remote(connection: Connection, local_uids: set[str], jobs: int
             ) -> tuple[dict[str, dict[str, Any]], str]:
     from grafana_sync.client import GrafanaClient
-    from grafana_sync.commands.diff import _public_url
+    from grafana_sync.redact import public_url
     from grafana_sync.sync import load_remote_dashboards
 
     client = GrafanaClient(connection)
@@ -414,7 +414,7 @@ def _remote(connection: Connection, local_uids: set[str], jobs: int
         found = load_remote_dashboards(client, local_uids, jobs=jobs)
     finally:
         client.close()
-    return found, f"grafana {_public_url(connection.url)}"
+    return found, f"grafana {public_url(connection.url)}"
 
 
 # -- push -------------------------------------------------------------------------------------
@@ -449,9 +449,9 @@ def push(connection: Connection, project: ProjectLike = None, *, dry_run: bool =
     """Plan (and unless `dry_run`, apply) a push of the compiled dashboards, their folders and
     the provisioned datasources. A dry run only reads Grafana."""
     from grafana_sync.client import GrafanaClient
-    from grafana_sync.commands.push import default_message
     from grafana_sync.provisioning import load_datasources, load_providers
-    from grafana_sync.sync import apply_plan, load_local_dashboards, make_plan
+    from grafana_sync.sync import default_message, load_local_dashboards
+    from grafana_sync.sync import push as push_dashboards
 
     proj = _project(project, output_dir=output_dir)
     providers = load_providers(proj.output_dir)
@@ -467,16 +467,9 @@ def push(connection: Connection, project: ProjectLike = None, *, dry_run: bool =
                           "alone") from None
     message = message if message is not None else default_message(proj.root)
     client = GrafanaClient(connection)
-    try:
-        client.health()
-        user = client.current_user() or {}
-        identity = user.get("login") if isinstance(user.get("login"), str) else None
-        plan = make_plan(client, local, datasources, force=force, prune=prune,
-                         identity=identity, jobs=jobs)
-        if dry_run:
-            return PushReport(plan=plan, outcomes=None, dry_run=True)
-        outcomes = apply_plan(client, plan, message=message, jobs=jobs,
-                              on_outcome=on_outcome or (lambda _o: None))
+    try:  # the orchestration is grafana_sync.sync.push, shared with the CLI
+        result = push_dashboards(client, local, datasources, dry_run=dry_run, force=force,
+                                 prune=prune, message=message, jobs=jobs, on_outcome=on_outcome)
     finally:
         client.close()
-    return PushReport(plan=plan, outcomes=outcomes, dry_run=False)
+    return PushReport(plan=result.plan, outcomes=result.outcomes, dry_run=dry_run)

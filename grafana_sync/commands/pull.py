@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from grafana_sync.client import GrafanaClient
-from grafana_sync.connection import ConnectionSettings, connection_options
+from grafana_sync.commands.options import connection_options
+from grafana_sync.connection import ConnectionSettings
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from grafana_sync.project import DEFAULT_OUTPUT_DIR
 from grafana_sync.pull import describe_selection, select_uids
