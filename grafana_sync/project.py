@@ -224,7 +224,12 @@ def find_project(start: Path | str | None = None, *, required: bool = True,
 
 def relative_to_cwd(path: Path) -> Path:
     """`path` relative to the current directory when it is inside it (short messages)."""
+    return relative_to(path, Path.cwd())
+
+
+def relative_to(path: Path, base: Path) -> Path:
+    """`path` relative to `base` when it is inside it, else `path` as given."""
     try:
-        return path.resolve().relative_to(Path.cwd().resolve())
+        return path.resolve().relative_to(base.resolve())
     except ValueError:
         return path

@@ -22,6 +22,7 @@ import yaml
 
 from grafana_sync.compile import compare_output, compile_all
 from grafana_sync.macros import substitute_macros
+from grafana_sync.model import iter_panels  # re-exported for tests/integration
 
 REPO = Path(__file__).resolve().parents[2]
 # ML_DASHBOARDS_DIR / ML_OUTPUT_DIR run these checks on another copy (tests/unit/test_readme_recipe.py)
@@ -67,12 +68,6 @@ def area_of(dash: dict[str, Any]) -> str:
 
 
 ALL_UIDS = sorted(compiled_dashboards())
-
-
-def iter_panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for panel in dashboard["panels"]:
-        yield panel
-        yield from panel.get("panels", [])
 
 
 def iter_targets(dashboards: dict[str, dict[str, Any]] | None = None
