@@ -2,7 +2,7 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import label_variable, ml_dashboard
+from _lib.dashboard import label_variable, ml_dashboards
 from _lib.layout import section
 from _lib.panels import (
     bargauge,
@@ -15,7 +15,23 @@ from _lib.panels import (
     table_q,
     timeseries,
 )
-from _lib.promql import ATTR, GROUP, INFO, MODEL, MV, M, V, by, eq, match, ne, ratio, sel, sum_rate
+from _lib.promql import (
+    ATTR,
+    GROUP,
+    INFO,
+    MODEL,
+    MV,
+    M,
+    V,
+    by,
+    eq,
+    match,
+    ne,
+    ratio,
+    sel,
+    sum_rate,
+    zero_if_none,
+)
 
 folder = C.folder
 
@@ -38,7 +54,7 @@ def gauge_metric(metric: str) -> str:
     return f"max by ({by(*FAIRNESS_LABELS)}) ({metric}{GROUPS})"
 
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-fairness",
     title="ML monitoring: fairness and compliance",
     area="fairness",
@@ -55,7 +71,7 @@ dashboard = ml_dashboard(
             stat("Live versions not approved", "Live (non-retired) versions whose "
                  "ml_model_info says approved!=\"true\". Bad: anything above 0 (an unreviewed "
                  "model is serving).",
-                 [q(f"count({INFO}{UNAPPROVED}) or vector(0)")],
+                 [q(zero_if_none(f"count by ({by()}) ({INFO}{UNAPPROVED})"))],
                  unit="short", steps=higher_is_bad(None, 1), graph=False, w=6, h=6),
             table("Approval of live versions", "Each live version with its stage and "
                   "approval flag. Bad: approved=false on a production or canary version.",

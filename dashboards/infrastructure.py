@@ -2,20 +2,20 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import ml_dashboard
+from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import heatmap, higher_is_bad, q, timeseries
-from _lib.promql import MODEL, MV, M, V, per_model, pod_sum, sel
+from _lib.promql import MODEL, MV, M, V, by, per_model, pod_sum, sel
 
 folder = C.folder
 
 LATENCY = higher_is_bad(C.latency_p95_warn_seconds, C.latency_p95_crit_seconds)
-SATURATION = higher_is_bad(0.7, 0.9)
+SATURATION = higher_is_bad(C.worker_saturation_warn, C.worker_saturation_crit)
 GPU = sel(source="gpu", model=False)
 NODE = sel(source="node", model=False)
 IDLE_CPU = sel('mode="idle"', source="node", model=False)
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-infrastructure",
     title="ML monitoring: infrastructure",
     area="infrastructure",
@@ -49,7 +49,7 @@ dashboard = ml_dashboard(
             timeseries("Mean latency per version", "Average end-to-end latency per model "
                        "version (sum/count of the histogram). Bad: one version much slower than "
                        "the other (a canary regression).",
-                       [q(f"max by ({M}, {V}) (model_version:ml_inference_duration_seconds:mean5m"
+                       [q(f"max by ({by(M, V)}) (model_version:ml_inference_duration_seconds:mean5m"
                           f"{sel(version=True)})", MV)],
                        unit="s", steps=LATENCY, min=0, w=12),
         ),
@@ -60,11 +60,12 @@ dashboard = ml_dashboard(
                        [q(s.queued(), MODEL)],
                        unit="short", steps=higher_is_bad(1, 10), min=0, w=6),
             timeseries("Worker saturation", "Requests in flight divided by the configured "
-                       "worker concurrency (ml_inference_max_concurrency). Bad: above 0.9 "
-                       "(requests start queueing). Empty for stacks without an in-flight gauge "
-                       "(Triton, Seldon, TorchServe, TF Serving, KServe).",
+                       f"worker concurrency (ml_inference_max_concurrency). Bad: above "
+                       f"{C.worker_saturation_crit:g} (requests start queueing). Empty for stacks "
+                       "without an in-flight gauge (Triton, Seldon, TorchServe, TF Serving, "
+                       "KServe).",
                        [q(f"{s.in_flight()}\n/\n"
-                          f"max by ({M}) (ml_inference_max_concurrency{sel()})", MODEL)],
+                          f"max by ({by(M)}) (ml_inference_max_concurrency{sel()})", MODEL)],
                        unit="percentunit", steps=SATURATION, min=0, w=6),
             timeseries("Queue wait p95", "95th-percentile time a request waited in the queue. "
                        "Bad: a large share of the latency budget." + s.QUEUE_NOTE,
@@ -97,16 +98,18 @@ dashboard = ml_dashboard(
         section(
             "GPU (DCGM)",
             timeseries("GPU utilisation", "Average GPU utilisation of each model version's "
-                       "pods (DCGM, recording rule). Bad: near 1 (saturated) or near 0 "
-                       "(paying for an idle GPU).",
-                       [q(f"max by ({M}, {V}) (model_version:dcgm_gpu_utilisation:avg_ratio"
+                       f"pods (DCGM, recording rule). Bad: above {C.gpu_utilisation_crit:g} "
+                       "(saturated) or near 0 (paying for an idle GPU).",
+                       [q(f"max by ({by(M, V)}) (model_version:dcgm_gpu_utilisation:avg_ratio"
                           f"{sel(source='none', version=True)})", MV)],
-                       unit="percentunit", steps=higher_is_bad(0.85, 0.95), min=0, max=1, w=6),
+                       unit="percentunit", steps=higher_is_bad(C.gpu_utilisation_warn,
+                                                               C.gpu_utilisation_crit), min=0, max=1, w=6),
             timeseries("GPU memory used", "Framebuffer occupancy (used / total) of each model "
-                       "version's GPUs. Bad: above 0.95 (out-of-memory errors follow).",
-                       [q(f"max by ({M}, {V}) (model_version:dcgm_framebuffer_used:max_ratio"
+                       f"version's GPUs. Bad: above {C.gpu_memory_crit:g} (out-of-memory errors follow).",
+                       [q(f"max by ({by(M, V)}) (model_version:dcgm_framebuffer_used:max_ratio"
                           f"{sel(source='none', version=True)})", MV)],
-                       unit="percentunit", steps=higher_is_bad(0.85, 0.95), min=0, max=1, w=6),
+                       unit="percentunit", steps=higher_is_bad(C.gpu_memory_warn, C.gpu_memory_crit),
+                       min=0, max=1, w=6),
             timeseries("GPU power", "Power draw of the model's GPUs. Bad: pinned at the "
                        "board's limit (power throttling).",
                        [q(per_model(pod_sum(f"DCGM_FI_DEV_POWER_USAGE{GPU}")), MODEL)],
@@ -128,8 +131,8 @@ dashboard = ml_dashboard(
                        unit="percentunit", steps=SATURATION, min=0, max=1, w=8),
             timeseries("Node load per core", "1-minute load average divided by the number of "
                        "cores. Bad: above 1 (runnable tasks wait for a CPU).",
-                       [q(f"node_load1{NODE}\n/ on (instance) "
-                          f"count by (instance) (node_cpu_seconds_total{IDLE_CPU})",
+                       [q(f"node_load1{NODE}\n/ on ({by('instance')}) "
+                          f"count by ({by('instance')}) (node_cpu_seconds_total{IDLE_CPU})",
                           "{{instance}}")],
                        unit="short", steps=higher_is_bad(0.8, 1.0), min=0, w=8),
         ),

@@ -19,6 +19,12 @@ try:
 except MonitoringConfigError as exc:  # one line naming the file and key, reported once by build
     raise ConfigError(str(exc)) from None
 
+# Each serving stack listed in `stacks:` is adapted by one module, rules/stack_<name>.py.
+_missing = [s for s in CONFIG.stacks if not (Path(__file__).with_name(f"stack_{s}.py")).is_file()]
+if _missing:
+    raise ConfigError(f"{CONFIG.source}: stacks: no adapter module for {', '.join(_missing)} "
+                      f"(expected rules/stack_{_missing[0]}.py)")
+
 L = CONFIG.labels
 M, V, F = L.model, L.version, L.feature
 POD = L.pod
@@ -26,23 +32,30 @@ WINDOW = "5m"  # recording rule windows are part of their names (…:rate5m): fi
 
 
 def by(*extra: str, model: bool = True, version: bool = False) -> str:
-    """`by (job, model, version)`: the configured grouping labels after `extra`."""
+    """`by (cluster, job, model, version)`: the cluster label, `extra`, the configured labels."""
     return f"by ({CONFIG.by(*extra, model=model, version=version)})"
 
 
 def on(*extra: str, model: bool = True, version: bool = False) -> str:
-    """`on (model, version)` for one-to-one matching on the configured labels."""
+    """`on (cluster, model, version)` for one-to-one matching on the configured labels."""
     return f"on ({CONFIG.by(*extra, model=model, version=version)})"
 
 
 def labels(*extra: str, model: bool = True, version: bool = False) -> str:
-    """The bare label list, e.g. for `group_left (model, version)` or `ignoring (version)`."""
-    return CONFIG.by(*extra, model=model, version=version)
+    """The bare label list for `group_left (model, version)` or `ignoring (version)`: without the
+    cluster label, which is always matched on (a label may not be both matched and copied)."""
+    return CONFIG.by(*extra, model=model, version=version, cluster=False)
 
 
 def pod_join() -> str:
-    """The labels that locate a serving pod (joins exporter series to ml_model_info)."""
-    return ", ".join(POD)
+    """The labels that locate a serving pod, cluster first (joins exporter series to
+    ml_model_info; two clusters may have pods of the same name)."""
+    return CONFIG.by(*POD, model=False)
+
+
+def node_join() -> str:
+    """The labels that locate a node (OpenCost's per-node prices), cluster first."""
+    return CONFIG.by("node", model=False)
 
 
 def sel(*matchers: str, source: str = "serving") -> str:

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+from _config import CONFIG
 from grafanalib.core import Annotations, Dashboard, DashboardLink, Templating, Time
 
 from _lib import variables
 from _lib.layout import Section, layout
 from _lib.panels import DATASOURCE
-from _lib.promql import M, V, sel
+from _lib.promql import CLUSTER, M, V, by, sel
 
+# The built-in areas; a team adds its own by naming it (any lower-case slug) in ml_dashboard.
 AREAS = (
     "overview", "infrastructure", "performance", "drift", "errors", "cost", "versions",
     "fairness", "feedback",
 )
+AREA_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 BASE_TAGS = ("ml-monitoring", "managed-by-grafana-sync")
 
 INFO_METRIC = "ml_model_info"
 DEPLOYED_METRIC = "ml_model_deployed_timestamp_seconds"
+
+
+def cluster_variable() -> variables.Variable:
+    return variables.label_values(
+        "cluster", CLUSTER, f"{INFO_METRIC}{sel(model=False, cluster=False)}", "Cluster",
+        "Clusters to show (the cluster label the agents add, docs/scale-out.md). One cluster "
+        "without the label: no values, and every panel shows everything.",
+    )
 
 
 # The model and version lists: the model info metric of the service's own instrumentation, or
@@ -56,7 +68,7 @@ def deployments_annotation() -> dict:
     it (Grafana's Prometheus annotations step is 60 s by default), so one marker per deployment.
     """
     expr = (
-        f"(time() - max by ({M}, {V}) ({DEPLOYED_METRIC}{sel()})) < 60 >= 0"
+        f"(time() - max by ({by(M, V)}) ({DEPLOYED_METRIC}{sel()})) < 60 >= 0"
     )
     return {
         "datasource": DATASOURCE,
@@ -80,9 +92,10 @@ def ml_dashboard(
     time_from: str = "now-6h",
 ) -> Dashboard:
     """One ML monitoring dashboard following the conventions in docs/dashboards.md."""
-    if area not in AREAS:
-        raise ValueError(f"{uid}: unknown area {area!r}")
-    templating = [variables.datasource(), model_variable()]
+    if not AREA_RE.fullmatch(area) or area in BASE_TAGS:
+        raise ValueError(f"{uid}: area {area!r} must be a lower-case tag (letters, digits, -) "
+                         f"other than {', '.join(BASE_TAGS)}")
+    templating = [variables.datasource(), cluster_variable(), model_variable()]
     if with_version:
         templating.append(version_variable())
     templating.extend(extra_variables)
@@ -107,6 +120,13 @@ def ml_dashboard(
         ],
         panels=layout(sections),
     )
+
+
+def ml_dashboards(*, area: str, **kwargs) -> list[Dashboard]:
+    """`[ml_dashboard(...)]`, or `[]` when monitoring.yaml turns the area off (`areas:`)."""
+    if not CONFIG.monitoring.area_on(area):
+        return []
+    return [ml_dashboard(area=area, **kwargs)]
 
 
 def label_variable(name: str, label: str, metric: str, title: str, description: str

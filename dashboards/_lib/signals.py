@@ -129,7 +129,8 @@ def latency_buckets_live() -> str:
     """Requests per latency bucket (all selected models) for a heatmap: the contract's series,
     else the seconds histograms the stack adapters record (their rate x the interval)."""
     live = sum_increase("ml_inference_duration_seconds_bucket", sel(version=True), ("le",))
-    rule = f"sum by (le) ({LATENCY_BUCKETS_RULE}{sel(version=True)}) * $__rate_interval_ms / 1000"
+    rule = (f"sum by ({by('le')}) ({LATENCY_BUCKETS_RULE}{sel(version=True)})"
+            " * $__rate_interval_ms / 1000")
     return f"{live}\nor\n{rule}"
 
 
@@ -233,14 +234,14 @@ def retraining_status() -> str:
     drop = quality_drop()
     mild = f"({drop} >= bool {CONFIG.quality_drop_warn})"
     severe = f"({drop} >= bool {CONFIG.quality_drop_crit})"
-    concept = f"max by ({M}) (ml_concept_drift_detected{sel()})"
+    concept = f"max by ({by(M)}) (ml_concept_drift_detected{sel()})"
     watch = f"clamp_max({drift} + {mild} + {concept}, 1)"
     retrain = f"clamp_max({severe} + {drift} * {mild} + {concept}, 1)"
     return f"{watch}\n+\n{retrain}"
 
 
 def live_versions(extra: str = 'stage!="retired"') -> str:
-    return f"max by ({M}, {V}, stage, approved) ({INFO}{sel(extra, version=True)})"
+    return f"max by ({by(M, V, 'stage', 'approved')}) ({INFO}{sel(extra, version=True)})"
 
 
 # --- containers (cAdvisor + kube-state-metrics), per model via ml_model_info ------------------

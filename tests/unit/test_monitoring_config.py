@@ -118,11 +118,15 @@ def test_unknown_threshold_asked_by_code_names_it():
 
 
 def test_grouping_helper_uses_configured_labels(tmp_path):
-    write(tmp_path, "labels: {model: model_name, version: model_version}\n")
+    write(tmp_path, "labels: {model: model_name, version: model_version, cluster: region}\n")
     cfg = mc.load_config(root=tmp_path)
-    assert cfg.by("job", version=True) == "job, model_name, model_version"
-    assert cfg.by("le") == "le, model_name"
-    assert cfg.keep(model=False) == ()
+    # the cluster label first: every aggregation keeps it (docs/scale-out.md)
+    assert cfg.by("job", version=True) == "region, job, model_name, model_version"
+    assert cfg.by("le") == "region, le, model_name"
+    assert cfg.keep(model=False) == ("region",)
+    # group_left / ignoring lists must not name a matching label
+    assert cfg.by("job", version=True, cluster=False) == "job, model_name, model_version"
+    assert cfg.keep(model=False, cluster=False) == ()
 
 
 def test_shipped_schema_is_generated_from_the_defaults():
@@ -173,3 +177,35 @@ def test_docs_config_explains_every_key():
 def test_repository_monitoring_yaml_is_valid_and_the_defaults():
     cfg = mc.load_config(REPO / "monitoring.yaml")
     assert cfg.labels == mc.Labels() and dict(cfg.thresholds) == dict(mc.MonitoringConfig().thresholds)
+
+
+def test_metrics_contract_uses_the_default_names_config_renames(tmp_path):
+    """docs/metrics.md names labels as the contract does; every configurable one is used there,
+    and `python -m ml_monitoring.config labels` shows what a monitoring.yaml renames them to."""
+    from grafana_sync.lint.contract import parse_contract_labels
+
+    used = set().union(*parse_contract_labels((REPO / "docs" / "metrics.md").read_text()).values())
+    assert {"model", "version", "feature", "attribute", "group", "namespace", "pod"} <= used
+    assert "monitoring.yaml" in (REPO / "docs" / "metrics.md").read_text()
+    config = write(tmp_path, "labels: {model: model_name, pod: [k8s_namespace, k8s_pod]}\n")
+    proc = subprocess.run([sys.executable, "-m", "ml_monitoring.config", "labels"], capture_output=True,
+                          text=True, cwd=REPO, env={**os.environ, mc.ENV_VAR: str(config)})
+    assert proc.returncode == 0
+    assert "| `model` | `model_name` |" in proc.stdout and "| `pod` | `k8s_pod` |" in proc.stdout
+    assert mc.contract_label_map.__name__ and "| `version` | `version` |" in proc.stdout
+
+
+def test_a_stack_without_its_adapter_module_is_one_line(tmp_path):
+    import shutil
+
+    project = tmp_path / "project"
+    (project / "dashboards").mkdir(parents=True)
+    shutil.copytree(REPO / "rules", project / "rules", ignore=shutil.ignore_patterns(
+        "stack_tgi.py", "__pycache__"))
+    config = write(tmp_path, "stacks: [contract, tgi]\n")
+    proc = subprocess.run([sys.executable, "-m", "grafana_sync", "build", "--check"], cwd=project,
+                          capture_output=True, text=True, env={**os.environ, mc.ENV_VAR: str(config)})
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"error: {config}: stacks: no adapter module for tgi (expected rules/stack_tgi.py)",
+        "build failed: 1 error(s); nothing written"]
