@@ -179,11 +179,11 @@ def test_variables_datasource_first_then_label_values(uid: str) -> None:
     assert (first["type"], first["name"], first["query"]) == ("datasource", "datasource",
                                                               "prometheus")
     assert first["current"]["value"] == "prometheus"  # provisioning/datasources uid
-    assert [v["name"] for v in rest[:2]] == ["model", "version"]
+    assert [v["name"] for v in rest[:3]] == ["cluster", "model", "version"]
     for var in rest:
         assert var["type"] == "query"
         assert var["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
-        assert re.fullmatch(r"label_values\(\w+(\{.*\})?, \w+\)", var["query"]), var["query"]
+        assert re.fullmatch(r"label_values\((\w+)?(\{.*\})?, \w+\)", var["query"]), var["query"]
         assert var["multi"] and var["includeAll"] and var["refresh"] == 2
         assert var["current"]["value"] == ["$__all"]
 
@@ -318,7 +318,8 @@ def test_label_names_and_selectors_come_from_the_config(tmp_path) -> None:
     assert any('model_name=~"$model"' in e for e in exprs)
     assert all('job="serving"' in e for e in exprs if "ml_inference_requests_total{" in e)
     assert any("42.5" in e for e in exprs)  # the budget fallback
-    model_var = adapted["ml-overview"]["templating"]["list"][1]
+    cluster_var, model_var = adapted["ml-overview"]["templating"]["list"][1:3]
+    assert cluster_var["query"].endswith(", cluster)")
     assert model_var["query"].endswith(", model_name)")
 
 
