@@ -111,6 +111,7 @@ class Simulation:
         instruments: Instruments,
         evaluation: EvaluationJob,
         clock: Clock | None = None,
+        extensions: tuple = (),
     ) -> None:
         self.models = models
         self.scenario = scenario
@@ -118,6 +119,9 @@ class Simulation:
         self.rng = np.random.default_rng(seed)
         self.inst = instruments
         self.evaluation = evaluation
+        # further simulated services (demo/llm.py): warm_up(), step(now, active, clock) and
+        # publish(snapshot, now, clock) are called with the classifier models'
+        self.extensions = tuple(extensions)
         self.infra = InfraSimulator(models, speed)
         self.state = {
             name: ModelState(m, {v: VersionState(tv) for v, tv in m.versions.items()})
@@ -185,6 +189,8 @@ class Simulation:
         while t < 0:
             t = min(t + step, 0.0)
             self._serve_traffic(t, [])
+        for ext in self.extensions:
+            ext.warm_up()
         self._last_sim = 0.0
         self._analytics = self._compute_analytics(0.0)
         self.clock.restart()
@@ -214,6 +220,8 @@ class Simulation:
             self._last_analytics = now_mono
             self._analytics = self._compute_analytics(now_sim)
         self.evaluation.maybe_run(self.state, active, now_sim, self.clock)
+        for ext in self.extensions:
+            ext.step(now_sim, active, self.clock)
         self.inst.snapshots.publish("simulation", self._publish(now_sim, active))
 
     # ------------------------------------------------------------------ traffic
@@ -571,6 +579,8 @@ class Simulation:
                 deployed.set((name, version), self.clock.wall_at(deployed_at))
                 share.set((name, version), traffic)
         self.infra.publish(snap, self.state, now_sim)
+        for ext in self.extensions:
+            ext.publish(snap, now_sim, self.clock)
         active_g = snap.gauge("demo_incident_active", "1 while the scheduled incident is "
                               "active.", ("scenario", "incident", "model"))
         active_set = {(inc.kind, inc.model) for inc in active}
@@ -585,7 +595,12 @@ class Simulation:
 
 def build(scenario_name: str, speed: float, seed: int, instruments: Instruments,
           evaluation: EvaluationJob) -> Simulation:
+    from demo.llm import LLMServing
     from demo.models import train_all
 
-    return Simulation(train_all(seed), SCENARIOS[scenario_name], speed, seed, instruments,
-                      evaluation)
+    scenario = SCENARIOS[scenario_name]
+    llm = LLMServing(scenario, speed, seed, instruments.snapshots, evaluation.pushgateway,
+                     feedback=instruments.feedback)
+    instruments.registry.register(llm.collector)
+    return Simulation(train_all(seed), scenario, speed, seed, instruments, evaluation,
+                      extensions=(llm,))
