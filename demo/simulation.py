@@ -111,7 +111,7 @@ class Simulation:
         instruments: Instruments,
         evaluation: EvaluationJob,
         clock: Clock | None = None,
-        extensions: tuple = (),
+        extensions: tuple | None = None,
     ) -> None:
         self.models = models
         self.scenario = scenario
@@ -119,8 +119,16 @@ class Simulation:
         self.rng = np.random.default_rng(seed)
         self.inst = instruments
         self.evaluation = evaluation
-        # further simulated services (demo/llm.py): warm_up(), step(now, active, clock) and
-        # publish(snapshot, now, clock) are called with the classifier models'
+        # further simulated services: warm_up(), step(now, active, clock) and
+        # publish(snapshot, now, clock) are called with the classifier models'. Default: the
+        # LLM models (demo/llm.py), registered on the same /metrics.
+        if extensions is None:
+            from demo.llm import LLMServing
+
+            llm = LLMServing(scenario, speed, seed, instruments.snapshots,
+                             evaluation.pushgateway, feedback=instruments.feedback)
+            instruments.registry.register(llm.collector)
+            extensions = (llm,)
         self.extensions = tuple(extensions)
         self.infra = InfraSimulator(models, speed)
         self.state = {
@@ -595,12 +603,7 @@ class Simulation:
 
 def build(scenario_name: str, speed: float, seed: int, instruments: Instruments,
           evaluation: EvaluationJob) -> Simulation:
-    from demo.llm import LLMServing
     from demo.models import train_all
 
-    scenario = SCENARIOS[scenario_name]
-    llm = LLMServing(scenario, speed, seed, instruments.snapshots, evaluation.pushgateway,
-                     feedback=instruments.feedback)
-    instruments.registry.register(llm.collector)
-    return Simulation(train_all(seed), scenario, speed, seed, instruments, evaluation,
-                      extensions=(llm,))
+    return Simulation(train_all(seed), SCENARIOS[scenario_name], speed, seed, instruments,
+                      evaluation)
