@@ -70,6 +70,20 @@ class MonitoringConfig:
     concept_drift_z: float = 3.0  # ml_concept_drift_score (binomial z) at or above: concept drift
     budget_usd_per_hour: float = 5.0  # cost budget per model; burn > 1 means over budget
     gpu_idle_utilisation: float = 0.3  # below this GPU utilisation the spend counts as idle
+    # LLM serving (dashboards/llm.py, LLM alerts)
+    llm_ttft_slo_seconds: float = 1.0  # time-to-first-token SLO: a bucket bound of the histogram
+    llm_ttft_slo_target: float = 0.95  # share of requests within the SLO (p95 <= SLO)
+    llm_burn_rate_fast: float = 14.4  # error-budget burn over 1 h (and 5 min): page
+    llm_burn_rate_slow: float = 6.0  # over 6 h (and 30 min): ticket
+    llm_itl_p95_warn_seconds: float = 0.1  # inter-token latency p95: slower than people read
+    llm_error_finish_ratio_warn: float = 0.01
+    llm_error_finish_ratio_crit: float = 0.05
+    llm_kv_cache_usage_warn: float = 0.8
+    llm_kv_cache_usage_crit: float = 0.95  # KV cache saturated: preemptions and queueing
+    llm_queue_waiting_max: float = 10  # waiting requests above this and rising: queue growing
+    llm_preemption_ratio_crit: float = 0.05  # preemptions per finished request
+    llm_eval_score_min: float = 0.75  # LLM-judge score below this: do not promote
+    llm_guardrail_trigger_warn: float = 0.02  # share of evaluated answers flagged
 
 
 CONFIG = MonitoringConfig()

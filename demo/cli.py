@@ -76,6 +76,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pushgateway", metavar="URL", default=None, help="push the batch "
                    "evaluation metrics to this Pushgateway (e.g. http://127.0.0.1:9091) instead "
                    "of exposing them on /metrics")
+    p.add_argument("--stack", default="contract", choices=("contract", "vllm", "tgi"),
+                   help="names of the LLM engines' serving series: contract (ml_llm_* on "
+                   "/metrics, default) or the native names of vllm / tgi, one endpoint per "
+                   "engine at /llm/MODEL/VERSION/metrics (docs/stacks/)")
+    p.add_argument("--vllm-legacy-names", action="store_true", help="with --stack vllm: the "
+                   "names vLLM used before 0.9 (gpu_cache_usage_perc, "
+                   "time_per_output_token_seconds)")
     p.add_argument("--list-scenarios", action="store_true", help="print the scenarios and "
                    "their incident offsets, then exit")
     return p
@@ -95,6 +102,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.scenario not in SCENARIOS:
         raise UsageError(f"unknown scenario {args.scenario!r}; choose one of "
                          + ", ".join(SCENARIOS))
+    if args.vllm_legacy_names and args.stack != "vllm":
+        raise UsageError("--vllm-legacy-names needs --stack vllm")
     if args.pushgateway is not None:
         url = urlparse(args.pushgateway)
         if url.scheme not in ("http", "https") or not url.netloc:
@@ -109,6 +118,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         from demo.evaluation import EvaluationJob
         from demo.instruments import Instruments
+        from demo.llm import make_renderer
         from demo.simulation import build
     except ImportError as exc:
         raise UsageError(f"the demo needs its extra dependencies ({exc}): "
@@ -131,7 +141,11 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     evaluation = EvaluationJob(instruments.snapshots, args.pushgateway)
-    sim = build(args.scenario, args.speed, args.seed, instruments, evaluation)
+    sim = build(args.scenario, args.speed, args.seed, instruments, evaluation,
+                llm_renderer=make_renderer(args.stack, args.vllm_legacy_names))
+    for ext in sim.extensions:  # native LLM engines: one endpoint each
+        if getattr(ext, "paths", None) and ext.paths():
+            server.set_app(_with_paths(server.get_app(), ext.render))
     sim.warm_up()
     print(f"demo: serving http://{args.host}:{args.port}/metrics (scenario {args.scenario}, "
           f"speed {args.speed:g}, seed {args.seed}); Ctrl-C stops", file=sys.stderr, flush=True)
@@ -143,6 +157,21 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         server.shutdown()
     return 0
+
+
+def _with_paths(app, render):
+    """The WSGI app, plus the paths `render(path)` answers (text exposition) before it."""
+
+    def wrapped(environ, start_response):
+        text = render(environ.get("PATH_INFO", ""))
+        if text is None:
+            return app(environ, start_response)
+        body = text.encode()
+        start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
+
+    return wrapped
 
 
 def main(argv: list[str] | None = None) -> int:

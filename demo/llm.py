@@ -197,6 +197,27 @@ class Hist:
 
 
 @dataclass
+class TickSample:
+    """What one version's engine finished in one tick, request by request (simulated seconds).
+
+    A renderer (contract, vLLM, TGI) observes the parts its server's histograms cover.
+    """
+
+    prompt: np.ndarray  # prompt tokens per finished request
+    generation: np.ndarray  # generated tokens per request
+    reason: np.ndarray  # finish reason per request
+    queue: np.ndarray
+    prefill: np.ndarray
+    ttft: np.ndarray  # for requests that produced a token
+    e2e: np.ndarray
+    itl: np.ndarray  # per-token latencies drawn for the decoding requests ...
+    itl_weights: np.ndarray  # ... each standing for this many tokens
+    decode_steps: float  # engine decode iterations in the tick
+    iteration: float  # their duration (s)
+    queue_aborts: int  # clients that gave up waiting (no token, not in the arrays above)
+
+
+@dataclass
 class EngineStats:
     """What one version's engine has done so far (counters and histograms) and is doing now."""
 
@@ -211,24 +232,13 @@ class EngineStats:
     waiting: float = 0.0
     kv_usage: float = 0.0
     batch_max_tokens: float = 0.0  # tokens the running batch may hold (TGI's view of the cache)
+    kv_capacity: float = 0.0  # tokens the KV cache holds
     # engine state
     queue: float = 0.0  # waiting requests (fluid)
     iteration: float = 0.0  # current decode iteration time (s)
 
     def __post_init__(self) -> None:
         self.hist = {k: Hist(b) for k, b in self.layout.items()}
-
-
-CONTRACT_LAYOUT: dict[str, Sequence[float]] = {
-    "ttft": TTFT_BUCKETS,
-    "itl": ITL_BUCKETS,
-    "e2e": REQUEST_LATENCY_BUCKETS,
-    "queue": QUEUE_BUCKETS,
-    "prefill": REQUEST_LATENCY_BUCKETS,
-    "prompt_len": LENGTH_BUCKETS,
-    "generation_len": LENGTH_BUCKETS,
-    "mean_itl": ITL_BUCKETS,
-}
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,15 +267,35 @@ class LLMServing:
         self.pushgateway = pushgateway
         self.feedback = feedback  # prometheus Counter ml_feedback_total (model, version, feedback)
         self.renderer = renderer or ContractRenderer()
-        layout = getattr(self.renderer, "layout", CONTRACT_LAYOUT)
         self.specs = {s.name: s for s in LLM_SPECS}
         self.stats: dict[tuple[str, str], EngineStats] = {
-            (s.name, v.version): EngineStats(layout) for s in LLM_SPECS for v in s.versions
+            (s.name, v.version): EngineStats(self.renderer.layout(s))
+            for s in LLM_SPECS for v in s.versions
         }
         self._last_sim = 0.0
         self.evaluation = LLMEvaluation(self)
         self.collector = LLMCollector(self)
         self._push_warned = False
+
+    # ---------------------------------------------------------------- native endpoints
+    def paths(self) -> list[str]:
+        """The per-engine endpoints of a native stack (none for the contract)."""
+        from demo.llm_native import engine_paths
+
+        if isinstance(self.renderer, ContractRenderer):
+            return []
+        return sorted(engine_paths(self.stats))
+
+    def render(self, path: str) -> str | None:
+        """The exposition of the engine at `path` (`/llm/<model>/<version>/metrics`), or None."""
+        from demo.llm_native import engine_paths
+
+        if isinstance(self.renderer, ContractRenderer):
+            return None
+        key = engine_paths(self.stats).get(path)
+        if key is None:
+            return None
+        return self.renderer.render(key[0], key[1], self.stats[key])
 
     # ---------------------------------------------------------------- hooks
     def warm_up(self, seconds: float = 600.0, step: float = 30.0) -> None:
@@ -381,6 +411,7 @@ class LLMServing:
         preempt_share = min(max(2.0 * (pressure - 0.95), 0.0), 0.6)
 
         st.iteration = itl
+        st.kv_capacity = spec.kv_capacity_tokens
         st.running = float(rng.poisson(n_run)) if n_run > 0 else 0.0
         st.waiting = float(round(st.queue + (rng.poisson(0.02 * n_run) if n_run else 0)))
         st.kv_usage = float(min(max(kv_usage * rng.normal(1.0, 0.01), 0.0), 1.0))
@@ -392,9 +423,7 @@ class LLMServing:
         n = min(n_fin, MAX_REQUESTS_PER_TICK)
         if n_abort_queue:
             st.requests["abort"] += n_abort_queue
-            st.hist["e2e"].observe(np.full(n_abort_queue, CLIENT_TIMEOUT))
-            st.hist["queue"].observe(np.full(n_abort_queue, CLIENT_TIMEOUT))
-        if n == 0:
+        if n == 0 and not n_abort_queue:
             return
         prompt = np.clip(rng.lognormal(math.log(spec.prompt_median * context),
                                        spec.prompt_sigma, n),
@@ -428,20 +457,16 @@ class LLMServing:
         st.prompt_tokens += float(prompt.sum())
         st.generation_tokens += float(gen.sum())
         st.preemptions += float(preempted.sum())
-        st.hist["ttft"].observe(ttft[produced])
-        st.hist["e2e"].observe(e2e)
-        st.hist["queue"].observe(queue)
-        st.hist["prefill"].observe(prefill)
-        st.hist["prompt_len"].observe(prompt)
-        st.hist["generation_len"].observe(gen[produced])
         decoding = gen > 1
-        if decoding.any():
-            k = ITL_SAMPLES_PER_REQUEST
-            per_token = (np.repeat(req_itl[decoding], k)
-                         * rng.lognormal(0.0, 0.2, int(decoding.sum()) * k))
-            weights = np.repeat((gen[decoding] - 1) / k, k)
-            st.hist["itl"].observe(per_token, weights)
-            st.hist["mean_itl"].observe(req_itl[decoding])
+        k = ITL_SAMPLES_PER_REQUEST
+        per_token = (np.repeat(req_itl[decoding], k)
+                     * rng.lognormal(0.0, 0.2, int(decoding.sum()) * k))
+        weights = np.repeat((gen[decoding] - 1) / k, k)
+        self.renderer.observe(st, TickSample(
+            prompt=prompt, generation=gen, reason=reason, queue=queue, prefill=prefill,
+            ttft=np.where(produced, ttft, np.nan), e2e=e2e, itl=per_token, itl_weights=weights,
+            decode_steps=float(round(dt / itl)) if n_run > 0 else 0.0, iteration=itl,
+            queue_aborts=n_abort_queue))
 
         if self.feedback is not None:
             helpful = dict(self.evaluation.current_scores(spec.name, vspec.version, incidents))
@@ -583,8 +608,25 @@ class LLMEvaluation:
 class ContractRenderer:
     """The engine's state in the metrics contract's `ml_llm_*` names (docs/metrics.md)."""
 
-    layout = CONTRACT_LAYOUT
     MV = ("model", "version")
+
+    def layout(self, spec: LLMSpec) -> dict[str, Sequence[float]]:
+        return {"ttft": TTFT_BUCKETS, "itl": ITL_BUCKETS, "e2e": REQUEST_LATENCY_BUCKETS,
+                "queue": QUEUE_BUCKETS, "prompt_len": LENGTH_BUCKETS,
+                "generation_len": LENGTH_BUCKETS}
+
+    def observe(self, st: EngineStats, t: TickSample) -> None:
+        h = st.hist
+        if t.queue_aborts:  # waited until the client timeout, then gave up
+            h["e2e"].observe(np.full(t.queue_aborts, CLIENT_TIMEOUT))
+            h["queue"].observe(np.full(t.queue_aborts, CLIENT_TIMEOUT))
+        produced = t.generation > 0
+        h["ttft"].observe(t.ttft[produced])
+        h["e2e"].observe(t.e2e)
+        h["queue"].observe(t.queue)
+        h["prompt_len"].observe(t.prompt)
+        h["generation_len"].observe(t.generation[produced])
+        h["itl"].observe(t.itl, t.itl_weights)
 
     def families(self, stats: dict[tuple[str, str], EngineStats]) -> Iterator:
         mv = self.MV
@@ -634,8 +676,27 @@ class ContractRenderer:
 
 
 class LLMCollector(Collector):
+    """The contract's `ml_llm_*` series on the demo's /metrics (nothing there in a native stack:
+    each engine then has its own endpoint, LLMServing.render)."""
+
     def __init__(self, serving: LLMServing) -> None:
         self.serving = serving
 
     def collect(self):
-        yield from self.serving.renderer.families(self.serving.stats)
+        renderer = self.serving.renderer
+        if isinstance(renderer, ContractRenderer):
+            yield from renderer.families(self.serving.stats)
+
+
+LLM_STACKS = ("vllm", "tgi")  # `--stack` values that change the LLM engines' names
+
+
+def make_renderer(stack: str, vllm_legacy: bool = False):
+    """The renderer for `--stack`: native for vLLM / TGI, the contract's names otherwise."""
+    from demo import llm_native
+
+    if stack == "vllm":
+        return llm_native.VLLMRenderer(legacy=vllm_legacy)
+    if stack == "tgi":
+        return llm_native.TGIRenderer()
+    return ContractRenderer()

@@ -112,6 +112,7 @@ class Simulation:
         evaluation: EvaluationJob,
         clock: Clock | None = None,
         extensions: tuple | None = None,
+        llm_renderer=None,
     ) -> None:
         self.models = models
         self.scenario = scenario
@@ -126,7 +127,8 @@ class Simulation:
             from demo.llm import LLMServing
 
             llm = LLMServing(scenario, speed, seed, instruments.snapshots,
-                             evaluation.pushgateway, feedback=instruments.feedback)
+                             evaluation.pushgateway, feedback=instruments.feedback,
+                             renderer=llm_renderer)
             instruments.registry.register(llm.collector)
             extensions = (llm,)
         self.extensions = tuple(extensions)
@@ -602,8 +604,8 @@ class Simulation:
 
 
 def build(scenario_name: str, speed: float, seed: int, instruments: Instruments,
-          evaluation: EvaluationJob) -> Simulation:
+          evaluation: EvaluationJob, llm_renderer=None) -> Simulation:
     from demo.models import train_all
 
     return Simulation(train_all(seed), SCENARIOS[scenario_name], speed, seed, instruments,
-                      evaluation)
+                      evaluation, llm_renderer=llm_renderer)

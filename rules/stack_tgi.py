@@ -14,8 +14,8 @@ What TGI does not have, and what this adapter does instead (docs/stacks/tgi.md):
   batch quantile (`tgi_request_queue_duration` + `tgi_batch_inference_duration{method="prefill"}`,
   an upper-leaning approximation), and the SLO's "too slow" share is the share of requests that
   waited longer than the largest TGI duration bucket at or below the SLO (prefill not counted);
-- no finish reasons: successes count as `stop`, failures (`tgi_request_failure`, any `err`) as
-  `error`;
+- no finish reasons: successes count as `stop`, failures (`tgi_request_failure`) as `error`,
+  except `err="incomplete"` (the client dropped the stream) as `abort`;
 - no KV-cache gauge: usage is the running batch's token budget in use,
   `tgi_batch_current_max_tokens / tgi_batch_max_total_tokens`;
 - no preemptions: TGI admits requests only within its token budget and never preempts (0);
@@ -75,9 +75,13 @@ def _llm_rules() -> list[dict]:
     queue = bucket("tgi_request_queue_duration")
     prefill = bucket("tgi_batch_inference_duration", 'method="prefill"')
     slow = f'le=~"{le_regex(tgi_duration_bound(slo_seconds()))}"'
+    # failures by cause: a stream the client dropped (`incomplete`) is an abort, the rest errors
+    failures = reason(
+        f'label_replace(sum {by("job", "err", version=True)} ({rate("tgi_request_failure")}), '
+        '"finish_reason", "abort", "err", "incomplete")', "error")
     return adapter_rules(
         finished=(f"{reason(pv(rate('tgi_request_success')), 'stop')}\n"
-                  f"  or {reason(pv(rate('tgi_request_failure')), 'error')}"),
+                  f"  or {pv(failures, extra=('finish_reason',))}"),
         prompt_tokens=pv(rate("tgi_request_input_length_sum")),
         generation_tokens=pv(rate("tgi_request_generated_tokens_sum")),
         running=pv(series("tgi_batch_current_size")),

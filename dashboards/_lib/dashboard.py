@@ -13,7 +13,7 @@ from _lib.promql import M, V, sel
 
 AREAS = (
     "overview", "infrastructure", "performance", "drift", "errors", "cost", "versions",
-    "fairness", "feedback",
+    "fairness", "feedback", "llm",
 )
 BASE_TAGS = ("ml-monitoring", "managed-by-grafana-sync")
 
@@ -21,16 +21,16 @@ INFO_METRIC = "ml_model_info"
 DEPLOYED_METRIC = "ml_model_deployed_timestamp_seconds"
 
 
-def model_variable() -> variables.Variable:
+def model_variable(info_metric: str = INFO_METRIC) -> variables.Variable:
     return variables.label_values(
-        "model", M, f"{INFO_METRIC}{sel(model=False)}", "Model",
+        "model", M, f"{info_metric}{sel(model=False)}", "Model",
         "Models to show; the list comes from the model info metric of the live fleet.",
     )
 
 
-def version_variable() -> variables.Variable:
+def version_variable(info_metric: str = INFO_METRIC) -> variables.Variable:
     return variables.label_values(
-        "version", V, f"{INFO_METRIC}{sel()}", "Version",
+        "version", V, f"{info_metric}{sel()}", "Version",
         "Model versions to show (of the selected models).",
     )
 
@@ -64,13 +64,18 @@ def ml_dashboard(
     extra_variables: Sequence[variables.Variable] = (),
     with_version: bool = True,
     time_from: str = "now-6h",
+    info_metric: str = INFO_METRIC,
 ) -> Dashboard:
-    """One ML monitoring dashboard following the conventions in docs/dashboards.md."""
+    """One ML monitoring dashboard following the conventions in docs/dashboards.md.
+
+    `info_metric` is the series the model/version variables list their values from (default
+    ml_model_info; a dashboard of one kind of model, e.g. LLMs, names a signal only they have).
+    """
     if area not in AREAS:
         raise ValueError(f"{uid}: unknown area {area!r}")
-    templating = [variables.datasource(), model_variable()]
+    templating = [variables.datasource(), model_variable(info_metric)]
     if with_version:
-        templating.append(version_variable())
+        templating.append(version_variable(info_metric))
     templating.extend(extra_variables)
     return Dashboard(
         title=title,
