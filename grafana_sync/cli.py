@@ -13,6 +13,7 @@ import click
 
 from grafana_sync import __version__
 from grafana_sync.commands.build import build
+from grafana_sync.commands.check import check
 from grafana_sync.commands.diff import diff
 from grafana_sync.commands.lint import lint
 from grafana_sync.commands.push import push
@@ -30,6 +31,7 @@ def cli() -> None:
       grafana-sync lint             check the compiled JSON against best-practice rules
       grafana-sync diff             panel-level diff against Grafana (or a git ref / folder)
       grafana-sync push --dry-run   show what a push would do, then push for real
+      grafana-sync check --prometheus URL   which panels would be empty on that Prometheus, and why
 
     Exit codes: 0 success, 1 failure/differences/findings, 2 usage or configuration error.
     """
@@ -39,6 +41,7 @@ cli.add_command(build)
 cli.add_command(lint)
 cli.add_command(diff)
 cli.add_command(push)
+cli.add_command(check)
 
 
 def main(argv: list[str] | None = None) -> None:

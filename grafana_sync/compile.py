@@ -19,7 +19,8 @@ from typing import Any
 
 from grafana_sync.errors import BuildError, ConfigError, SyncError
 from grafana_sync.jsonio import atomic_write_text, canonical_dumps, compiled_files
-from grafana_sync.layout import iter_panels, layout
+from grafana_sync.layout import layout
+from grafana_sync.model import iter_panels
 from grafana_sync.normalise import normalise_dashboard
 
 UID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
@@ -134,7 +135,7 @@ def check_uid(uid: Any, title: str, path: Path) -> str:
 
 
 def _check_titles(dash: dict[str, Any], path: Path) -> None:
-    for index, panel in enumerate(iter_panels(dash.get("panels", [])), start=1):
+    for index, panel in enumerate(iter_panels(dash), start=1):
         if panel.get("type") != "row" and not str(panel.get("title", "")).strip():
             raise ConfigError(f"{path}: dashboard {dash['uid']!r}: panel #{index} "
                               f"({panel.get('type', '?')}) has no title")

@@ -9,62 +9,16 @@ noise Grafana adds on save (see `normalise_for_compare` and docs/diff.md), and r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
-# ---------------------------------------------------------------------------------------------
-# Noise: what Grafana fills in on save, and values equal to what Grafana assumes when absent.
-# Each entry is documented in docs/diff.md and tested in tests/unit/test_diff_noise.py.
-# ---------------------------------------------------------------------------------------------
+from grafana_sync.model import PanelRef, content_equal, normalise_for_compare, walk_panels  # noqa: F401
+from grafana_sync.shapes import classic
 
-#: Top-level dashboard keys that are bookkeeping, never content.
-DASHBOARD_NOISE_KEYS: tuple[str, ...] = (
-    "id",  # database id, differs per Grafana instance
-    "version",  # bumped on every save
-    "iteration",  # legacy per-save timestamp
-    "schemaVersion",  # stamped by the Grafana version that last migrated/saved the dashboard
-    "__inputs",  # export-only ("share → export for sharing externally")
-    "__elements",  # export-only (library panels)
-    "__requires",  # export-only (plugin requirements)
-)
-
-#: Top-level dashboard keys ignored when they hold the value Grafana assumes when they are absent
-#: (the Grafana UI writes them all out on save).
-DASHBOARD_DEFAULTS: dict[str, Any] = {
-    "editable": True,
-    "fiscalYearStartMonth": 0,
-    "graphTooltip": 0,
-    "liveNow": False,
-    "links": [],
-    "weekStart": "",
-    "timepicker": {},
-    "gnetId": None,
-    "description": "",
-    "refresh": "",
-}
-
-#: Panel keys that are bookkeeping: `pluginVersion` is stamped by the frontend on save.
-PANEL_NOISE_KEYS: tuple[str, ...] = ("pluginVersion",)
-
-#: Panel keys ignored when they hold Grafana's default.
-PANEL_DEFAULTS: dict[str, Any] = {
-    "links": [],
-    "transformations": [],
-    "transparent": False,
-    "description": "",
-}
-
-#: Target (query) keys that are editor UI state, never query content.
-TARGET_NOISE_KEYS: tuple[str, ...] = ("editorMode",)
-
-#: Target keys ignored when they hold Grafana's default.
-TARGET_DEFAULTS: dict[str, Any] = {"hide": False}
-
-#: Variable keys that Grafana refreshes from data on load and writes back on save.
-VARIABLE_NOISE_KEYS: tuple[str, ...] = ("current",)
-#: ... and `options` too for variable types whose options are resolved from a datasource.
-VARIABLE_RESOLVED_OPTIONS_TYPES: tuple[str, ...] = ("query", "datasource")
+__all__ = ["MISSING", "DashboardDiff", "DiffResult", "FieldChange", "PanelChange", "PanelRef",
+           "content_equal", "diff_dashboard", "diff_dashboards", "diff_values",
+           "normalise_for_compare"]
 
 
 class _Missing:
@@ -85,110 +39,6 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-
-
-def _drop_nulls(value: Any) -> Any:
-    """Remove dict keys whose value is null (Grafana treats null and absent alike)."""
-    if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_nulls(v) for v in value]
-    return value
-
-
-def _drop_defaults(obj: dict[str, Any], defaults: Mapping[str, Any]) -> None:
-    for key, default in defaults.items():
-        if key in obj and obj[key] == default:
-            del obj[key]
-
-
-def _normalise_panel(panel: dict[str, Any]) -> None:
-    for key in PANEL_NOISE_KEYS:
-        panel.pop(key, None)
-    _drop_defaults(panel, PANEL_DEFAULTS)
-    targets = panel.get("targets")
-    if isinstance(targets, list):
-        for target in targets:
-            if not isinstance(target, dict):
-                continue
-            for key in TARGET_NOISE_KEYS:
-                target.pop(key, None)
-            _drop_defaults(target, TARGET_DEFAULTS)
-            # Grafana >= 10 copies the panel's datasource onto each query on save.
-            if "datasource" in target and target["datasource"] == panel.get("datasource"):
-                del target["datasource"]
-    field_config = panel.get("fieldConfig")
-    if isinstance(field_config, dict):
-        _drop_defaults(field_config, {"defaults": {}, "overrides": []})
-        if not field_config:
-            del panel["fieldConfig"]
-    if panel.get("options") == {}:
-        del panel["options"]
-    children = panel.get("panels")
-    if isinstance(children, list):
-        for child in children:
-            if isinstance(child, dict):
-                _normalise_panel(child)
-
-
-def normalise_for_compare(dashboard: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `dashboard` with the noise removed, for "is the content equal?" checks.
-
-    Removes: null-valued keys; tag order (tags are sorted); top-level `id`, `version`,
-    `iteration`, `schemaVersion`, `__inputs`, `__elements`, `__requires`; top-level keys equal
-    to Grafana's default (DASHBOARD_DEFAULTS); the built-in "Annotations & Alerts" annotation;
-    each variable's `current` (and `options` for query/datasource variables); each panel's
-    `pluginVersion`, keys equal to their default (PANEL_DEFAULTS), empty `options`,
-    `fieldConfig.defaults` and `fieldConfig.overrides`; each query's `editorMode`,
-    `hide: false` and a `datasource` equal to its panel's. Key order never matters (dicts).
-    The input is not modified.
-    """
-    dash: dict[str, Any] = _drop_nulls(dict(dashboard))  # rebuilds every container: a deep copy
-    for key in DASHBOARD_NOISE_KEYS:
-        dash.pop(key, None)
-    _drop_defaults(dash, DASHBOARD_DEFAULTS)
-    if isinstance(dash.get("tags"), list):  # a set to Grafana: order means nothing
-        dash["tags"] = sorted(dash["tags"], key=str)
-
-    annotations = dash.get("annotations")
-    if isinstance(annotations, dict) and isinstance(annotations.get("list"), list):
-        annotations["list"] = [
-            a for a in annotations["list"] if not (isinstance(a, dict) and a.get("builtIn"))
-        ]
-        if not annotations["list"]:
-            del annotations["list"]
-    if annotations == {}:
-        dash.pop("annotations", None)
-
-    templating = dash.get("templating")
-    if isinstance(templating, dict) and isinstance(templating.get("list"), list):
-        for var in templating["list"]:
-            if not isinstance(var, dict):
-                continue
-            for key in VARIABLE_NOISE_KEYS:
-                var.pop(key, None)
-            if var.get("type") in VARIABLE_RESOLVED_OPTIONS_TYPES:
-                var.pop("options", None)
-        if not templating["list"]:
-            del templating["list"]
-    if templating == {}:
-        dash.pop("templating", None)
-
-    for panel in _iter_panel_dicts(dash):
-        _normalise_panel(panel)
-    return dash
-
-
-def _iter_panel_dicts(dash: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """Top-level panels and the panels of legacy `rows` (row children are handled recursively)."""
-    for panel in dash.get("panels") or []:
-        if isinstance(panel, dict):
-            yield panel
-    for row in dash.get("rows") or []:
-        if isinstance(row, dict):
-            for panel in row.get("panels") or []:
-                if isinstance(panel, dict):
-                    yield panel
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,26 +69,6 @@ class FieldChange:
         if self.new is MISSING:
             return "removed"
         return "changed"
-
-
-@dataclass(frozen=True)
-class PanelRef:
-    """Where a panel sits: its id, title, type, the title of the row holding it, its gridPos."""
-
-    id: int | None
-    title: str
-    type: str
-    row: str | None
-    grid_pos: Mapping[str, Any] | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "type": self.type,
-            "row": self.row,
-            "gridPos": dict(self.grid_pos) if self.grid_pos is not None else None,
-        }
 
 
 @dataclass(frozen=True)
@@ -358,6 +188,14 @@ def _list_key_field(old: list[Any], new: list[Any]) -> str | None:
     return None
 
 
+#: Panel objects Grafana treats as empty when absent (and normalise_for_compare drops when
+#: empty): a value added into one of them is reported at its own path
+#: (`fieldConfig.defaults.unit`), not as the whole new object.
+IMPLICIT_EMPTY_OBJECTS: frozenset[str] = frozenset({
+    "fieldConfig", "fieldConfig.defaults", "fieldConfig.defaults.custom", "options",
+})
+
+
 def diff_values(old: Any, new: Any, path: str = "") -> list[FieldChange]:
     """Leaf-level changes between two JSON values; MISSING marks an absent side.
 
@@ -366,6 +204,9 @@ def diff_values(old: Any, new: Any, path: str = "") -> list[FieldChange]:
     lists of scalars such as tags) and any value present on one side only (a new query, a new
     thresholds object) is one change holding the whole value.
     """
+    if path in IMPLICIT_EMPTY_OBJECTS:  # absent means {} to Grafana: report the leaves
+        old = {} if old is MISSING and isinstance(new, dict) else old
+        new = {} if new is MISSING and isinstance(old, dict) else new
     if old is MISSING or new is MISSING:
         return [] if old is new else [FieldChange(path=path, old=old, new=new)]
     if old == new:
@@ -424,47 +265,40 @@ class _Slot:
     content: dict[str, Any]  # the panel minus id, gridPos and row children
 
 
-def _make_slot(index: int, panel: dict[str, Any], row: str | None) -> _Slot:
-    pid = panel.get("id")
-    ref = PanelRef(
-        id=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
-        title=str(panel.get("title") or ""),
-        type=str(panel.get("type") or ""),
-        row=row,
-        grid_pos=panel.get("gridPos") if isinstance(panel.get("gridPos"), dict) else None,
-    )
-    content = {k: v for k, v in panel.items() if k not in ("id", "gridPos")}
-    if ref.type == "row":
+def _slot(ref: PanelRef) -> _Slot:
+    content = {k: v for k, v in ref.raw.items() if k not in ("id", "gridPos")}
+    if ref.is_row:
         content.pop("panels", None)
-    return _Slot(index=index, ref=ref, content=content)
+    return _Slot(index=ref.index, ref=ref, content=content)
+
+
+def _grid_y(panel: Mapping[str, Any]) -> float | None:
+    gp = panel.get("gridPos")
+    y = gp.get("y") if isinstance(gp, dict) else None
+    return y if isinstance(y, (int, float)) and not isinstance(y, bool) else None
 
 
 def flatten_panels(dash: Mapping[str, Any]) -> list[_Slot]:
-    """Every panel in layout order, with the title of its row; rows are panels of type "row".
+    """Every panel in layout order (grafana_sync.model.walk_panels), with the title of its row.
 
-    Panels of an expanded row follow the row in the top-level list; those of a collapsed row sit
-    in the row's own `panels`. Legacy `rows` (schemaVersion < 16) are read too.
+    A top-level panel belongs to the last row above it *by gridPos*: Grafana sorts panels by
+    gridPos on load, so list order does not decide (a panel listed after row B but placed under
+    row A is in A). Panels of a collapsed row are in that row; a panel without a usable gridPos
+    keeps the row of its place in the list.
     """
-    slots: list[_Slot] = []
-    row: str | None = None
-    for panel in dash.get("panels") or []:
-        if not isinstance(panel, dict):
-            continue
-        if panel.get("type") == "row":
-            slots.append(_make_slot(len(slots), panel, None))
-            row = str(panel.get("title") or "")
-            for child in panel.get("panels") or []:
-                if isinstance(child, dict):
-                    slots.append(_make_slot(len(slots), child, row))
-        else:
-            slots.append(_make_slot(len(slots), panel, row))
-    for legacy_row in dash.get("rows") or []:
-        if not isinstance(legacy_row, dict):
-            continue
-        title = str(legacy_row.get("title") or "")
-        for child in legacy_row.get("panels") or []:
-            if isinstance(child, dict):
-                slots.append(_make_slot(len(slots), child, title))
+    refs = walk_panels(dash)
+    row_tops = sorted((y, ref.index) for ref in refs if ref.is_row and ref.parent_row is None
+                      and (y := _grid_y(ref.raw)) is not None)
+    titles = {ref.index: ref.title for ref in refs}
+    slots = []
+    for ref in refs:
+        y = _grid_y(ref.raw)
+        if not ref.is_row and ref.parent_row is None and y is not None and row_tops:
+            above = [index for row_y, index in row_tops if row_y <= y]
+            row = titles[above[-1]] if above else None
+            if row != ref.row:
+                ref = replace(ref, row=row)
+        slots.append(_slot(ref))
     return slots
 
 
@@ -522,25 +356,25 @@ def _reading_order(slot: _Slot) -> tuple[float, float, int]:
             slot.index)
 
 
-def _longest_increasing(seq: list[int]) -> set[int]:
-    """Positions in seq of one longest strictly increasing subsequence (patience sorting)."""
-    tails: list[int] = []  # tails[k] = position in seq ending the best run of length k+1
-    prev: list[int | None] = [None] * len(seq)
+def _heaviest_increasing(seq: list[int], weights: list[int]) -> set[int]:
+    """Positions in seq of a strictly increasing subsequence of greatest total weight.
+
+    Ties go to the subsequence ending, and then continuing, earliest: deterministic. O(n^2),
+    fine for the few hundred panels of a dashboard.
+    """
+    best: list[int] = []
+    prev: list[int | None] = []
     for pos, value in enumerate(seq):
-        lo, hi = 0, len(tails)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if seq[tails[mid]] < value:
-                lo = mid + 1
-            else:
-                hi = mid
-        prev[pos] = tails[lo - 1] if lo else None
-        if lo == len(tails):
-            tails.append(pos)
-        else:
-            tails[lo] = pos
+        score, link = weights[pos], None
+        for before in range(pos):
+            if seq[before] < value and best[before] + weights[pos] > score:
+                score, link = best[before] + weights[pos], before
+        best.append(score)
+        prev.append(link)
+    if not seq:
+        return set()
+    cursor: int | None = max(range(len(seq)), key=lambda p: (best[p], -p))
     keep: set[int] = set()
-    cursor = tails[-1] if tails else None
     while cursor is not None:
         keep.add(cursor)
         cursor = prev[cursor]
@@ -552,23 +386,38 @@ def _size(ref: PanelRef) -> tuple[Any, Any]:
     return gp.get("w"), gp.get("h")
 
 
-def _split_moves(pairs: list[tuple[_Slot, _Slot]]) -> tuple[set[int], set[int]]:
-    """(moved, shifted): new-side indices of paired panels whose gridPos or row changed.
+def _x(ref: PanelRef) -> Any:
+    return (ref.grid_pos or {}).get("x")
 
-    A panel *moved* when its row or size changed or its place in reading order (y, then x)
-    among the paired panels changed. Otherwise a changed gridPos is only a *shift*: the layout
-    flowed around an added, removed or resized panel (one insert shifts everything below it).
+
+def _split_moves(pairs: list[tuple[_Slot, _Slot]]) -> tuple[set[int], set[int]]:
+    """(moved, shifted): new-side indices of paired panels whose gridPos changed.
+
+    A panel whose gridPos did not change is never moved. Of the others, a panel *moved* when its
+    row, size or column changed, or its place in reading order (y, then x) among the paired
+    panels changed; otherwise its new y is only a *shift*: Grafana's layout flows vertically
+    around an added, removed or resized panel (one insert shifts everything below it).
+
+    "Its place in reading order changed" means: not in the heaviest increasing subsequence of
+    old ranks taken in new reading order, where an unchanged panel weighs more than all changed
+    ones together. So when B moves below C, the panels that stayed put (C) keep the order and
+    the one that changed place (B) is the move, never the other way round.
     """
     by_new = sorted(pairs, key=lambda p: _reading_order(p[1]))
     old_rank = {id(o): rank for rank, (o, _n) in
                 enumerate(sorted(pairs, key=lambda p: _reading_order(p[0])))}
-    in_order = _longest_increasing([old_rank[id(o)] for o, _n in by_new])
+    heavy = len(pairs) + 1
+    weights = [heavy if o.ref.grid_pos == n.ref.grid_pos else 1 for o, n in by_new]
+    in_order = _heaviest_increasing([old_rank[id(o)] for o, _n in by_new], weights)
     moved: set[int] = set()
     shifted: set[int] = set()
     for pos, (o, n) in enumerate(by_new):
-        if o.ref.row != n.ref.row or _size(o.ref) != _size(n.ref) or pos not in in_order:
+        if o.ref.grid_pos == n.ref.grid_pos:
+            continue
+        if (o.ref.row != n.ref.row or _size(o.ref) != _size(n.ref) or _x(o.ref) != _x(n.ref)
+                or pos not in in_order):
             moved.add(n.index)
-        elif o.ref.grid_pos != n.ref.grid_pos:
+        else:
             shifted.add(n.index)
     return moved, shifted
 
@@ -617,7 +466,12 @@ def _dashboard_level(dash: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def diff_dashboard(uid: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> DashboardDiff:
-    """Differences between two versions of one dashboard (both are normalised here)."""
+    """Differences between two versions of one dashboard (both are normalised here).
+
+    Either side may be legacy `rows` or Kubernetes-shaped JSON (read by grafana_sync.shapes).
+    """
+    old = classic(old, uid, strict=False)
+    new = classic(new, uid, strict=False)
     old_n = normalise_for_compare(old)
     new_n = normalise_for_compare(new)
     changes = diff_values(_dashboard_level(old_n), _dashboard_level(new_n))
@@ -628,7 +482,7 @@ def diff_dashboard(uid: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> 
 
 
 def _count_panels(dash: Mapping[str, Any]) -> int:
-    return sum(1 for s in flatten_panels(dash) if s.ref.type != "row")
+    return sum(1 for ref in walk_panels(classic(dash, strict=False)) if not ref.is_row)
 
 
 def diff_dashboards(old: Mapping[str, dict[str, Any]], new: Mapping[str, dict[str, Any]], *,
@@ -652,17 +506,3 @@ def diff_dashboards(old: Mapping[str, dict[str, Any]], new: Mapping[str, dict[st
             else:
                 unchanged.append(uid)
     return DiffResult(tuple(dashboards), tuple(unchanged), old_label, new_label)
-
-
-def content_equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    """True when two dashboards have the same content once noise is ignored."""
-    return normalise_for_compare(a) == normalise_for_compare(b)
-
-
-def __getattr__(name: str) -> Any:
-    """`from grafana_sync.diff import render_text` works too (renderers live in diff_render)."""
-    if name in ("render_text", "render_markdown", "render_json"):
-        from grafana_sync import diff_render
-
-        return getattr(diff_render, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

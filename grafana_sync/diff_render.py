@@ -9,24 +9,22 @@ import json
 import re
 from typing import Any
 
-import click
-
-from grafana_sync.diff import (
-    MISSING,
-    DashboardDiff,
-    DiffResult,
-    FieldChange,
-    PanelChange,
-    PanelRef,
-)
+from grafana_sync.diff import MISSING, DashboardDiff, DiffResult, FieldChange, PanelChange
+from grafana_sync.model import PanelRef
 
 JSON_SCHEMA_VERSION = 1
 #: First line of every markdown report, so CI can find and update its own PR comment.
 MARKDOWN_MARKER = "<!-- grafana-sync-diff -->"
 
 _SIGN = {"added": "+", "removed": "-", "changed": "~", "moved": ">", "reordered": "~"}
-_COLOUR = {"added": "green", "removed": "red", "changed": "yellow", "moved": "cyan",
-           "reordered": "yellow"}
+#: ANSI SGR colour codes per change kind (what `click.style(fg=...)` would emit).
+_COLOUR = {"added": 32, "removed": 31, "changed": 33, "moved": 36, "reordered": 33}
+
+
+def ansi(text: str, colour: int | None, bold: bool = False) -> str:
+    """`text` in an ANSI colour (and bold), reset at the end."""
+    codes = ([colour] if colour is not None else []) + ([1] if bold else [])
+    return "".join(f"\x1b[{c}m" for c in codes) + text + "\x1b[0m" if codes else text
 
 
 def format_value(value: Any) -> str:
@@ -84,7 +82,7 @@ def render_text(result: DiffResult, color: bool = False) -> str:
     """Human-readable diff for a terminal; ANSI colours only when `color` is true."""
 
     def style(text: str, kind: str, bold: bool = False) -> str:
-        return click.style(text, fg=_COLOUR.get(kind), bold=bold) if color else text
+        return ansi(text, _COLOUR.get(kind), bold) if color else text
 
     if result.is_empty:
         return (f"No differences between {result.old_label} and {result.new_label} "

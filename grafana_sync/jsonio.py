@@ -39,12 +39,11 @@ def parse_json_text(text: str, name: str) -> Any:
 
 
 def check_dashboard(data: Any, name: str) -> dict[str, Any]:
-    """`data` if it looks like a dashboard (an object with a panels list), else a ConfigError."""
-    if not isinstance(data, dict) or not isinstance(data.get("panels", []), list) or (
-        "uid" not in data and "panels" not in data
-    ):
-        raise ConfigError(f"{name}: not a Grafana dashboard (expected an object with uid and panels)")
-    return data
+    """`data` as classic dashboard JSON (legacy rows and Kubernetes-shaped resources are read
+    by grafana_sync.shapes), else a ConfigError."""
+    from grafana_sync.shapes import classic  # shapes -> errors only; imported late for clarity
+
+    return classic(data, name)
 
 
 def load_json_file(path: Path) -> Any:

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from grafana_sync.errors import ConfigError
-
-GRID_WIDTH = 24
-DEFAULT_W, DEFAULT_H = 12, 8
-
-
-def iter_panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Every panel in document order, panels of collapsed rows included."""
-    for panel in panels:
-        yield panel
-        if panel.get("type") == "row":
-            yield from iter_panels(panel.get("panels", []))
+from grafana_sync.model import DEFAULT_PANEL_H, DEFAULT_PANEL_W, GRID_WIDTH, ROW_TYPE, iter_panels
 
 
 def _describe(panel: dict[str, Any]) -> str:
@@ -48,16 +37,16 @@ def _place(panels: list[dict[str, Any]], start_y: int, context: str) -> int:
     bottom = start_y
     for panel in panels:
         pos = panel.get("gridPos")
-        is_row = panel.get("type") == "row"
+        is_row = panel.get("type") == ROW_TYPE
         if not isinstance(pos, dict) or not pos:
-            w = GRID_WIDTH if is_row else DEFAULT_W
-            h = 1 if is_row else DEFAULT_H
+            w = GRID_WIDTH if is_row else DEFAULT_PANEL_W
+            h = 1 if is_row else DEFAULT_PANEL_H
             if is_row or cursor_x + w > GRID_WIDTH:
                 cursor_x, cursor_y, row_h = 0, max(bottom, cursor_y + row_h), 0
             pos = {"h": h, "w": w, "x": cursor_x, "y": cursor_y}
             panel["gridPos"] = pos
         else:
-            pos = {k: int(pos.get(k, d)) for k, d in (("h", DEFAULT_H), ("w", DEFAULT_W),
+            pos = {k: int(pos.get(k, d)) for k, d in (("h", DEFAULT_PANEL_H), ("w", DEFAULT_PANEL_W),
                                                        ("x", 0), ("y", bottom))}
             panel["gridPos"] = pos
         if pos["w"] < 1 or pos["h"] < 1 or pos["x"] < 0 or pos["y"] < 0:

@@ -12,12 +12,21 @@ from __future__ import annotations
 import copy
 import json
 import string
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-SCHEMA_VERSION = 39  # Grafana 11.4's dashboard schema
-DEFAULT_DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+from grafana_sync.model import (
+    DASHBOARD_UNSET,
+    PANEL_DEFAULTS,
+    ROW_TYPE,
+    SCHEMA_VERSION,
+    TARGET_DEFAULTS,
+    DatasourceResolver,
+    drop_defaults,
+    drop_nulls,
+)
 
 DASHBOARD_KEYS = {
     "annotations", "description", "editable", "fiscalYearStartMonth", "gnetId", "graphTooltip",
@@ -66,15 +75,6 @@ def panel_shapes() -> dict[str, Any]:
     return json.loads(text)
 
 
-def drop_nulls(value: Any) -> Any:
-    """Remove None values (and keys holding them) recursively."""
-    if isinstance(value, dict):
-        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [drop_nulls(v) for v in value if v is not None]
-    return value
-
-
 def _deep_merge(defaults: Any, value: Any) -> Any:
     """value wins; missing keys come from defaults (dicts merged recursively)."""
     if isinstance(defaults, dict) and isinstance(value, dict):
@@ -92,13 +92,12 @@ def _prune(value: Any, keys: dict[str, Any] | None) -> Any:
     return {k: _prune(v, keys[k]) for k, v in value.items() if k in keys}
 
 
-def datasource_ref(value: Any) -> dict[str, str]:
-    """A grafanalib datasource (name string, dict or None) as a modern {"type", "uid"} ref."""
-    if isinstance(value, dict) and value.get("uid"):
-        return {"type": value.get("type", "prometheus"), "uid": value["uid"]}
-    if isinstance(value, str) and value:
-        return {"type": "prometheus", "uid": value}
-    return dict(DEFAULT_DATASOURCE)
+def _set_datasource(obj: dict[str, Any], ref: dict[str, str] | None) -> None:
+    """obj["datasource"] = ref, or no key at all when the reference is Grafana's default."""
+    if ref:
+        obj["datasource"] = ref
+    else:
+        obj.pop("datasource", None)
 
 
 def _thresholds(raw: Any) -> dict[str, Any]:
@@ -119,7 +118,8 @@ def _thresholds(raw: Any) -> dict[str, Any]:
     return {"mode": mode, "steps": clean}
 
 
-def _normalise_targets(targets: list[dict[str, Any]], panel_ds: dict[str, str]) -> list[dict[str, Any]]:
+def _normalise_targets(targets: list[dict[str, Any]], panel_ds: dict[str, str] | None,
+                       resolve: DatasourceResolver) -> list[dict[str, Any]]:
     used = {t.get("refId") for t in targets if t.get("refId")}
     letters = (c for c in string.ascii_uppercase if c not in used)
     out = []
@@ -127,12 +127,11 @@ def _normalise_targets(targets: list[dict[str, Any]], panel_ds: dict[str, str]) 
         t = {k: v for k, v in target.items() if k not in TARGET_DROP}
         if not t.get("refId"):
             t["refId"] = next(letters)
-        for key in ("interval", "legendFormat", "format"):
+        for key in ("interval", "legendFormat", "format"):  # "" means unset
             if t.get(key) == "":
                 del t[key]
-        if t.get("hide") is False:
-            del t["hide"]
-        t["datasource"] = datasource_ref(t.get("datasource")) if t.get("datasource") else panel_ds
+        drop_defaults(t, TARGET_DEFAULTS)
+        _set_datasource(t, resolve.ref(t["datasource"]) if t.get("datasource") else panel_ds)
         out.append(t)
     return out
 
@@ -204,25 +203,25 @@ def _legacy_options(panel: dict[str, Any]) -> None:
     panel["options"] = options
 
 
-def _normalise_panel(panel: dict[str, Any]) -> dict[str, Any]:
+def _normalise_panel(panel: dict[str, Any], resolve: DatasourceResolver) -> dict[str, Any]:
     panel = drop_nulls(panel)
     if panel.get("type") in ANGULAR_TYPES:
         panel["type"] = ANGULAR_TYPES[panel["type"]]
-    if panel.get("type") == "row":
+    if panel.get("type") == ROW_TYPE:
         row = {k: v for k, v in panel.items() if k in ROW_KEYS}
         row.setdefault("collapsed", False)
-        row["panels"] = [_normalise_panel(p) for p in row.get("panels", [])]
+        row["panels"] = [_normalise_panel(p, resolve) for p in row.get("panels", [])]
         if "datasource" in row:
-            row["datasource"] = datasource_ref(row["datasource"])
+            _set_datasource(row, resolve.ref(row["datasource"]))
         return row
     if panel.get("maxDataPoints") == GRAFANALIB_DEFAULT_MAX_DATA_POINTS:
         del panel["maxDataPoints"]  # grafanalib sets 100 on every panel, which starves time series
     _legacy_options(panel)
     ptype = panel["type"]
     shapes = panel_shapes()
-    ds = datasource_ref(panel.get("datasource"))
-    panel["datasource"] = ds
-    panel["targets"] = _normalise_targets(panel.get("targets", []), ds)
+    ds = resolve.ref(panel.get("datasource"))
+    _set_datasource(panel, ds)
+    panel["targets"] = _normalise_targets(panel.get("targets", []), ds, resolve)
 
     fc = panel["fieldConfig"]
     defaults = _prune(fc.get("defaults", {}), shapes["_fieldConfigDefaults"])
@@ -247,23 +246,16 @@ def _normalise_panel(panel: dict[str, Any]) -> dict[str, Any]:
             options["reduceOptions"] = _deep_merge(_REDUCE_DEFAULTS, options["reduceOptions"])
         options = _prune(options, spec["options"]["keys"])
     panel["options"] = options
-    for key in ("transformations", "links"):
-        if panel.get(key) == []:
-            del panel[key]
-    for key in ("hideTimeOverride", "transparent"):
-        if panel.get(key) is False:
-            del panel[key]
-    if panel.get("interval") == "":
-        del panel["interval"]
+    drop_defaults(panel, PANEL_DEFAULTS)
     return {k: v for k, v in panel.items() if k in PANEL_KEYS}
 
 
-def _normalise_variable(var: dict[str, Any]) -> dict[str, Any]:
+def _normalise_variable(var: dict[str, Any], resolve: DatasourceResolver) -> dict[str, Any]:
     var = {k: v for k, v in drop_nulls(var).items() if k in VARIABLE_KEYS}
     if var.get("type") == "datasource":
         var.pop("datasource", None)
     elif "datasource" in var:
-        var["datasource"] = datasource_ref(var["datasource"])
+        _set_datasource(var, resolve.ref(var["datasource"]))
     current = var.get("current")
     if isinstance(current, dict):
         current = {k: v for k, v in current.items() if k in ("selected", "text", "value")}
@@ -277,36 +269,42 @@ def _normalise_variable(var: dict[str, Any]) -> dict[str, Any]:
     return var
 
 
-def _normalise_annotation(ann: dict[str, Any]) -> dict[str, Any]:
+def _normalise_annotation(ann: dict[str, Any], resolve: DatasourceResolver) -> dict[str, Any]:
     ann = {k: v for k, v in drop_nulls(ann).items() if k in ANNOTATION_KEYS}
     if ann.get("builtIn"):
         ann["datasource"] = {"type": "grafana", "uid": "-- Grafana --"}
     else:
-        ann["datasource"] = datasource_ref(ann.get("datasource"))
+        _set_datasource(ann, resolve.ref(ann.get("datasource")))
     ann.setdefault("enable", True)
     ann.setdefault("iconColor", "rgba(0, 211, 255, 1)")
     return ann
 
 
-def normalise_dashboard(raw: dict[str, Any]) -> dict[str, Any]:
-    """Modern, deterministic dashboard JSON (ids and gridPos are handled by `layout`)."""
-    dash = drop_nulls(copy.deepcopy(raw))
+def normalise_dashboard(raw: dict[str, Any],
+                        known_datasources: Mapping[str, Mapping[str, str]] | None = None
+                        ) -> dict[str, Any]:
+    """Modern, deterministic dashboard JSON (ids and gridPos are handled by `layout`).
+
+    Datasource references are resolved by `grafana_sync.model.DatasourceResolver` from the
+    dashboard's datasource variables and `known_datasources` (name or uid -> {"type", "uid"}).
+    """
+    dash = drop_nulls(raw)  # rebuilds every container: the input is never modified
+    resolve = DatasourceResolver.for_dashboard(dash, known_datasources)
     if dash.get("sharedCrosshair") and not dash.get("graphTooltip"):
         dash["graphTooltip"] = 1
     dash = {k: v for k, v in dash.items() if k in DASHBOARD_KEYS}
     dash["schemaVersion"] = max(SCHEMA_VERSION, int(dash.get("schemaVersion") or 0))
-    dash["panels"] = [_normalise_panel(p) for p in dash.get("panels", [])]
+    dash["panels"] = [_normalise_panel(p, resolve) for p in dash.get("panels", [])]
     templating = dash.get("templating") or {}
-    dash["templating"] = {"list": [_normalise_variable(v) for v in templating.get("list", [])]}
+    dash["templating"] = {"list": [_normalise_variable(v, resolve)
+                                   for v in templating.get("list", [])]}
     annotations = dash.get("annotations") or {}
-    dash["annotations"] = {"list": [_normalise_annotation(a) for a in annotations.get("list", [])]}
+    dash["annotations"] = {"list": [_normalise_annotation(a, resolve)
+                                    for a in annotations.get("list", [])]}
     dash["links"] = [{**LINK_DEFAULTS, **drop_nulls(link)} for link in dash.get("links", [])]
-    if dash.get("gnetId") in ("", None):
-        dash.pop("gnetId", None)
-    if dash.get("description") == "":
-        del dash["description"]
     timepicker = dash.get("timepicker")
     if isinstance(timepicker, dict):
         dash["timepicker"] = {k: v for k, v in timepicker.items()
                               if k in ("hidden", "refresh_intervals", "time_options", "nowDelay")}
+    drop_defaults(dash, DASHBOARD_UNSET)
     return dash

@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from grafana_sync.client import GrafanaClient
-from grafana_sync.diff import diff_dashboards, normalise_for_compare
+from grafana_sync.diff import diff_dashboards
 from grafana_sync.diff_render import render_text
 from grafana_sync.errors import ConfigError, GrafanaError
 from grafana_sync.jsonio import compiled_files, index_by_uid, load_dashboard_file
+from grafana_sync.model import content_equal as _model_content_equal
+from grafana_sync.model import normalise_for_compare
 from grafana_sync.provisioning import DatasourceSpec, Folder, Provider, folder_for
 
 OWNER_TAG = "managed-by-grafana-sync"
@@ -57,23 +59,16 @@ def push_marker(dashboard: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _normalise(dashboard: Mapping[str, Any]) -> dict[str, Any]:
-    """Content without bookkeeping Grafana fills in on save (see grafana_sync.diff)."""
-    dash = normalise_for_compare(strip_push_marker(dashboard))
-    if isinstance(dash.get("tags"), list):
-        dash["tags"] = sorted(dash["tags"], key=str)
-    return dash
-
-
 def content_hash(dashboard: Mapping[str, Any]) -> str:
     """Stable hash of a dashboard's normalised content (push marker excluded)."""
-    canonical = json.dumps(_normalise(dashboard), sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False)
+    content = normalise_for_compare(strip_push_marker(dashboard))
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:HASH_LENGTH]
 
 
 def content_equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    return _normalise(a) == _normalise(b)
+    """grafana_sync.model.content_equal, push marker excluded."""
+    return _model_content_equal(strip_push_marker(a), strip_push_marker(b))
 
 
 def body_to_push(local: Mapping[str, Any]) -> dict[str, Any]:

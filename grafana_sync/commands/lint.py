@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ def _list_rules() -> str:
     lines = []
     for rule in RULES:
         state = "" if rule.enabled_by_default else " (off by default)"
+        state += " (fixable)" if rule.fixable else ""
         lines.append(f"{rule.name:38} {rule.severity:7} {rule.what}{state}")
     return "\n".join(lines)
 
@@ -36,6 +38,16 @@ def _list_rules() -> str:
 @click.option("--enable", multiple=True, metavar="RULE",
               help="Enable a rule that is off by default (repeatable).")
 @click.option("--disable", multiple=True, metavar="RULE", help="Disable a rule (repeatable).")
+@click.option("--fix", is_flag=True,
+              help="Fix what can be fixed mechanically (rules marked fixable in --list-rules), "
+                   "rewriting each file atomically with only those values changed, then report "
+                   "what is left.")
+@click.option("--stdin", "from_stdin", is_flag=True,
+              help="Lint one dashboard read from stdin (for editors). With --fix, the fixed "
+                   "JSON goes to stdout and the findings left to stderr.")
+@click.option("--stdin-filename", type=click.Path(path_type=Path), metavar="PATH",
+              help="With --stdin: the file the text comes from, for messages and to find its "
+                   ".lint files (it need not exist).")
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
 def lint(
     paths: tuple[Path, ...],
@@ -45,6 +57,9 @@ def lint(
     config_files: tuple[Path, ...],
     enable: tuple[str, ...],
     disable: tuple[str, ...],
+    fix: bool,
+    from_stdin: bool,
+    stdin_filename: Path | None,
     list_rules: bool,
 ) -> int:
     """Lint compiled dashboard JSON files (PATH...; none = every compiled dashboard).
@@ -62,6 +77,12 @@ def lint(
         click.echo(_list_rules())
         return EXIT_OK
 
+    if from_stdin and paths:
+        raise ConfigError("--stdin lints the dashboard read from stdin: give no PATH with it")
+    if stdin_filename is not None and not from_stdin:
+        raise ConfigError("--stdin-filename goes with --stdin")
+    stdin_text = sys.stdin.read() if from_stdin else None
+
     project = ProjectPaths.from_root(".")
     options = LintOptions(
         root=project.root,
@@ -72,9 +93,17 @@ def lint(
         config_files=list(config_files),
         enable=list(enable),
         disable=list(disable),
+        fix=fix,
+        stdin_text=stdin_text,
+        stdin_path=stdin_filename,
     )
     result = run_lint(options)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    click.echo(render_json(result) if fmt == "json" else render_text(result), nl=False)
+    report = render_json(result) if fmt == "json" else render_text(result)
+    if from_stdin and fix:
+        click.echo(result.fixed_text or "", nl=False)  # the fixed dashboard, for the editor
+        click.echo(report, nl=False, err=True)
+    else:
+        click.echo(report, nl=False)
     return EXIT_FAILURE if result.errors else EXIT_OK

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from grafana_sync.lint import promql
 from grafana_sync.lint.contract import MetricContract
@@ -28,13 +27,13 @@ class LintContext:
     # Whether metric-contract-rule applies to a dashboard (see docs/decisions.md).
     contract_applies: Callable[[Dashboard], bool] = lambda _d: False
     _parsed: dict[tuple[int, str], promql.Parsed] = field(default_factory=dict)
-    _values: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _values: dict[int, dict[str, promql.Variable]] = field(default_factory=dict)
 
     def parse(self, dash: Dashboard, expr: str) -> promql.Parsed:
         key = (id(dash), expr)
         if key not in self._parsed:
             if id(dash) not in self._values:
-                self._values[id(dash)] = promql.variable_values(dash)
+                self._values[id(dash)] = promql.dashboard_variables(dash)
             self._parsed[key] = promql.parse(expr, self._values[id(dash)])
         return self._parsed[key]
 
@@ -79,3 +78,4 @@ class Rule:
     check: Check
     origin: str = "dashboard-linter"  # or "grafana-sync" for this project's own rules
     enabled_by_default: bool = True
+    fixable: bool = False  # `grafana-sync lint --fix` fixes its findings mechanically

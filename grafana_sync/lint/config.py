@@ -15,6 +15,10 @@
 A rule listed without entries applies to every finding of that rule. An entry matches when every
 field it sets matches (unset fields match anything), as in dashboard-linter. Exclusions drop a
 finding; warnings downgrade it to a warning (an exclusion wins when both match).
+
+As dashboard-linter (whose YAML decoder ignores unknown keys), an unknown key is not an error:
+it is ignored with a note naming it, so a typo is still seen. `alert:` entries (read by mixtool
+for the alerts of a mixin) are accepted and never match a dashboard finding.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from grafana_sync.lint.model import WARNING, Finding
 from grafana_sync.yamlio import load_yaml_file
 
 SECTIONS = ("exclusions", "warnings")
-ENTRY_KEYS = {"reason", "dashboard", "panel", "targetIdx", "targetidx"}
+ENTRY_KEYS = {"reason", "dashboard", "panel", "targetIdx", "targetidx", "alert"}
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,11 @@ class Entry:
     dashboard: str | None = None
     panel: str | None = None
     target_idx: int | None = None
+    alert: str | None = None  # mixtool's: names an alert, so never a dashboard finding
 
     def matches(self, finding: Finding) -> bool:
+        if self.alert is not None:
+            return False
         if self.dashboard is not None and self.dashboard not in (
             finding.dashboard_title, finding.dashboard_uid
         ):
@@ -70,6 +77,7 @@ class LintConfig:
     source: str
     exclusions: dict[str, RuleEntries] = field(default_factory=dict)
     warnings: dict[str, RuleEntries] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # unknown keys, ignored
 
     def rule_names(self) -> set[str]:
         return set(self.exclusions) | set(self.warnings)
@@ -112,7 +120,8 @@ def load_lint_file(path: Path, display: str, aliases: dict[str, str]) -> LintCon
         raise ConfigError(f"{display}: a .lint file is a mapping with 'exclusions' and 'warnings'")
     for key in data:
         if key not in SECTIONS:
-            raise ConfigError(f"{display}: unknown key {key!r} (expected 'exclusions' or 'warnings')")
+            config.notes.append(f"{display}: unknown key {key!r} ignored (expected 'exclusions' "
+                                "or 'warnings')")
     for section in SECTIONS:
         rules = data.get(section)
         if rules is None:
@@ -122,18 +131,17 @@ def load_lint_file(path: Path, display: str, aliases: dict[str, str]) -> LintCon
         target: dict[str, RuleEntries] = getattr(config, section)
         for rule, spec in rules.items():
             name = aliases.get(str(rule), str(rule))
-            target[name] = _rule_entries(spec, f"{display}: {section}.{rule}")
+            target[name] = _rule_entries(spec, f"{display}: {section}.{rule}", config.notes)
     return config
 
 
-def _rule_entries(spec: Any, where: str) -> RuleEntries:
+def _rule_entries(spec: Any, where: str, notes: list[str]) -> RuleEntries:
     if spec is None:
         return RuleEntries()
     if not isinstance(spec, dict):
         raise ConfigError(f"{where}: expected a mapping with 'reason' and/or 'entries'")
-    unknown = set(spec) - {"reason", "entries"}
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r} (expected reason, entries)")
+    for key in sorted(set(spec) - {"reason", "entries"}, key=str):
+        notes.append(f"{where}: unknown key {key!r} ignored (expected reason, entries)")
     reason = _optional_str(spec.get("reason"), f"{where}.reason")
     raw_entries = spec.get("entries") or []
     if not isinstance(raw_entries, list):
@@ -143,15 +151,16 @@ def _rule_entries(spec: Any, where: str) -> RuleEntries:
         here = f"{where}.entries[{i}]"
         if not isinstance(raw, dict):
             raise ConfigError(f"{here}: expected a mapping (dashboard, panel, targetIdx, reason)")
-        unknown = set(raw) - ENTRY_KEYS
-        if unknown:
-            raise ConfigError(f"{here}: unknown key {sorted(unknown)[0]!r}")
+        for key in sorted(set(raw) - ENTRY_KEYS, key=str):
+            notes.append(f"{here}: unknown key {key!r} ignored (expected dashboard, panel, "
+                         "targetIdx, alert, reason)")
         idx_raw = raw.get("targetIdx", raw.get("targetidx"))
         entries.append(Entry(
             reason=_optional_str(raw.get("reason"), f"{here}.reason"),
             dashboard=_optional_str(raw.get("dashboard"), f"{here}.dashboard"),
             panel=_optional_str(raw.get("panel"), f"{here}.panel"),
             target_idx=_optional_index(idx_raw, f"{here}.targetIdx"),
+            alert=_optional_str(raw.get("alert"), f"{here}.alert"),
         ))
     return RuleEntries(reason=reason, entries=tuple(entries))
 

@@ -7,53 +7,20 @@ finding or is skipped instead of a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grafana_sync.model import DATA_PANEL_TYPES, PanelRef, datasource_uid, variable_name_in, walk_panels
+
+__all__ = ["DATA_PANEL_TYPES", "ERROR", "SEVERITIES", "WARNING", "Dashboard", "Finding", "Issue",
+           "PanelRef", "TargetRef", "datasource_type", "datasource_uid", "is_promql_target",
+           "targets", "variable_name_in"]
+
 ERROR = "error"
 WARNING = "warning"
 SEVERITIES = (ERROR, WARNING)
-
-# Panel types that show query results (as opposed to row, text, news, dashlist, alertlist, ...).
-DATA_PANEL_TYPES = frozenset({
-    "timeseries", "stat", "gauge", "bargauge", "table", "heatmap", "state-timeline",
-    "status-history", "piechart", "barchart", "histogram", "xychart", "trend", "candlestick",
-    "graph", "singlestat", "table-old",
-})
-
-
-@dataclass(frozen=True)
-class PanelRef:
-    """One panel, with its position in layout order (rows and nested panels included)."""
-
-    index: int
-    raw: dict[str, Any]
-    parent_row: int | None = None  # index of the collapsed row (or legacy row) holding it
-
-    @property
-    def id(self) -> int | None:
-        value = self.raw.get("id")
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-    @property
-    def title(self) -> str:
-        value = self.raw.get("title")
-        return value if isinstance(value, str) else ""
-
-    @property
-    def type(self) -> str:
-        value = self.raw.get("type")
-        return value if isinstance(value, str) else ""
-
-    @property
-    def is_row(self) -> bool:
-        return self.type == "row"
-
-    @property
-    def is_data_panel(self) -> bool:
-        return self.type in DATA_PANEL_TYPES
-
 
 @dataclass(frozen=True)
 class TargetRef:
@@ -81,6 +48,8 @@ class Issue:
     panel: PanelRef | None = None
     target: TargetRef | None = None
     severity: str | None = None  # None = the rule's default severity
+    # How to fix it mechanically (`grafana-sync lint --fix`): mutates the dashboard's raw JSON.
+    fix: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -99,6 +68,7 @@ class Finding:
     target_index: int | None = None
     panel_index: int | None = None
     reason: str | None = None  # the .lint reason when a `warnings:` entry downgraded it
+    fixable: bool = False  # `grafana-sync lint --fix` can fix it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -113,6 +83,7 @@ class Finding:
             "target_index": self.target_index,
             "message": self.message,
             "reason": self.reason,
+            "fixable": self.fixable,
         }
 
     def sort_key(self) -> tuple[Any, ...]:
@@ -163,35 +134,16 @@ class Dashboard:
         return [a for a in items if isinstance(a, dict)] if isinstance(items, list) else []
 
     def panels(self) -> list[PanelRef]:
-        """Every panel in layout order: top-level, then each one's nested panels right after it.
-
-        Legacy `rows[].panels` (schemaVersion < 16) are included too, so old dashboards lint.
-        """
+        """Every panel in layout order (grafana_sync.model.walk_panels): rows, the panels of
+        collapsed rows right after their row, library-panel references. Legacy `rows` and
+        Kubernetes-shaped files are read as classic JSON when loaded (grafana_sync.shapes)."""
         if self._panels is None:
-            found: list[PanelRef] = []
-
-            def add(items: Any, parent: int | None) -> None:
-                if not isinstance(items, list):
-                    return
-                for item in items:
-                    if not isinstance(item, dict):
-                        continue
-                    ref = PanelRef(index=len(found), raw=item, parent_row=parent)
-                    found.append(ref)
-                    add(item.get("panels"), ref.index)
-
-            rows = self.raw.get("rows")
-            if isinstance(rows, list):
-                for row in rows:
-                    if isinstance(row, dict):
-                        add(row.get("panels"), None)
-            add(self.raw.get("panels"), None)
-            self._panels = found
+            self._panels = walk_panels(self.raw)
         return self._panels
 
     def content_panels(self) -> list[PanelRef]:
         """Panels that are not rows and not library-panel references (their content lives elsewhere)."""
-        return [p for p in self.panels() if not p.is_row and "libraryPanel" not in p.raw]
+        return [p for p in self.panels() if not p.is_row and not p.is_library]
 
 
 def targets(panel: PanelRef) -> list[TargetRef]:
@@ -199,24 +151,6 @@ def targets(panel: PanelRef) -> list[TargetRef]:
     if not isinstance(items, list):
         return []
     return [TargetRef(index=i, raw=t) for i, t in enumerate(items) if isinstance(t, dict)]
-
-
-def datasource_uid(ref: Any) -> str | None:
-    """The uid of a datasource reference: `{"uid": ...}` (Grafana >= 8.3) or a bare string (older)."""
-    if isinstance(ref, dict):
-        uid = ref.get("uid")
-        return uid if isinstance(uid, str) else None
-    return ref if isinstance(ref, str) else None
-
-
-def variable_name_in(text: str) -> str | None:
-    """`$name` or `${name}` (the whole string) -> name; anything else -> None."""
-    if text.startswith("${") and text.endswith("}"):
-        inner = text[2:-1].split(":", 1)[0]
-        return inner or None
-    if text.startswith("$") and len(text) > 1 and (text[1:].replace("_", "a").isalnum()):
-        return text[1:]
-    return None
 
 
 def datasource_type(dash: Dashboard, ref: Any) -> str | None:

@@ -32,11 +32,14 @@ def summary(result: LintResult) -> str:
     counts = [_plural(result.errors, "error"), _plural(result.warnings, "warning")]
     if result.excluded:
         counts.append(f"{result.excluded} excluded by .lint")
+    if result.fixed:
+        counts.append(f"{len(result.fixed)} fixed")
     return f"{linted} linted: {', '.join(counts)}"
 
 
 def render_text(result: LintResult) -> str:
-    lines = [format_finding(f) for f in result.findings]
+    lines = [format_finding(f).replace(f"[{f.severity}]", "[fixed]", 1) for f in result.fixed]
+    lines += [format_finding(f) for f in result.findings]
     lines.append(summary(result))
     return "\n".join(lines) + "\n"
 

@@ -14,7 +14,7 @@ RULES: tuple[Rule, ...] = (
          "The dashboard has a datasource variable named `datasource` (or `<type>_datasource`); "
          "labelled `Data source` (a warning otherwise).",
          "One dashboard works against every Prometheus (dev, prod, Mimir) without edits.",
-         g.template_datasource),
+         g.template_datasource, fixable=True),
     Rule("template-job-rule", ERROR,
          "A `job` variable: query on `$datasource`, multi-select, allValue `.+`.",
          "Off by default: job and instance are scrape topology, not what ML dashboards filter "
@@ -33,7 +33,7 @@ RULES: tuple[Rule, ...] = (
     Rule("template-on-time-change-reload-rule", ERROR,
          "Query variables refresh on time range change (`refresh: 2`).",
          "Label values change over time (new model versions); stale options hide new series.",
-         g.template_on_time_change_reload),
+         g.template_on_time_change_reload, fixable=True),
     Rule("panel-datasource-rule", ERROR,
          "Panels and their targets use the templated datasource (`${datasource}`).",
          "A hard-coded datasource uid breaks the panel in every other Grafana.",
@@ -52,7 +52,9 @@ RULES: tuple[Rule, ...] = (
          "A panel without a query is always empty.",
          g.panel_no_targets),
     Rule("target-promql-rule", ERROR,
-         "Prometheus targets parse as PromQL after Grafana macros and variables are substituted.",
+         "Prometheus targets parse as PromQL after Grafana macros and variables are substituted "
+         "(by position, see docs/lint.md); a target reusing another panel's query (`panelId`) "
+         "names a panel that exists.",
          "A syntax error shows only when someone opens the dashboard.",
          g.target_promql),
     Rule("target-rate-interval-rule", ERROR,
@@ -64,11 +66,22 @@ RULES: tuple[Rule, ...] = (
          "Counters (`*_total`) are read through rate(), irate() or increase().",
          "A raw counter is a meaningless ever-growing line that drops at every restart.",
          g.target_counter_agg),
+    Rule("target-job-rule", ERROR,
+         "Every selector of a Prometheus query filters `job=~\"$job\"`. Only on dashboards whose "
+         "datasource variable is Prometheus.",
+         "Off by default, with template-job-rule: the pair only makes sense together, and ML "
+         "dashboards filter on model and version, not scrape jobs (see docs/lint.md).",
+         g.target_job, enabled_by_default=False),
+    Rule("target-instance-rule", ERROR,
+         "Every selector of a Prometheus query filters `instance=~\"$instance\"`. Only on "
+         "dashboards whose datasource variable is Prometheus.",
+         "Off by default, with template-instance-rule (see docs/lint.md).",
+         g.target_instance, enabled_by_default=False),
     Rule("uneditable-dashboard", WARNING,
          "The dashboard has `editable: false`.",
          "The code is the source of truth; UI edits are lost at the next push. A warning: "
          "editing in the UI to explore is harmless when provisioning forbids saving.",
-         g.uneditable_dashboard),
+         g.uneditable_dashboard, fixable=True),
     Rule("dashboard-uid-rule", ERROR,
          "The dashboard has a uid of 1-40 `[a-zA-Z0-9_-]` characters, unique among the files linted.",
          "Push, diff, links and provisioning identify dashboards by uid.",
@@ -76,7 +89,7 @@ RULES: tuple[Rule, ...] = (
     Rule("panel-id-rule", ERROR,
          "Every panel (rows included) has an integer id, unique in its dashboard.",
          "Grafana links, panel-level diff and `viewPanel` URLs use panel ids.",
-         p.panel_id, origin=OURS),
+         p.panel_id, origin=OURS, fixable=True),
     Rule("panel-gridpos-rule", ERROR,
          "Every panel has a gridPos inside the 24-column grid, overlapping no other panel.",
          "Grafana silently moves overlapping panels, so the layout differs from the code.",
@@ -114,7 +127,7 @@ ALIASES = {
 }
 # dashboard-linter rules this linter does not implement: a .lint file may name them silently.
 FOREIGN_RULES = frozenset({
-    "target-job-rule", "target-instance-rule", "target-logql-rule", "target-logql-auto-rule",
+    "target-logql-rule", "target-logql-auto-rule",
     "panel-job-instance-rule", "target-required-matchers-rule", "template-required-variables-rule",
     "target-histogram-rule",
 })

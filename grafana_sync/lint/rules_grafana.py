@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import promql_parser
@@ -40,17 +40,19 @@ def template_datasource(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
     for var in variables:
         plugin = var.get("query") if isinstance(var.get("query"), str) else ""
         name, label = var.get("name"), var.get("label")
-        allowed_names = {f"{plugin.lower()}_datasource"}
-        allowed_labels = {f"{plugin.title()} data source"}
+        allowed_names = [f"{plugin.lower()}_datasource"]
+        allowed_labels = [f"{plugin.title()} data source"]
         if len(variables) == 1:
-            allowed_names.add("datasource")
-            allowed_labels.add("Data source")
+            allowed_names.append("datasource")
+            allowed_labels.append("Data source")
+        # Two independent checks, as in dashboard-linter: a wrong name does not hide a wrong label.
         if name not in allowed_names:
             yield Issue(f"datasource variable is named {name!r}, should be named "
-                        + " or ".join(repr(n) for n in sorted(allowed_names)))
-        elif label not in allowed_labels:
-            yield Issue(f"datasource variable is labelled {label!r}, should be labelled "
-                        + " or ".join(repr(n) for n in sorted(allowed_labels)), severity=WARNING)
+                        + " or ".join(repr(n) for n in allowed_names))
+        if label not in allowed_labels:
+            yield Issue(f"datasource variable {name!r} is labelled {label!r}, should be labelled "
+                        + " or ".join(repr(n) for n in allowed_labels), severity=WARNING,
+                        fix=_setter(var, "label", allowed_labels[-1]))
 
 
 def _job_instance(dash: Dashboard, name: str) -> Iterator[Issue]:
@@ -166,11 +168,17 @@ def template_label_promql(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
             yield Issue(f"variable {var.get('name')!r} query {query!r}: {problem}")
 
 
+def _setter(obj: dict[str, Any], key: str, value: Any) -> Callable[[], None]:
+    def fix() -> None:
+        obj[key] = value
+    return fix
+
+
 def template_on_time_change_reload(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
     for var in dash.variables_of_type("query"):
         if var.get("refresh") != 2:
             yield Issue(f"variable {var.get('name')!r} should refresh 'On time range change' "
-                        f"(refresh: 2), is {var.get('refresh')!r}")
+                        f"(refresh: 2), is {var.get('refresh')!r}", fix=_setter(var, "refresh", 2))
 
 
 # --- panel-* ------------------------------------------------------------------------------------
@@ -242,6 +250,21 @@ def _override_properties(overrides: list[dict[str, Any]]) -> Iterator[dict[str, 
                 yield prop
 
 
+def _legacy_units(panel_raw: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(where, unit) of the Angular panels' own unit settings: graph's y axes, singlestat's format."""
+    found: list[tuple[str, Any]] = []
+    if panel_raw.get("type") == "graph":
+        axes = panel_raw.get("yaxes")
+        for i, axis in enumerate(axes if isinstance(axes, list) else []):
+            if isinstance(axis, dict) and axis.get("format") not in (None, ""):
+                if i == 1 and axis.get("show") is False:
+                    continue  # a hidden right axis formats nothing
+                found.append((f"yaxes[{i}].format", axis["format"]))
+    elif panel_raw.get("type") == "singlestat" and panel_raw.get("format") not in (None, ""):
+        found.append(("format", panel_raw["format"]))
+    return found
+
+
 def panel_units(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
     for panel in dash.content_panels():
         if panel.type not in UNIT_PANEL_TYPES:
@@ -255,16 +278,21 @@ def panel_units(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
         if defaults.get("mappings") or any(p.get("id") == "mappings" and p.get("value")
                                            for p in props):
             continue  # value mappings render text, not numbers
-        units = [p.get("value") for p in props if p.get("id") == "unit"]
+        if panel.type == "singlestat" and panel.raw.get("valueMaps") and panel.raw.get(
+                "mappingType") in (1, None):
+            continue  # singlestat's own value mappings
+        units = [("fieldConfig.overrides", p.get("value")) for p in props if p.get("id") == "unit"]
         unit = defaults.get("unit")
         if isinstance(unit, str) and unit:
-            units.insert(0, unit)
+            units.insert(0, ("fieldConfig.defaults.unit", unit))
+        units += _legacy_units(panel.raw)
         if not units:
-            yield Issue("has no unit (fieldConfig.defaults.unit)", panel=panel)
+            where = {"graph": " or yaxes[].format", "singlestat": " or format"}.get(panel.type, "")
+            yield Issue(f"has no unit (fieldConfig.defaults.unit{where})", panel=panel)
             continue
-        for value in units:
+        for where, value in units:
             if not isinstance(value, str) or not is_valid_unit(value):
-                yield Issue(f"has an invalid unit {value!r}", panel=panel)
+                yield Issue(f"has an invalid unit {value!r} ({where})", panel=panel)
 
 
 def panel_no_targets(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
@@ -276,7 +304,18 @@ def panel_no_targets(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
 # --- target-* -----------------------------------------------------------------------------------
 
 def target_promql(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
+    panel_ids = {p.id for p in dash.panels() if p.id is not None}
+    for panel in dash.content_panels():
+        for target in targets(panel):
+            ref = target.raw.get("panelId")
+            if target.expr or ref is None:
+                continue
+            if not isinstance(ref, int) or isinstance(ref, bool) or ref not in panel_ids:
+                yield Issue(f"target reuses the query of panel id {ref!r}, which does not exist "
+                            "in this dashboard", panel=panel, target=target)
     for query in ctx.queries(dash):
+        if query.target is not None and not query.expr and "panelId" in query.target.raw:
+            continue  # a -- Dashboard -- reference, checked above
         if not query.expr.strip():
             yield query.issue("has an empty PromQL expression")
         elif query.parsed.error:
@@ -302,14 +341,15 @@ def target_rate_interval(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
                                   + (" (or [$__range])" if func == "increase" else ""))
 
 
-def _counts_series(node: Any) -> bool:
-    """count(...), group(...), absent(...): they read which series exist, not their values."""
-    if isinstance(node, promql_parser.AggregateExpr):
-        return str(node.op) in ("count", "group")
+def _tests_presence(node: Any) -> bool:
+    """absent(...) and friends read whether series exist, never a counter's value."""
     return promql.call_name(node) in ("absent", "absent_over_time", "present_over_time")
 
 
 def target_counter_agg(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
+    """As dashboard-linter: a `*_total` selector must be the range of rate/irate/increase (or of
+    resets(), a counter function too); count()/group() over a raw counter are findings, as
+    upstream (count by (x) (rate(c[$__rate_interval])) says the same without a raw counter)."""
     for query in ctx.queries(dash):
         if query.parsed.expr is None:
             continue
@@ -321,11 +361,56 @@ def target_counter_agg(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
                 continue
             ok = (len(parents) >= 2 and isinstance(parents[-1], promql_parser.MatrixSelector)
                   and promql.call_name(parents[-2]) in RATE_FUNCTIONS | {"resets"})
-            if not ok and not any(_counts_series(p) for p in parents):
+            if not ok and not any(_tests_presence(p) for p in parents):
                 yield query.issue(
-                    f"counter '{name}' is not wrapped in rate(), irate() or increase()")
+                    f"counter metric '{name}' is not aggregated with rate, irate or increase")
+
+
+def _required_matcher(name: str) -> Callable[[Dashboard, LintContext], Iterator[Issue]]:
+    """target-job-rule / target-instance-rule: every selector has `name=~"$name"`."""
+
+    def check(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
+        ds_vars = dash.variables_of_type("datasource")
+        if not ds_vars or ds_vars[0].get("query") != "prometheus":
+            return  # as upstream: only dashboards templated on a Prometheus datasource
+        wanted = {f"${name}", f"${{{name}}}"}
+        for query in ctx.queries(dash):
+            if query.parsed.expr is None:
+                continue  # invalid PromQL is target-promql-rule's
+            for node, _ in promql.walk(query.parsed.expr):
+                if not isinstance(node, promql_parser.VectorSelector):
+                    continue
+                problem = f"{name} selector not found"
+                for matcher in node.matchers.matchers:
+                    if matcher.name != name:
+                        continue
+                    if matcher.op == promql_parser.MatchOp.Re and matcher.value in wanted:
+                        problem = ""
+                        break
+                    if matcher.op != promql_parser.MatchOp.Re:
+                        problem = f"{name} selector is {_op_text(matcher.op)}, not =~"
+                    else:
+                        problem = f"{name} selector is {matcher.value!r}, not '${name}'"
+                if problem:
+                    yield query.issue(f"{problem} in {query.expr!r}")
+                    break  # one finding per query is enough to act on
+
+    return check
+
+
+def _op_text(op: Any) -> str:
+    for text, value in (("=", promql_parser.MatchOp.Equal), ("!=", promql_parser.MatchOp.NotEqual),
+                        ("!~", promql_parser.MatchOp.NotRe), ("=~", promql_parser.MatchOp.Re)):
+        if op == value:
+            return text
+    return str(op)
+
+
+target_job = _required_matcher("job")
+target_instance = _required_matcher("instance")
 
 
 def uneditable_dashboard(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
     if dash.raw.get("editable") is True:
-        yield Issue("is editable; set 'editable: false' (the code is the source of truth)")
+        yield Issue("is editable; set 'editable: false' (the code is the source of truth)",
+                    fix=_setter(dash.raw, "editable", False))

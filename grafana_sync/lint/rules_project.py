@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import promql_parser
@@ -12,8 +12,8 @@ import promql_parser
 from grafana_sync.lint import promql
 from grafana_sync.lint.base import LintContext
 from grafana_sync.lint.model import Dashboard, Issue, PanelRef
+from grafana_sync.model import GRID_WIDTH as GRID_COLUMNS
 
-GRID_COLUMNS = 24
 UID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
 # Panel types built on AngularJS, which Grafana 11 no longer loads (angular_support_enabled=false).
 ANGULAR_PANEL_TYPES = {
@@ -49,14 +49,25 @@ def dashboard_uid(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
             break
 
 
+def _renumber(dash: Dashboard, panel: PanelRef) -> Callable[[], None]:
+    """Give the panel the next id above every id in the dashboard (at fix time)."""
+
+    def fix() -> None:
+        ids = [p.raw.get("id") for p in dash.panels()]
+        used = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
+        panel.raw["id"] = max(used, default=0) + 1
+    return fix
+
+
 def panel_id(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
     seen: dict[int, PanelRef] = {}
     for panel in dash.panels():
         pid = panel.id
         if pid is None:
-            yield Issue("has no integer id", panel=panel)
+            yield Issue("has no integer id", panel=panel, fix=_renumber(dash, panel))
         elif pid in seen:
-            yield Issue(f"id {pid} is also used by panel {seen[pid].title!r}", panel=panel)
+            yield Issue(f"id {pid} is also used by panel {seen[pid].title!r}", panel=panel,
+                        fix=_renumber(dash, panel))
         else:
             seen[pid] = panel
 
@@ -149,7 +160,7 @@ def metric_contract(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
         if query.parsed.expr is None:
             continue
         for name in promql.metric_names(query.parsed.expr):
-            if not contract.knows(name):
+            if not contract.knows(name) and not query.parsed.is_templated(name):
                 yield query.issue(contract.explain_unknown(name))
 
 

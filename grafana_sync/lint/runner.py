@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grafana_sync.errors import ConfigError
-from grafana_sync.jsonio import compiled_files, load_dashboard_file
+from grafana_sync.jsonio import (
+    atomic_write_text,
+    canonical_dumps,
+    check_dashboard,
+    compiled_files,
+    load_dashboard_file,
+    parse_json_text,
+)
 from grafana_sync.lint.base import LintContext, Rule
 from grafana_sync.lint.config import LintConfig, apply_configs, load_lint_file
 from grafana_sync.lint.contract import MetricContract, load_contract, load_records, rule_files
@@ -28,6 +37,11 @@ class LintOptions:
     config_files: list[Path] = field(default_factory=list)
     enable: list[str] = field(default_factory=list)
     disable: list[str] = field(default_factory=list)
+    fix: bool = False  # apply the mechanical fixes (rules marked fixable), then lint again
+    # Lint this text instead of files (`--stdin`); stdin_path names it in messages and decides
+    # which `.lint` files apply (it need not exist). With fix, the fixed JSON is in `fixed_text`.
+    stdin_text: str | None = None
+    stdin_path: Path | None = None
 
 
 @dataclass
@@ -36,6 +50,8 @@ class LintResult:
     dashboards: int
     excluded: int
     notes: list[str]
+    fixed: list[Finding] = field(default_factory=list)  # what --fix fixed
+    fixed_text: str | None = None  # --stdin --fix: the fixed dashboard JSON
 
     @property
     def errors(self) -> int:
@@ -157,6 +173,7 @@ class ConfigCache:
                 self._loaded[key] = None
             else:
                 config = load_lint_file(path, display(path), ALIASES)
+                self._notes.extend(config.notes)
                 for name in sorted(config.rule_names()):
                     if name not in RULES_BY_NAME and name not in FOREIGN_RULES:
                         self._notes.append(f"{config.source}: unknown rule {name!r} ignored")
@@ -178,10 +195,20 @@ def configs_for(dash: Dashboard, root: Path, cache: ConfigCache, extra: list[Lin
     return [c for c in found if c is not None] + extra
 
 
+def _load_stdin(options: LintOptions) -> list[Dashboard]:
+    path = options.stdin_path or Path.cwd() / "<stdin>"
+    name = display(path) if options.stdin_path else "<stdin>"
+    raw = check_dashboard(parse_json_text(options.stdin_text or "", name), name)
+    return [Dashboard(path=path, display_path=name, raw=raw)]
+
+
 def run_lint(options: LintOptions) -> LintResult:
     rules = enabled_rules(options.enable, options.disable)
     notes: list[str] = []
-    dashboards = load_dashboards(resolve_files(options))
+    if options.stdin_text is not None:
+        dashboards = _load_stdin(options)
+    else:
+        dashboards = load_dashboards(resolve_files(options))
     cache = ConfigCache(notes)
     extra = [c for c in (cache.get(p, required=True) for p in options.config_files) if c]
 
@@ -198,9 +225,32 @@ def run_lint(options: LintOptions) -> LintResult:
                              f"{display(options.output_dir)} against {contract.source}; pass "
                              "--metrics-contract PATH to check the others")
 
+    findings, excluded, fixes = _check(dashboards, rules, ctx, options, cache, extra)
+    result = LintResult(findings=findings, dashboards=len(dashboards), excluded=excluded,
+                        notes=notes)
+    if options.fix:
+        _apply_fixes(dashboards, fixes, options, result)
+        # lint again what the fixes produced: the findings left are the real state
+        fresh = [Dashboard(path=d.path, display_path=d.display_path, raw=d.raw)
+                 for d in dashboards]
+        ctx = LintContext(dashboards=fresh, contract=ctx.contract,
+                          contract_applies=ctx.contract_applies)
+        result.findings, result.excluded, _ = _check(fresh, rules, ctx, options, cache, extra)
+    result.notes = list(dict.fromkeys(notes))
+    return result
+
+
+Fix = tuple[Finding, Callable[[], None]]
+
+
+def _check(dashboards: list[Dashboard], rules: list[Rule], ctx: LintContext,
+           options: LintOptions, cache: ConfigCache, extra: list[LintConfig]
+           ) -> tuple[list[Finding], int, dict[int, list[Fix]]]:
+    """(findings, number excluded, fixes by dashboard index) of the rules on the dashboards."""
     findings: list[Finding] = []
+    fixes: dict[int, list[Fix]] = {}
     excluded = 0
-    for dash in dashboards:
+    for index, dash in enumerate(dashboards):
         configs = configs_for(dash, options.root, cache, extra)
         for rule in rules:
             try:
@@ -223,12 +273,90 @@ def run_lint(options: LintOptions) -> LintResult:
                     message=issue.message,
                     target_index=issue.target.index if issue.target else None,
                     panel_index=issue.panel.index if issue.panel else None,
+                    fixable=issue.fix is not None,
                 )
                 kept = apply_configs(finding, configs)
                 if kept is None:
-                    excluded += 1
-                else:
-                    findings.append(kept)
+                    excluded += 1  # an excluded finding is never fixed either
+                    continue
+                findings.append(kept)
+                if issue.fix is not None:
+                    fixes.setdefault(index, []).append((kept, issue.fix))
     findings.sort(key=Finding.sort_key)
-    return LintResult(findings=findings, dashboards=len(dashboards), excluded=excluded,
-                      notes=list(dict.fromkeys(notes)))
+    return findings, excluded, fixes
+
+
+def _apply_fixes(dashboards: list[Dashboard], fixes: dict[int, list[Fix]],
+                 options: LintOptions, result: LintResult) -> None:
+    """Run the fixes on each dashboard's JSON and write each changed file once, atomically.
+
+    The file keeps its layout when it has one this writer reproduces (key order, indent, ASCII
+    escaping: checked by a round trip of the unchanged JSON), so only the fixed values change;
+    otherwise it is written in canonical form (sorted keys, 2-space indent) with a note.
+    """
+    for index, dash in enumerate(dashboards):
+        todo = fixes.get(index, [])
+        if options.stdin_text is not None:
+            original = options.stdin_text
+        elif todo:
+            original = dash.path.read_text(encoding="utf-8")
+        else:
+            continue
+        if not todo or not _own_shape(original, dash.display_path):
+            if options.stdin_text is not None:
+                result.fixed_text = original  # the editor's buffer, unchanged
+            if not todo:
+                continue
+            result.notes.append(f"{dash.display_path}: not fixed: it is not classic dashboard "
+                                "JSON (legacy rows, a Kubernetes resource or an API answer), "
+                                "which lint reads converted; fix it where it is edited")
+            continue
+        dumps = _layout_of(original)
+        for finding, fix in todo:
+            fix()
+            result.fixed.append(finding)
+        if dumps is None:
+            dumps = canonical_dumps
+            if todo and options.stdin_text is None:
+                result.notes.append(f"{dash.display_path}: written in canonical JSON form (sorted "
+                                    "keys, 2-space indent): its own layout could not be kept")
+        text = dumps(dash.raw)
+        if options.stdin_text is not None:
+            result.fixed_text = text
+        elif text != original:
+            mode = dash.path.stat().st_mode & 0o7777
+            atomic_write_text(dash.path, text)
+            dash.path.chmod(mode)  # a fix changes content, never permissions
+            if _under(dash.path, options.output_dir):
+                result.notes.append(f"{dash.display_path} is written by 'grafana-sync build': fix "
+                                    "the dashboard's source too, or the next build undoes this")
+    result.fixed.sort(key=Finding.sort_key)
+
+
+def _own_shape(text: str, name: str) -> bool:
+    """Whether lint read this JSON as it is (so fixing what lint read fixes the file)."""
+    try:
+        data = parse_json_text(text, name)
+        return check_dashboard(data, name) is data
+    except ConfigError:
+        return False
+
+
+def _layout_of(text: str) -> Callable[[Any], str] | None:
+    """A serialiser reproducing `text` byte for byte from its own parsed JSON, or None."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if canonical_dumps(data) == text:
+        return canonical_dumps  # keys stay sorted even when a fix adds one
+    newline = "\n" if text.endswith("\n") else ""
+    for indent in (2, 4, "\t", 1, 3, 8):
+        for ascii_only in (False, True):
+            def dumps(value: Any, indent: Any = indent, ascii_only: bool = ascii_only) -> str:
+                return json.dumps(value, indent=indent, ensure_ascii=ascii_only) + newline
+            if dumps(data) == text:
+                return dumps
+    return None

@@ -14,7 +14,7 @@ from grafana_sync.lint import RULES
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lint"
 CLEAN = json.loads((FIXTURES / "clean-dashboard.json").read_text(encoding="utf-8"))
 JSON_KEYS = {"file", "rule", "severity", "dashboard_uid", "dashboard_title", "panel_id",
-             "panel_title", "ref_id", "target_index", "message", "reason"}
+             "panel_title", "ref_id", "target_index", "message", "reason", "fixable"}
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

@@ -121,12 +121,10 @@ def test_unknown_rule_is_a_note_foreign_rule_is_silent(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("exclusions: [a, b]\n", "'exclusions' must map rule names"),
-    ("exclusion:\n  panel-units-rule:\n", "unknown key 'exclusion'"),
     ("exclusions:\n  panel-units-rule: yes\n", "expected a mapping"),
     ("exclusions:\n  panel-units-rule:\n    entries: {panel: x}\n", "entries: expected a list"),
     ("exclusions:\n  panel-units-rule:\n    entries:\n      - targetIdx: first\n",
      "expected a target index"),
-    ("exclusions:\n  panel-units-rule:\n    entries:\n      - pannel: x\n", "unknown key 'pannel'"),
     ("exclusions:\n  a: [\n", "malformed .lint file"),
     ("- just a list\n", "a .lint file is a mapping"),
 ])
@@ -146,3 +144,34 @@ def test_target_idx_accepts_string_and_lowercase_key(tmp_path: Path) -> None:
     path.write_text("warnings:\n  r:\n    entries:\n      - targetIdx: '2'\n      - targetidx: 0\n")
     config = load_lint_file(path, ".lint", ALIASES)
     assert [e.target_idx for e in config.warnings["r"].entries] == [2, 0]
+
+
+def test_unknown_keys_are_notes_not_errors_as_in_dashboard_linter(tmp_path: Path) -> None:
+    """dashboard-linter's YAML decoder ignores unknown keys; a typo still gets a note here."""
+    text = ("exclusion:\n  panel-units-rule:\n"
+            "exclusions:\n  target-rate-interval-rule:\n    why: typo\n    entries:\n"
+            "      - pannel: p99 latency\n")
+    result = run(tmp_path, text)
+    # the misspelled entry key is ignored, so the entry matches every finding of the rule
+    assert rules(result) == [("panel-units-rule", "error")]
+    notes = [n for n in result.notes if "unknown key" in n]
+    assert [n.split(": ", 1)[1] for n in notes] == [
+        "unknown key 'exclusion' ignored (expected 'exclusions' or 'warnings')",
+        "exclusions.target-rate-interval-rule: unknown key 'why' ignored (expected reason, entries)",
+        "exclusions.target-rate-interval-rule.entries[0]: unknown key 'pannel' ignored (expected "
+        "dashboard, panel, targetIdx, alert, reason)",
+    ]
+    assert all(n.startswith("dash/.lint: ") or n.endswith(".lint") or "/dash/.lint: " in n
+               for n in notes)
+
+
+def test_alert_entries_from_mixins_are_accepted_and_match_no_dashboard_finding(
+        tmp_path: Path) -> None:
+    """kubernetes-mixin's .lint lists alerts (for mixtool) next to dashboards."""
+    text = ("exclusions:\n  target-rate-interval-rule:\n    reason: mixtool alert\n    entries:\n"
+            "      - alert: KubeAPIErrorBudgetBurn\n"
+            "  panel-units-rule:\n    reason: raw counts\n    entries:\n"
+            "      - alert: SomeAlert\n      - panel: Request rate\n")
+    result = run(tmp_path, text)
+    assert rules(result) == [("target-rate-interval-rule", "error")]
+    assert not [n for n in result.notes if "unknown key" in n]
