@@ -9,6 +9,25 @@ batch evaluation (Pushgateway) and the users' feedback, per version.
 from _config import CONFIG as C
 from _lib.dashboard import ml_dashboard
 from _lib.layout import section
+from _lib.llm_signals import (
+    COST_PER_1K,
+    ERRORS,
+    FINISHED,
+    GENERATION_LENGTH,
+    GENERATION_TOKENS,
+    KV_CACHE,
+    OVER_SLO,
+    PREEMPTIONS,
+    PROMPT_LENGTH,
+    PROMPT_TOKENS,
+    REQUESTS,
+    RUNNING,
+    WAITING,
+    latency,
+    quantiles,
+    signal,
+    tokens_per_second,
+)
 from _lib.panels import (
     bargauge,
     gauge,
@@ -26,37 +45,6 @@ from _lib.promql import MV, M, V, by, eq, legend, ratio, sel, sum_rate
 
 folder = C.folder
 
-# The recorded signals (names are an interface: rules/llm.py and the stack adapters record them;
-# tests/unit/test_llm_rules.py checks that every one read here is recorded).
-REQUESTS = "model_version:ml_llm_requests:rate5m"
-FINISHED = "model_version_finish_reason:ml_llm_requests:rate5m"
-ERRORS = "model_version:ml_llm_request_errors_per_ml_llm_requests:ratio_rate5m"
-PROMPT_TOKENS = "model_version:ml_llm_prompt_tokens:rate5m"
-GENERATION_TOKENS = "model_version:ml_llm_generation_tokens:rate5m"
-RUNNING = "model_version:ml_llm_requests_running:sum"
-WAITING = "model_version:ml_llm_requests_waiting:sum"
-KV_CACHE = "model_version:ml_llm_kv_cache_usage_ratio:max"
-PREEMPTIONS = "model_version:ml_llm_preemptions_per_ml_llm_requests:ratio_rate5m"
-PROMPT_LENGTH = "model_version_le:ml_llm_request_prompt_tokens_bucket:rate5m"
-GENERATION_LENGTH = "model_version_le:ml_llm_request_generation_tokens_bucket:rate5m"
-OVER_SLO = "model_version:ml_llm_time_to_first_token_over_slo:ratio_rate{w}"
-COST_PER_1K = "model_version:ml_llm_cost_usd_per_1k_tokens:ratio_rate5m"
-QUANTILES = (50, 90, 95, 99)
-
-
-def latency(metric: str, p: int) -> str:
-    return f"model_version:ml_llm_{metric}_seconds:p{p}_rate5m"
-
-
-def signal(record: str, agg: str = "max") -> str:
-    """A recorded signal for the selected models and versions, one series per version."""
-    return f"{agg} by ({by(M, V)}) ({record}{sel(version=True)})"
-
-
-def quantiles(metric: str) -> list:
-    return [q(signal(latency(metric, p)), f"p{p} " + MV) for p in QUANTILES]
-
-
 SLO = C.llm_ttft_slo_seconds
 TARGET = C.llm_ttft_slo_target
 BUDGET = 1.0 - TARGET
@@ -72,8 +60,6 @@ EVAL = lower_is_bad(C.llm_eval_score_min, C.llm_eval_score_min + 0.05)
 GUARDRAIL = higher_is_bad(C.llm_guardrail_trigger_warn / 2, C.llm_guardrail_trigger_warn)
 FEEDBACK = lower_is_bad(C.feedback_positive_crit, C.feedback_positive_warn)
 
-tokens_per_second = (f"sum by ({by(M, V)}) ({PROMPT_TOKENS}{sel(version=True)})"
-                     f" + sum by ({by(M, V)}) ({GENERATION_TOKENS}{sel(version=True)})")
 attainment = f"1 - {signal(OVER_SLO.format(w='5m'))}"
 EVALUATION = sel(version=True, source="evaluation")
 positive_feedback = ratio(
@@ -84,6 +70,11 @@ feedback_per_request = ratio(
     sum_rate("ml_feedback_total", sel(version=True), (M, V)),
     signal(REQUESTS, "sum"),
 )
+
+
+def q_all(metric: str) -> list:
+    """p50, p90, p95 and p99 of a latency, one series per version each."""
+    return [q(expr, f"p{p} " + MV) for p, expr in quantiles(metric)]
 
 
 def burn_rate(window: str) -> str:
@@ -114,7 +105,7 @@ dashboard = ml_dashboard(
                  graph=False, text_mode="value_and_name", w=5),
             stat("Tokens per second", "Prompt + generated tokens per second per version. Bad: "
                  "a drop to 0 (traffic lost) or far from the usual level.",
-                 [q(tokens_per_second, MV, instant=True)], unit="short", graph=False,
+                 [q(tokens_per_second(), MV, instant=True)], unit="short", graph=False,
                  text_mode="value_and_name", w=5),
             gauge("KV cache in use", "Share of the KV cache in use (highest engine of the "
                   f"version). Bad: above {C.llm_kv_cache_usage_crit:.0%}: the engine preempts "
@@ -132,16 +123,16 @@ dashboard = ml_dashboard(
                        "to the first output token (queue + prefill). Bad: p95 above the SLO "
                        f"({SLO:g} s, dashed); p99 far above p50 = a queue or very long prompts. "
                        "TGI has no TTFT metric: its adapter records queue time + prefill time.",
-                       quantiles("time_to_first_token"), unit="s", steps=TTFT, min=0, w=12),
+                       q_all("time_to_first_token"), unit="s", steps=TTFT, min=0, w=12),
             timeseries("Inter-token latency", "p50–p99 time between two output tokens "
                        "(streaming speed; TGI: each request's mean time per token). Bad: p95 "
                        f"above {C.llm_itl_p95_warn_seconds:g} s (slower than people read): too "
                        "large a batch or a KV cache under pressure.",
-                       quantiles("inter_token_latency"), unit="s", steps=ITL, min=0, w=12),
+                       q_all("inter_token_latency"), unit="s", steps=ITL, min=0, w=12),
             timeseries("End-to-end request latency", "p50–p99 from arrival to the last token. "
                        "Grows with answer length; bad: rising while the generation length "
                        "stays put (the engine slows down), or p99 at the client timeout.",
-                       quantiles("e2e_request_latency"), unit="s", min=0, w=12),
+                       q_all("e2e_request_latency"), unit="s", min=0, w=12),
             timeseries("Queue time", "p95 and mean time requests waited before the engine "
                        "scheduled them. Bad: anything above a few hundred ms — batch slots or "
                        "KV cache are full; it adds straight to TTFT.",
@@ -217,7 +208,7 @@ dashboard = ml_dashboard(
                   "production in any column.",
                   [table_q(signal(latency("time_to_first_token", 95))),
                    table_q(signal(latency("inter_token_latency", 95))),
-                   table_q(tokens_per_second),
+                   table_q(tokens_per_second()),
                    table_q(signal(ERRORS)),
                    table_q(f"max by ({by(M, V)}) (ml_llm_evaluation_score_ratio"
                            f"{sel(eq('metric', 'helpfulness'), version=True, source='evaluation')})"),

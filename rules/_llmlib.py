@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable
 
-from _rulelib import CONFIG, M, V, WINDOW, by
+from _rulelib import CONFIG, WINDOW, M, V, by
 from _rulelib import record as _record
 
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from _llmlib import adapter_rules, le_regex, per_version, slo_seconds, window
-from _llmlib import record
+from _llmlib import adapter_rules, le_regex, per_version, record, slo_seconds, window
 from _rulelib import sel
 
 SOURCE_MODEL = "model_name"

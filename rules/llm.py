@@ -32,7 +32,6 @@ from _rulelib import (
     MODEL,
     VERSION,
     M,
-    alert as _alert,
     by,
     num,
     on,
@@ -40,6 +39,9 @@ from _rulelib import (
     seconds,
     sel,
     t,
+)
+from _rulelib import (
+    alert as _alert,
 )
 
 SLO = t("llm_ttft_slo_seconds")

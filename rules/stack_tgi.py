@@ -25,11 +25,11 @@ What TGI does not have, and what this adapter does instead (docs/stacks/tgi.md):
 from _llmlib import (
     adapter_rules,
     le_regex,
+    record,
     slo_seconds,
     tgi_duration_bound,
     window,
 )
-from _llmlib import record
 from _rulelib import CONFIG, M, V, by, sel
 
 STACK = "tgi"

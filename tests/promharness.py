@@ -195,7 +195,9 @@ def prometheus_config(
     """The generated prometheus.yml (1 s scrape and evaluation interval).
 
     `extra_targets`: items ``{"job_name": str, "targets": ["host:port"], "honor_labels": bool,
-    "metrics_path": str}`` (only job_name and targets required).
+    "metrics_path": str}`` (only job_name and targets required), or with ``"static_configs":
+    [{"targets": [...], "labels": {...}}]`` instead of ``targets`` (target labels, e.g.
+    ``__metrics_path__`` per target). A target ``"{demo}"`` is the demo's own address.
     """
     scrape = [{"job_name": DEMO_JOB, "static_configs": [{"targets": [demo_target]}]}]
     if node_target:
@@ -204,8 +206,10 @@ def prometheus_config(
         scrape.append({"job_name": PUSHGATEWAY_JOB, "honor_labels": True,
                        "static_configs": [{"targets": [pushgateway_target]}]})
     for extra in extra_targets:
-        job = {"job_name": extra["job_name"],
-               "static_configs": [{"targets": list(extra["targets"])}]}
+        configs = extra.get("static_configs") or [{"targets": extra["targets"]}]
+        job = {"job_name": extra["job_name"], "static_configs": [
+            {**c, "targets": [demo_target if t == "{demo}" else t for t in c["targets"]]}
+            for c in configs]}
         for key in ("honor_labels", "metrics_path", "scrape_interval"):
             if key in extra:
                 job[key] = extra[key]

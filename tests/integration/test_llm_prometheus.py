@@ -1,0 +1,242 @@
+"""The LLM dashboard and alerts on a real Prometheus: the demo's LLM engines in the contract's
+names (the shared session stack) and in vLLM's and TGI's own names through their adapters.
+
+Expected values are worked out from the engine specs in demo/llm.py (request rates, log-normal
+length distributions, per-token costs) and the scenario's incidents, in the comments; the demo
+runs `--speed 60`, so Prometheus rates are 60 x the simulated ones, latencies are simulated
+seconds. In the `ci` scenario the LLM incidents start at simulated minute 10 and stay:
+chat-assistant's KV cache saturates, code-assistant's prefill is 12 x slower and its v2 answers
+worse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.promharness import PROMETHEUS_BIN, HarnessError, require_binary, run_stack
+from tests.unit.test_dashboards import compiled_dashboards, iter_panels
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+SPEED = 60.0
+CHAT, CODE = "chat-assistant", "code-assistant"
+ACTIVE = {"pending", "firing"}
+ENGINES = ((CHAT, "v1"), (CODE, "v1"), (CODE, "v2"))
+
+# code-assistant v1 takes 80 % of 1.5 requests per simulated second: 1.2/s, x60 = 72/s.
+# Prompt tokens are log-normal (median 900, sigma 0.5): mean 900 e^(0.125) = 1020 -> 73,400/s.
+# Generated tokens: log-normal (median 240, sigma 0.6) capped at 1024, mean ~283, less ~1 % of
+# aborted/failed requests -> ~280 -> 20,200/s.
+CODE_V1_REQUESTS = 72.0
+CODE_V1_PROMPT_TOKENS = 72.0 * 900 * math.exp(0.5**2 / 2)
+CODE_V1_GENERATED_TOKENS = 72.0 * 280
+# TTFT under the 12 x prefill: prefill(P) = 12 x 1.02 x (0.015 + 1e-4 P + 1.5e-8 P^2) s, so TTFT
+# <= 1 s for P <= 610 tokens (F = 0.218) and <= 2.5 s for P <= 1538 (F = 0.858): Prometheus
+# interpolates the median in (1, 2.5]: 1 + 1.5 x (0.5 - 0.218) / (0.858 - 0.218) = 1.66 s.
+# TGI has no TTFT histogram: queue median (~5 ms) + prefill-batch median (12 x 1.02 x 0.117 s =
+# 1.43 s, interpolated in TGI's finer 1.5x buckets) = ~1.45 s.
+TTFT_P50 = {"contract": 1.66, "vllm": 1.66, "tgi": 1.45}
+# Inter-token latency: iteration 18 ms + 0.25 ms x ~10 running + 0.4 ms per 1k KV tokens x ~10 x
+# 1.16k = 25 ms, log-normal noise sigma 0.23 -> the median sits just above the 25 ms bound.
+ITL_P50 = (0.025, 0.032)
+
+
+def evaluate(stack: Any, expr: str) -> list[dict]:
+    return stack.query(stack.grafana_expr(expr, rate_interval="1m", range_="1h"))
+
+
+def values(result: list[dict]) -> list[float]:
+    return [float(r["value"][1]) for r in result]
+
+
+def one(stack: Any, expr: str, **labels: str) -> float:
+    rows = [r for r in stack.query(expr)
+            if all(r["metric"].get(k) == v for k, v in labels.items())]
+    assert len(rows) == 1, f"{expr} {labels}: {rows}"
+    return float(rows[0]["value"][1])
+
+
+def llm_targets() -> list[tuple[str, dict]]:
+    return [(panel["title"], target) for panel in iter_panels(compiled_dashboards()["ml-llm"])
+            for target in panel.get("targets", [])]
+
+
+def assert_every_panel_has_data(stack: Any) -> None:
+    empty = []
+    for title, target in llm_targets():
+        result = evaluate(stack, target["expr"])
+        if not result or all(math.isnan(v) for v in values(result)):
+            empty.append(f"{title} / {target['refId']}")
+    assert not empty, f"ml-llm panels without data: {empty}"
+
+
+def assert_values(stack: Any, stack_name: str) -> None:
+    mv = {"model": CODE, "version": "v1"}
+    requests = one(stack, "model_version:ml_llm_requests:rate5m", **mv)
+    assert requests == pytest.approx(CODE_V1_REQUESTS, rel=0.15)
+    prompt = one(stack, "model_version:ml_llm_prompt_tokens:rate5m", **mv)
+    assert prompt == pytest.approx(CODE_V1_PROMPT_TOKENS, rel=0.15)
+    generated = one(stack, "model_version:ml_llm_generation_tokens:rate5m", **mv)
+    assert generated == pytest.approx(CODE_V1_GENERATED_TOKENS, rel=0.15)
+    ttft = one(stack, "model_version:ml_llm_time_to_first_token_seconds:p50_rate5m", **mv)
+    assert ttft == pytest.approx(TTFT_P50[stack_name], rel=0.12)
+    if stack_name != "tgi":  # TGI: per-request mean time per token (prefill included)
+        itl = one(stack, "model_version:ml_llm_inter_token_latency_seconds:p50_rate5m", **mv)
+        assert ITL_P50[0] <= itl <= ITL_P50[1]
+    # chat-assistant's KV cache is saturated (TGI: the batch token budget in use)
+    kv = one(stack, "model_version:ml_llm_kv_cache_usage_ratio:max", model=CHAT, version="v1")
+    assert kv > 0.95
+    preempt = one(stack, "model_version:ml_llm_preemptions_per_ml_llm_requests:ratio_rate5m",
+                  model=CHAT, version="v1")
+    assert preempt > 0.1 if stack_name != "tgi" else preempt == 0.0
+    # the TTFT SLO: most code-assistant requests are over 1 s; chat's v1 too (it queues)
+    over = one(stack, "model_version:ml_llm_time_to_first_token_over_slo:ratio_rate5m", **mv)
+    assert over > 0.5
+
+
+def wait_warm(stack: Any, sim_seconds: float = 25 * 60) -> None:
+    stack.wait_for_sim_time(sim_seconds, timeout=180)
+    # rate windows need a few samples of the incident
+    stack.wait_for("model_version:ml_llm_time_to_first_token_seconds:p50_rate5m", timeout=60)
+
+
+# --- the contract's names (shared session stack) ----------------------------------------------
+
+@pytest.fixture(scope="module")
+def contract_stack(prometheus_demo: Any) -> Any:
+    wait_warm(prometheus_demo)
+    return prometheus_demo
+
+
+def test_contract_panels_have_data_and_values_are_right(contract_stack: Any) -> None:
+    assert_every_panel_has_data(contract_stack)
+    assert_values(contract_stack, "contract")
+
+
+def test_versions_compare_on_evaluation_and_feedback(contract_stack: Any) -> None:
+    score = 'ml_llm_evaluation_score_ratio{model="code-assistant", metric="helpfulness"}'
+    v1 = one(contract_stack, score, version="v1")
+    v2 = one(contract_stack, score, version="v2")
+    assert v1 == pytest.approx(0.86, abs=0.04) and v2 == pytest.approx(0.88 - 0.25, abs=0.04)
+
+
+# incident -> the alerts it must raise: (alertname, severity or None, labels)
+EXPECTED = {
+    "llm_kv_saturation": [
+        ("LLMKVCacheSaturated", "warning", {"model": CHAT, "version": "v1"}),
+        ("LLMPreemptionBurst", "warning", {"model": CHAT, "version": "v1"}),
+        ("LLMQueueGrowing", "warning", {"model": CHAT, "version": "v1"}),
+        # a saturated engine queues: its users wait for their first token too
+        ("LLMTTFTErrorBudgetBurn", None, {"model": CHAT, "version": "v1"}),
+    ],
+    "llm_ttft_spike": [("LLMTTFTErrorBudgetBurn", None, {"model": CODE, "version": "v1"})],
+    "llm_eval_regression": [
+        ("LLMEvaluationScoreLow", "warning", {"model": CODE, "version": "v2",
+                                              "metric": "helpfulness"}),
+    ],
+}
+# ... and not others: code-assistant's cache and queue are fine, its v1 answers are good, chat's
+# answers are good, nobody fails requests.
+MUST_STAY_SILENT = [
+    ("LLMKVCacheSaturated", {"model": CODE}),
+    ("LLMPreemptionBurst", {"model": CODE}),
+    ("LLMQueueGrowing", {"model": CODE}),
+    ("LLMEvaluationScoreLow", {"model": CHAT}),
+    ("LLMEvaluationScoreLow", {"model": CODE, "version": "v1"}),
+    ("LLMErrorFinishRatioHigh", {}),
+]
+
+
+def _matches(alert: dict, name: str, severity: str | None, labels: dict) -> bool:
+    got = alert["labels"]
+    return (alert["state"] in ACTIVE and got["alertname"] == name
+            and (severity is None or got.get("severity") == severity)
+            and all(got.get(k) == v for k, v in labels.items()))
+
+
+def test_llm_incidents_raise_their_alerts_and_no_others(contract_stack: Any) -> None:
+    for kind in EXPECTED:
+        contract_stack.wait_for_incident(kind, timeout=60)
+    wanted = [w for exps in EXPECTED.values() for w in exps]
+    deadline = time.monotonic() + 120
+    while True:
+        alerts = contract_stack.alerts()
+        missing = [w for w in wanted if not any(_matches(a, *w) for a in alerts)]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert not missing, f"LLM incidents without their alert: {missing}"
+    for name, labels in MUST_STAY_SILENT:
+        noisy = [a["labels"] for a in alerts if _matches(a, name, None, labels)]
+        assert not noisy, f"{name} is active where nothing is wrong: {noisy}"
+
+
+# --- vLLM's and TGI's own names, through the adapters ------------------------------------------
+
+def compile_rules(stacks: list[str], out: Path) -> list[Path]:
+    """The project's rule modules compiled with `stacks:` set (in a child: the rule modules read
+    the config at import)."""
+    config = out / "monitoring.yaml"
+    config.write_text("stacks: [" + ", ".join(stacks) + "]\n")
+    code = (
+        "import sys; from pathlib import Path; from grafana_sync.rules import compile_rules\n"
+        "out = Path(sys.argv[1]); r = compile_rules(Path('rules'), out, out / 'tests')\n"
+        "assert not r.errors, [str(e) for e in r.errors]\n"
+        "for f in r.rules: (out / f.relpath).write_text(f.text)\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(out)], cwd=REPO, check=True,
+                   env={**os.environ, "MONITORING_CONFIG": str(config)})
+    return sorted(out.glob("*.yml"))
+
+
+def engine_targets(stack_name: str) -> list[dict]:
+    """One scrape target per engine endpoint, with the labels the server does not give."""
+    configs = []
+    for model, version in ENGINES:
+        labels = {"__metrics_path__": f"/llm/{model}/{version}/metrics", "version": version}
+        if stack_name == "tgi":
+            labels["model"] = model  # TGI has no model label either
+        configs.append({"targets": ["{demo}"], "labels": labels})
+    return [{"job_name": "llm", "static_configs": configs}]
+
+
+@pytest.fixture(scope="module", params=["vllm", "tgi"])
+def native_stack(request: Any, tmp_path_factory: Any) -> Any:
+    stack_name = request.param
+    prom = require_binary(PROMETHEUS_BIN)
+    rules = compile_rules([stack_name], tmp_path_factory.mktemp(f"rules-{stack_name}"))
+    with contextlib.ExitStack() as exits:
+        try:
+            stack = exits.enter_context(run_stack(
+                prometheus_bin=prom, speed=SPEED, scenario="ci", rule_files=rules,
+                node_exporter=False, demo_args=["--stack", stack_name],
+                extra_targets=engine_targets(stack_name)))
+        except HarnessError as exc:
+            pytest.fail(f"Prometheus test stack (--stack {stack_name}) did not start: {exc}")
+        wait_warm(stack)
+        yield stack_name, stack
+
+
+def test_native_panels_have_data_and_values_are_right(native_stack: Any) -> None:
+    stack_name, stack = native_stack
+    # the demo's own /metrics has no ml_llm_* serving series: the data comes from the adapter
+    assert not stack.query('{__name__=~"ml_llm_(requests|prompt_tokens|generation_tokens)_total"}')
+    assert_every_panel_has_data(stack)
+    assert_values(stack, stack_name)
+
+
+def test_native_model_and_version_come_from_the_targets(native_stack: Any) -> None:
+    _, stack = native_stack
+    got = {(r["metric"]["model"], r["metric"]["version"])
+           for r in stack.query("model_version:ml_llm_requests:rate5m")}
+    assert got == set(ENGINES)
