@@ -239,6 +239,8 @@ class EngineStats:
 
     def __post_init__(self) -> None:
         self.hist = {k: Hist(b) for k, b in self.layout.items()}
+        # ground truth for adapter tests in native stacks (demo_truth_llm_*, docs/stacks/llm.md)
+        self.truth_ttft = Hist(TTFT_BUCKETS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -457,6 +459,7 @@ class LLMServing:
         st.prompt_tokens += float(prompt.sum())
         st.generation_tokens += float(gen.sum())
         st.preemptions += float(preempted.sum())
+        st.truth_ttft.observe(ttft[produced])
         decoding = gen > 1
         k = ITL_SAMPLES_PER_REQUEST
         per_token = (np.repeat(req_itl[decoding], k)
@@ -686,6 +689,29 @@ class LLMCollector(Collector):
         renderer = self.serving.renderer
         if isinstance(renderer, ContractRenderer):
             yield from renderer.families(self.serving.stats)
+        else:
+            yield from truth_families(self.serving.stats)
+
+
+def truth_families(stats: dict[tuple[str, str], EngineStats]) -> Iterator:
+    """What the engines did, in the contract's units, for tests of the native adapters (never
+    read by dashboards or rules; only with --stack vllm|tgi, docs/stacks/llm.md)."""
+    mv = ("model", "version")
+    req = CounterMetricFamily("demo_truth_llm_requests", "Ground truth: requests the engine "
+                              "finished, by finish reason.", labels=(*mv, "finish_reason"))
+    prompt = CounterMetricFamily("demo_truth_llm_prompt_tokens", "Ground truth: prompt tokens.",
+                                 labels=mv)
+    gen = CounterMetricFamily("demo_truth_llm_generation_tokens", "Ground truth: generated "
+                              "tokens.", labels=mv)
+    ttft = HistogramMetricFamily("demo_truth_llm_time_to_first_token_seconds", "Ground truth: "
+                                 "time to first token (the contract's buckets).", labels=mv)
+    for (model, version), st in sorted(stats.items()):
+        for reason in FINISH_REASONS:
+            req.add_metric([model, version, reason], st.requests[reason])
+        prompt.add_metric([model, version], st.prompt_tokens)
+        gen.add_metric([model, version], st.generation_tokens)
+        ttft.add_metric([model, version], st.truth_ttft.cumulative(), st.truth_ttft.sum)
+    yield from (req, prompt, gen, ttft)
 
 
 LLM_STACKS = ("vllm", "tgi")  # `--stack` values that change the LLM engines' names

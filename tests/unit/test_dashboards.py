@@ -37,6 +37,7 @@ AREAS = {
     "ml-versions": "versions",
     "ml-fairness": "fairness",
     "ml-feedback": "feedback",
+    "ml-llm": "llm",
 }
 BASE_TAGS = {"ml-monitoring", "managed-by-grafana-sync"}
 

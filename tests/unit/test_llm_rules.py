@@ -111,7 +111,9 @@ VLLM_OUT = {"job": "vllm", "model": "chat", "version": "v1"}
 
 
 def vllm_series(prefix: str = "vllm:", legacy: bool = False, labels=VLLM) -> list[dict]:
-    n = (lambda m: prefix + m)
+    def n(metric: str) -> str:
+        return prefix + metric
+
     two = [{**labels, "engine": "0"}, {**labels, "engine": "1"}]
     kv = "gpu_cache_usage_perc" if legacy else "kv_cache_usage_perc"
     itl = "time_per_output_token_seconds" if legacy else "inter_token_latency_seconds"
