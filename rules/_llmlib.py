@@ -157,7 +157,9 @@ def adapter_rules(
     if queue_mean:
         rules.append(record(QUEUE_MEAN, queue_mean))
     if over_slo:
-        rules.append(record(OVER_SLO.format(window="5m"), over_slo))
+        # no traffic = 0/0 = NaN: not recorded, or it would poison the long windows' averages
+        # (avg_over_time of anything with a NaN is NaN, for hours)
+        rules.append(record(OVER_SLO.format(window="5m"), f"({over_slo})\n  >= 0"))
     return rules
 
 

@@ -196,6 +196,29 @@ tests = [
     {"interval": "1m", "input_series": _ttft(100, 100), "alert_rule_test": [
         {"eval_time": "90m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": []},
     ]},
+    # No traffic for the first 20 minutes (0/0: nothing recorded, not NaN averaged into the
+    # windows), then 80 % over the SLO: the long windows see only the bad minutes, so both levels
+    # fire by 90m; during the quiet start nothing fires.
+    {"interval": "1m", "input_series": [
+        _series("ml_llm_time_to_first_token_seconds_bucket", "0x20 0+20x400", le="1.0"),
+        _series("ml_llm_time_to_first_token_seconds_count", "0x20 0+100x400"),
+    ], "alert_rule_test": [
+        {"eval_time": "15m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": []},
+        {"eval_time": "90m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": [
+            {"exp_labels": {**EXP, "severity": "critical"}, "exp_annotations": {
+                "summary": "chat v1: time-to-first-token error budget burning 14.4x too fast",
+                "description": "80% of the requests to chat v1 waited longer than 1s for their "
+                "first token over the last 5m (and over 1h): the SLO (95% of first tokens "
+                "within 1s) burns its error budget more than 14.4 times too fast.",
+                "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
+            {"exp_labels": {**EXP, "severity": "warning"}, "exp_annotations": {
+                "summary": "chat v1: time-to-first-token error budget burning 6x too fast",
+                "description": "80% of the requests to chat v1 waited longer than 1s for their "
+                "first token over the last 30m (and over 6h): the SLO (95% of first tokens "
+                "within 1s) burns its error budget more than 6 times too fast.",
+                "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
+        ]},
+    ]},
     # LLMKVCacheSaturated (> 95 % for 10m): 98 % from the start fires at 15m, not at 5m; 90 %
     # (the healthy v2) never.
     {"interval": "1m", "input_series": [
@@ -213,19 +236,19 @@ tests = [
                 "runbook_url": f"{RUNBOOK}#llmkvcachesaturated"}},
         ]},
     ]},
-    # LLMQueueGrowing (> 10 waiting and rising, for 5m): +2 per minute passes 10 at 6m, fires
-    # from 11m; at 20m the alert reads the signal recorded a minute before (19 x 2 = 38). A long
-    # but steady queue (50, v2) does not fire.
+    # LLMQueueGrowing (> 10 waiting and rising over 10m, for 5m): +2 per minute until 30 at
+    # 15m, then steady: passes 10 at 6m, fires from 11m, at 20m still rising over the last 10
+    # minutes, value 30. A long but steady queue (50, v2) does not fire.
     {"interval": "1m", "input_series": [
-        _series("ml_llm_requests_waiting", "0+2x30"),
+        _series("ml_llm_requests_waiting", "0+2x15 30x15"),
         {"series": 'ml_llm_requests_waiting{job="llm", model="chat", version="v2"}',
          "values": "50x30"},
     ], "alert_rule_test": [
         {"eval_time": "8m", "alertname": "LLMQueueGrowing", "exp_alerts": []},
         {"eval_time": "20m", "alertname": "LLMQueueGrowing", "exp_alerts": [
             {"exp_labels": {**EXP, "severity": "warning"}, "exp_annotations": {
-                "summary": "chat v1: 38 requests waiting, and rising",
-                "description": "38 requests wait for chat v1 (more than 10) and the queue has "
+                "summary": "chat v1: 30 requests waiting, and rising",
+                "description": "30 requests wait for chat v1 (more than 10) and the queue has "
                 "been growing for 5 minutes: arrivals exceed what the engine can hold (batch "
                 "slots or KV cache).",
                 "runbook_url": f"{RUNBOOK}#llmqueuegrowing"}},

@@ -12,8 +12,9 @@ What TGI does not have, and what this adapter does instead (docs/stacks/tgi.md):
   series' `job` names the model, without a version label it is "unknown";
 - no time-to-first-token metric: TTFT quantiles are the queue-time quantile plus the prefill
   batch quantile (`tgi_request_queue_duration` + `tgi_batch_inference_duration{method="prefill"}`,
-  an upper-leaning approximation), and the SLO's "too slow" share is the share of requests that
-  waited longer than the largest TGI duration bucket at or below the SLO (prefill not counted);
+  an upper-leaning approximation), and the SLO's "too slow" share is 1 - P(queue <= b) x
+  P(prefill <= b) for b the largest TGI duration bucket at or below the SLO (queue and prefill
+  taken as independent; it misses requests where neither alone but their sum is over);
 - no finish reasons: successes count as `stop`, failures (`tgi_request_failure`) as `error`,
   except `err="incomplete"` (the client dropped the stream) as `abort`;
 - no KV-cache gauge: usage is the running batch's token budget in use,
@@ -73,7 +74,8 @@ def bucket(metric: str, *matchers: str) -> str:
 
 def _llm_rules() -> list[dict]:
     queue = bucket("tgi_request_queue_duration")
-    prefill = bucket("tgi_batch_inference_duration", 'method="prefill"')
+    prefill_m = 'method="prefill"'
+    prefill = bucket("tgi_batch_inference_duration", prefill_m)
     slow = f'le=~"{le_regex(tgi_duration_bound(slo_seconds()))}"'
     # failures by cause: a stream the client dropped (`incomplete`) is an abort, the rest errors
     failures = reason(
@@ -100,8 +102,12 @@ def _llm_rules() -> list[dict]:
             f"histogram_quantile(0.{q}, {queue})\n  + histogram_quantile(0.{q}, {prefill})")},
         queue_mean=(f"{pv(rate('tgi_request_queue_duration_sum'))}\n"
                     f"  / {pv(rate('tgi_request_queue_duration_count'))}"),
+        # within the SLO = waited less than the bound AND prefilled in less than it (taken
+        # as independent): 1 - P(queue <= b) x P(prefill <= b)
         over_slo=(f"1 - {pv(rate('tgi_request_queue_duration_bucket', slow))}\n"
-                  f"  / {pv(rate('tgi_request_queue_duration_count'))}"),
+                  f"  / {pv(rate('tgi_request_queue_duration_count'))}\n"
+                  f"  * {pv(rate('tgi_batch_inference_duration_bucket', prefill_m, slow))}\n"
+                  f"  / {pv(rate('tgi_batch_inference_duration_count', prefill_m))}"),
     )
 
 

@@ -234,11 +234,14 @@ def tgi_series(labels: dict) -> list[dict]:
         series("tgi_request_queue_duration_bucket", "0+60x30", **labels, le="+Inf"),
         series("tgi_request_queue_duration_sum", "0+12x30", **labels),  # mean 0.2 s
         series("tgi_request_queue_duration_count", "0+60x30", **labels),
-        # prefill batches: all <= 0.2217 s -> p50 = 0.11084189100265501
+        # prefill batches: all <= 0.2217 s -> p50 = 0.11084189100265501, all within the bound
         series("tgi_batch_inference_duration_bucket", "0+60x30", **labels, method="prefill",
                le="0.22168378200531003"),
         series("tgi_batch_inference_duration_bucket", "0+60x30", **labels, method="prefill",
+               le="0.7481827642679213"),
+        series("tgi_batch_inference_duration_bucket", "0+60x30", **labels, method="prefill",
                le="+Inf"),
+        series("tgi_batch_inference_duration_count", "0+60x30", **labels, method="prefill"),
     ]
 
 
@@ -260,6 +263,7 @@ def test_tgi_with_model_and_version_target_labels(tmp_path):
         expect("model_version:ml_llm_kv_cache_usage_ratio:max", 0.75, **out),
         expect("model_version:ml_llm_preemptions_per_ml_llm_requests:ratio_rate5m", 0, **out),
         expect("model_version:ml_llm_queue_time_seconds:mean5m", 0.2, **out),
+        # over the SLO: 1 - (45/60 queued within the bound) x (60/60 prefilled within) = 0.25
         expect("model_version:ml_llm_time_to_first_token_over_slo:ratio_rate5m", 0.25, **out),
         # TTFT = queue p50 + prefill p50 = 0.33252567300796504 + 0.11084189100265501
         expect("model_version:ml_llm_time_to_first_token_seconds:p50_rate5m",
