@@ -8,10 +8,12 @@ from _lib.panels import OK_BAD, higher_is_bad, q, state_timeline, timeseries
 from _lib.promql import (
     MODEL,
     MV,
+    F,
     M,
     V,
     by,
     eq,
+    legend,
     per_model,
     pod_sum,
     quantile,
@@ -63,10 +65,10 @@ dashboard = ml_dashboard(
                        "suddenly missing or out of range (an upstream pipeline broke).",
                        [q(ratio(
                            sum_rate("ml_input_validation_failures_total", sel(),
-                                    (M, "feature", "reason")),
+                                    (M, F, "reason")),
                            sum_rate("ml_inference_requests_total", sel(), (M,)),
                            on=(M,),
-                       ), MODEL + " {{feature}} {{reason}}")],
+                       ), legend(M, F, "reason"))],
                        unit="percentunit", steps=higher_is_bad(0.01, 0.05), min=0, w=12),
             timeseries("Outlier rate", "Share of requests the outlier detector flags "
                        "(squared Mahalanobis distance above the chi-square 99.9 % quantile: "

@@ -15,6 +15,7 @@ from grafana_sync import __version__
 from grafana_sync.commands.build import build
 from grafana_sync.commands.check import check
 from grafana_sync.commands.diff import diff
+from grafana_sync.commands.import_ import import_
 from grafana_sync.commands.lint import lint
 from grafana_sync.commands.push import push
 from grafana_sync.errors import SyncError
@@ -42,6 +43,7 @@ cli.add_command(lint)
 cli.add_command(diff)
 cli.add_command(push)
 cli.add_command(check)
+cli.add_command(import_)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -81,6 +81,8 @@ def import_module(path: Path) -> Any:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except SyncError:  # already one line naming its cause (e.g. a bad shared config file)
+        raise
     except (Exception, SystemExit) as exc:  # user code's errors: one line, never a traceback
         where = _user_frame(exc, path)
         detail = f" (at {where})" if where and not where.startswith(f"{path.name}:0") else ""

@@ -8,6 +8,10 @@ from pathlib import Path
 DEFAULT_DASHBOARDS_DIR = "dashboards"
 DEFAULT_OUTPUT_DIR = "provisioning/dashboards"
 DEFAULT_DATASOURCES_DIR = "provisioning/datasources"
+# Prometheus rule-group modules and where their compiled rule files and promtool tests go.
+DEFAULT_RULES_SRC_DIR = "rules"
+DEFAULT_RULES_OUTPUT_DIR = "prometheus/rules"
+DEFAULT_RULES_TESTS_DIR = "prometheus/tests"
 
 
 @dataclass(frozen=True)

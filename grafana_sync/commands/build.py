@@ -1,4 +1,5 @@
-"""`grafana-sync build [--check]`: compile dashboard modules to canonical Grafana JSON."""
+"""`grafana-sync build [--check]`: compile dashboard modules to canonical Grafana JSON, and rule
+modules to Prometheus rule files (plus their promtool tests)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from pathlib import Path
 import click
 
 from grafana_sync.compile import compare_output, compile_all, write_outputs
-from grafana_sync.paths import DEFAULT_DASHBOARDS_DIR, DEFAULT_OUTPUT_DIR, ProjectPaths
+from grafana_sync.paths import (
+    DEFAULT_DASHBOARDS_DIR,
+    DEFAULT_OUTPUT_DIR,
+    DEFAULT_RULES_OUTPUT_DIR,
+    DEFAULT_RULES_SRC_DIR,
+    DEFAULT_RULES_TESTS_DIR,
+    ProjectPaths,
+)
+from grafana_sync.rules import MANIFEST, FolderState, compare_folder, compile_rules, write_folder
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -17,6 +26,36 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
+def _report_errors(errors: list) -> None:
+    """One line per distinct error (a bad shared config fails every module the same way)."""
+    seen: set[str] = set()
+    for error in errors:
+        for line in (str(error),):
+            if line not in seen:
+                seen.add(line)
+                click.echo(f"error: {line}", err=True)
+
+
+def _rule_states(rules_dir: str, rules_output_dir: str, rules_tests_dir: str, root: Path
+                 ) -> tuple[list[FolderState], list, int]:
+    """Compile the rule modules (if the rules folder exists): folder states, errors, file count."""
+    source = Path(rules_dir)
+    if not source.is_dir():
+        if rules_dir != DEFAULT_RULES_SRC_DIR:
+            from grafana_sync.errors import ConfigError
+
+            return [], [ConfigError(f"{rules_dir}: rules folder not found")], 0
+        return [], [], 0
+    out, tests = root / rules_output_dir, root / rules_tests_dir
+    result = compile_rules(source, out, tests)
+    if result.errors:
+        return [], result.errors, 0
+    states = [compare_folder(result.rules, out)]
+    if result.tests or (tests / MANIFEST).exists():
+        states.append(compare_folder(result.tests, tests))
+    return states, [], len(result.rules) + len(result.tests)
+
+
 @click.command()
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 listing stale, missing or orphaned files.")
@@ -24,38 +63,63 @@ def _rel(path: Path, root: Path) -> str:
               type=click.Path(file_okay=False), help="Folder of dashboard modules.")
 @click.option("--output-dir", default=DEFAULT_OUTPUT_DIR, show_default=True,
               type=click.Path(file_okay=False), help="Where <uid>.json files are written.")
-def build(check: bool, dashboards_dir: str, output_dir: str) -> int:
-    """Compile every dashboard module to canonical Grafana JSON.
+@click.option("--rules-dir", default=DEFAULT_RULES_SRC_DIR, show_default=True,
+              type=click.Path(file_okay=False),
+              help="Folder of Prometheus rule-group modules (skipped when the default is absent).")
+@click.option("--rules-output-dir", default=DEFAULT_RULES_OUTPUT_DIR, show_default=True,
+              type=click.Path(file_okay=False), help="Where compiled rule files (<module>.yml) go.")
+@click.option("--rules-tests-dir", default=DEFAULT_RULES_TESTS_DIR, show_default=True,
+              type=click.Path(file_okay=False), help="Where promtool tests (<module>_test.yml) go.")
+def build(check: bool, dashboards_dir: str, output_dir: str, rules_dir: str, rules_output_dir: str,
+          rules_tests_dir: str) -> int:
+    """Compile every dashboard module to canonical Grafana JSON, and every rule module to rules.
 
     Each module in DASHBOARDS_DIR not starting with `_` exposes `dashboard` (a grafanalib
     Dashboard) or `dashboards` (a list), and may set `folder` (a Grafana folder uid). Output:
     OUTPUT_DIR/[folder/]<uid>.json with sorted keys and 2-space indent, written atomically;
     files for dashboards that no longer exist are removed.
 
+    Each module in RULES_DIR not starting with `_` exposes `groups` (Prometheus rule groups) and
+    optionally `tests` (promtool test cases): written as canonical YAML to
+    RULES_OUTPUT_DIR/<module>.yml and RULES_TESTS_DIR/<module>_test.yml. Build removes or
+    overwrites only rule files it wrote itself (listed in the folder's .grafana-sync-manifest.json).
+
     Exit codes: 0 built (or up to date with --check), 1 stale output or build failure,
-    2 configuration error (bad module, duplicate or invalid uid, untitled panel, overlaps).
+    2 configuration error (bad module, duplicate or invalid uid, untitled panel, overlaps, bad rule).
     """
     paths = ProjectPaths.from_root(".", dashboards_dir=dashboards_dir, output_dir=output_dir)
-    result = compile_all(Path(dashboards_dir))  # relative paths keep error lines short
-    for error in result.errors:
-        click.echo(f"error: {error}", err=True)
-    if result.errors:
-        click.echo(f"build failed: {len(result.errors)} error(s); nothing written", err=True)
-        return result.exit_code
-    state = compare_output(result.dashboards, paths.output_dir)
     root = paths.root
+    result = compile_all(Path(dashboards_dir))  # relative paths keep error lines short
+    rule_states, rule_errors, n_rule_files = _rule_states(rules_dir, rules_output_dir,
+                                                          rules_tests_dir, root)
+    errors = [*result.errors, *rule_errors]
+    if errors:
+        _report_errors(errors)
+        click.echo(f"build failed: {len(errors)} error(s); nothing written", err=True)
+        return max(e.exit_code for e in errors)
+    state = compare_output(result.dashboards, paths.output_dir)
     if check:
         problems = ([f"stale: {_rel(p, root)}" for p in state.stale]
                     + [f"missing: {_rel(p, root)}" for p in state.missing]
                     + [f"orphaned: {_rel(p, root)}" for p in state.orphaned])
+        for rs in rule_states:
+            problems += ([f"stale: {_rel(p, root)}" for p in rs.stale + rs.foreign]
+                         + [f"missing: {_rel(p, root)}" for p in rs.missing]
+                         + [f"orphaned: {_rel(p, root)}" for p in rs.orphaned])
+            if rs.manifest_stale and not (rs.stale or rs.missing or rs.orphaned or rs.foreign):
+                problems.append(f"stale: {_rel(rs.folder / MANIFEST, root)}")
         if problems:
             for line in problems:
                 click.echo(line)
             click.echo(f"{len(problems)} file(s) out of date: run `grafana-sync build` and commit",
                        err=True)
             return 1
-        click.echo(f"{len(result.dashboards)} dashboard(s) up to date")
+        rules_note = f", {n_rule_files} rule file(s)" if rule_states else ""
+        click.echo(f"{len(result.dashboards)} dashboard(s){rules_note} up to date")
         return 0
+    for rs in rule_states:  # refuse before writing anything if a rule target is not ours
+        if rs.foreign:
+            write_folder(rs)  # raises the one-line ConfigError
     write_outputs(result.dashboards, paths.output_dir, state)
     for p in state.missing:
         click.echo(f"created {_rel(p, root)}")
@@ -65,5 +129,16 @@ def build(check: bool, dashboards_dir: str, output_dir: str) -> int:
         click.echo(f"removed {_rel(p, root)} (no longer defined)")
     for p in state.foreign:
         click.echo(f"note: left {_rel(p, root)} alone (not written by build)", err=True)
-    click.echo(f"{len(result.dashboards)} dashboard(s) built, {len(state.unchanged)} unchanged")
+    for rs in rule_states:
+        write_folder(rs)
+        for p in rs.missing:
+            click.echo(f"created {_rel(p, root)}")
+        for p in rs.stale:
+            click.echo(f"updated {_rel(p, root)}")
+        for p in rs.orphaned:
+            click.echo(f"removed {_rel(p, root)} (no longer defined)")
+        for p in rs.kept:
+            click.echo(f"note: left {_rel(p, root)} alone (changed since build wrote it)", err=True)
+    rules_note = f"; {n_rule_files} rule file(s) built" if rule_states else ""
+    click.echo(f"{len(result.dashboards)} dashboard(s) built, {len(state.unchanged)} unchanged{rules_note}")
     return 0

@@ -17,6 +17,18 @@ from grafana_sync.lint.model import (
     targets,
 )
 
+# Grafana's panels that never run their targets: a stale `targets` list left in a text panel's
+# JSON (Grafana keeps it when a panel's type is changed) is no query.
+NON_QUERY_PANEL_TYPES = frozenset({
+    "text", "news", "dashlist", "alertlist", "annolist", "welcome", "gettingstarted",
+    "pluginlist",
+})
+
+
+def query_panels(dash: Dashboard) -> list[PanelRef]:
+    """Content panels whose targets Grafana runs."""
+    return [p for p in dash.content_panels() if p.type not in NON_QUERY_PANEL_TYPES]
+
 
 @dataclass
 class LintContext:
@@ -39,7 +51,7 @@ class LintContext:
 
     def queries(self, dash: Dashboard) -> Iterator[Query]:
         """Every PromQL query: each target of each content panel, then each annotation query."""
-        for panel in dash.content_panels():
+        for panel in query_panels(dash):
             for target in targets(panel):
                 if is_promql_target(dash, panel, target):
                     expr = target.expr or ""

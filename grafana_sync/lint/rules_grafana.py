@@ -9,7 +9,7 @@ from typing import Any
 import promql_parser
 
 from grafana_sync.lint import promql
-from grafana_sync.lint.base import LintContext
+from grafana_sync.lint.base import LintContext, query_panels
 from grafana_sync.lint.model import (
     WARNING,
     Dashboard,
@@ -305,7 +305,7 @@ def panel_no_targets(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
 
 def target_promql(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
     panel_ids = {p.id for p in dash.panels() if p.id is not None}
-    for panel in dash.content_panels():
+    for panel in query_panels(dash):
         for target in targets(panel):
             ref = target.raw.get("panelId")
             if target.expr or ref is None:

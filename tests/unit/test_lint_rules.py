@@ -147,6 +147,9 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
         ("target-promql-rule", set_expr("sum(rate(demo_requests_total[$__rate_interval])")),
         ("target-promql-rule", set_expr("")),
         ("target-promql-rule", annotation("changes(demo_deployed_timestamp_seconds[1m] > 0")),
+        ("target-promql-rule", set_panel(3, "targets", [  # reuses the query of a missing panel
+            {"refId": "A", "panelId": 42,
+             "datasource": {"type": "datasource", "uid": "-- Dashboard --"}}])),
         ("target-rate-interval-rule", set_expr("sum(rate(demo_requests_total[5m]))")),
         ("target-rate-interval-rule", annotation("rate(demo_requests_total[10m]) > 0")),
         ("target-rate-interval-rule", set_expr("sum(increase(demo_requests_total[1h]))")),
@@ -296,3 +299,73 @@ def test_legacy_rows_panels_are_linted(tmp_path: Path) -> None:
     dash["rows"] = [{"title": "old", "panels": [legacy]}]
     result = lint(tmp_path, dash, enable=[], disable=["panel-gridpos-rule"])
     assert [(f.rule, f.panel_id) for f in result.findings] == [("panel-no-angular-rule", 20)]
+
+
+def test_datasource_name_and_label_both_wrong_give_both_findings(tmp_path: Path) -> None:
+    dash = clean()
+    var(dash, "datasource").update(name="ds", label="Prometheus server")
+    for p in dash["panels"]:
+        if "datasource" in p:
+            p["datasource"]["uid"] = "${ds}"
+            for t in p["targets"]:
+                t["datasource"]["uid"] = "${ds}"
+    result = lint(tmp_path, dash, enable=[])
+    assert sorted((f.rule, f.severity, f.message.split(",")[0]) for f in result.findings) == [
+        ("template-datasource-rule", "error", "datasource variable is named 'ds'"),
+        ("template-datasource-rule", "warning",
+         "datasource variable 'ds' is labelled 'Prometheus server'"),
+    ]
+
+
+@pytest.mark.parametrize(("legacy", "expected"), [
+    ({"type": "graph", "yaxes": [{"format": "s", "show": True}, {"format": "short"}]}, []),
+    ({"type": "graph", "yaxes": [{"format": "seconds"}, {"format": "short", "show": False}]},
+     ["has an invalid unit 'seconds' (yaxes[0].format)"]),
+    ({"type": "graph", "yaxes": [{"format": "s"}, {"format": "bogus", "show": False}]}, []),
+    ({"type": "graph", "yaxes": []}, ["has no unit (fieldConfig.defaults.unit or yaxes[].format)"]),
+    ({"type": "singlestat", "format": "percentunit"}, []),
+    ({"type": "singlestat", "format": "pct"}, ["has an invalid unit 'pct' (format)"]),
+    ({"type": "singlestat"}, ["has no unit (fieldConfig.defaults.unit or format)"]),
+    ({"type": "singlestat", "valueMaps": [{"op": "=", "text": "UP", "value": "1"}],
+      "mappingType": 1}, []),
+])
+def test_graph_and_singlestat_units_are_read_where_those_panels_keep_them(
+        tmp_path: Path, legacy: dict[str, Any], expected: list[str]) -> None:
+    dash = clean()
+    p = panel(dash, 2)
+    del p["fieldConfig"]["defaults"]["unit"]
+    p.update(legacy)
+    result = lint(tmp_path, dash, enable=[], disable=["panel-no-angular-rule"])
+    assert [f.message for f in result.findings if f.rule == "panel-units-rule"] == expected
+
+
+def test_stale_targets_of_a_text_panel_are_not_queries(tmp_path: Path) -> None:
+    """Grafana keeps `targets` when a panel becomes a text panel, and never runs them."""
+    dash = clean()
+    dash["panels"].append({"id": 9, "type": "text", "title": "Notes",
+                           "gridPos": {"h": 2, "w": 24, "x": 0, "y": 9},
+                           "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                           "targets": [{"refId": "A", "datasource": {
+                               "type": "prometheus", "uid": "${datasource}"}}],
+                           "options": {"content": "Read me"}})
+    assert lint(tmp_path, dash, enable=[]).findings == []
+
+
+def test_target_job_and_instance_rules_when_enabled(tmp_path: Path) -> None:
+    dash = clean()
+    with_job_instance(dash)
+    result = lint(tmp_path, dash, enable=["target-job-rule", "target-instance-rule"])
+    by_rule = {}
+    for f in result.findings:
+        by_rule.setdefault(f.rule, []).append(f)
+    queries = sum(len(p.get("targets", [])) for p in dash["panels"]) + 1  # + the annotation
+    assert len(by_rule["target-job-rule"]) == queries
+    assert all("job selector not found" in f.message for f in by_rule["target-job-rule"])
+    for p in dash["panels"]:
+        for t in p.get("targets", []):
+            t["expr"] = t["expr"].replace("{", '{job=~"$job", instance=~"$instance", ', 1) \
+                if "{" in t["expr"] else t["expr"]
+    dash["annotations"]["list"][1]["expr"] = dash["annotations"]["list"][1]["expr"].replace(
+        "{", '{job=~"$job", instance=~"$instance", ', 1)
+    result = lint(tmp_path, dash, enable=["target-job-rule", "target-instance-rule"])
+    assert [(f.rule, f.message) for f in result.findings] == []

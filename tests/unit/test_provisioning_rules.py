@@ -16,8 +16,11 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-RECORDING = yaml.safe_load((REPO / "prometheus" / "rules" / "recording.yml").read_text())
-ALERTS = yaml.safe_load((REPO / "prometheus" / "rules" / "alerts.yml").read_text())
+RULE_FILES = sorted((REPO / "prometheus" / "rules").glob("*.yml"))
+_GROUPS = [g for f in RULE_FILES for g in yaml.safe_load(f.read_text())["groups"]]
+# the recording rule groups (every compiled rule file: stack adapters, roll-ups, ...) and alerts
+RECORDING = {"groups": [g for g in _GROUPS if all("record" in r for r in g["rules"])]}
+ALERTS = {"groups": [g for g in _GROUPS if all("alert" in r for r in g["rules"])]}
 ALERT_TESTS = yaml.safe_load((REPO / "prometheus" / "tests" / "alerts_test.yml").read_text())
 ALERTMANAGER = yaml.safe_load((REPO / "prometheus" / "alertmanager.yml").read_text())
 RUNBOOKS = (REPO / "docs" / "runbooks.md").read_text()

@@ -1,0 +1,53 @@
+"""`grafana-sync import FILE.json... [--output-dir dashboards/]`: dashboard JSON -> Python modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from grafana_sync.errors import EXIT_OK, ConfigError, SyncError
+from grafana_sync.importer import import_text
+from grafana_sync.importer.write import write_module
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, metavar="FILE.json...")
+@click.option("--output-dir", default="dashboards", show_default=True, metavar="DIR",
+              help="Where to write one Python module per dashboard.")
+@click.option("--force", is_flag=True, help="Overwrite a module that already exists.")
+@click.option("--quiet", "-q", is_flag=True, help="Do not list the fields the build does not carry.")
+def import_(files: tuple[str, ...], output_dir: str, force: bool, quiet: bool) -> int:
+    """Turn Grafana dashboard JSON into readable grafanalib modules.
+
+    \b
+    Any schemaVersion, legacy `rows` dashboards, the API's {"dashboard", "meta"} answer and
+    Kubernetes-shaped (apiVersion/kind/spec) dashboards are read. Each module compiles (make
+    dashboards) to exactly the JSON the build makes of the original; every field the build does
+    not carry as it is (legacy Angular options, export-only sections) is listed per field.
+
+    \b
+    Example:
+      grafana-sync import exported/*.json --output-dir dashboards/
+      make dashboards && grafana-sync diff --against exported/
+    """
+    out = Path(output_dir)
+    code = EXIT_OK
+    for name in files:
+        path = Path(name)
+        try:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+            result = import_text(text, name)
+            target = write_module(result, out, force=force)
+        except SyncError as exc:
+            click.echo(f"error: {exc}", err=True)
+            code = max(code, exc.exit_code)
+            continue
+        click.echo(f"{name} -> {target} (uid {result.uid})")
+        if not quiet:
+            for note in result.notes:
+                click.echo(f"  note: {note}")
+    return code

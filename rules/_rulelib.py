@@ -1,0 +1,152 @@
+"""Building blocks of the rule modules: the config, label groupings, selectors, rules and alerts.
+
+Every label name, threshold, `for` window and severity comes from the monitoring config
+(`ml_monitoring.config`, monitoring.yaml): rule modules never write `by (model, version)` or a
+literal threshold; they call `by(...)`, `on(...)`, `sel(...)` and `CONFIG.threshold(...)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grafana_sync.errors import ConfigError
+from ml_monitoring.config import MonitoringConfig, MonitoringConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+try:
+    CONFIG: MonitoringConfig = load_config(root=ROOT)
+except MonitoringConfigError as exc:  # one line naming the file and key, reported once by build
+    raise ConfigError(str(exc)) from None
+
+L = CONFIG.labels
+M, V, F = L.model, L.version, L.feature
+POD = L.pod
+WINDOW = "5m"  # recording rule windows are part of their names (…:rate5m): fixed
+
+
+def by(*extra: str, model: bool = True, version: bool = False) -> str:
+    """`by (job, model, version)`: the configured grouping labels after `extra`."""
+    return f"by ({CONFIG.by(*extra, model=model, version=version)})"
+
+
+def on(*extra: str, model: bool = True, version: bool = False) -> str:
+    """`on (model, version)` for one-to-one matching on the configured labels."""
+    return f"on ({CONFIG.by(*extra, model=model, version=version)})"
+
+
+def labels(*extra: str, model: bool = True, version: bool = False) -> str:
+    """The bare label list, e.g. for `group_left (model, version)` or `ignoring (version)`."""
+    return CONFIG.by(*extra, model=model, version=version)
+
+
+def pod_join() -> str:
+    """The labels that locate a serving pod (joins exporter series to ml_model_info)."""
+    return ", ".join(POD)
+
+
+def sel(*matchers: str, source: str = "serving") -> str:
+    """`{<source's configured matchers>, matchers...}` ("" when there are none)."""
+    parts = [CONFIG.selectors.of(source), *matchers]
+    body = ", ".join(p for p in parts if p)
+    return "{" + body + "}" if body else ""
+
+
+def t(name: str) -> float:
+    """A threshold from the config, formatted by the caller (see `num`)."""
+    return CONFIG.threshold(name)
+
+
+def num(value: float) -> str:
+    """A number as PromQL text: 0.05, 3, 0.25 (no trailing .0, no exponent for usual values)."""
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"}
+
+
+def human_duration(duration: str) -> str:
+    """"5m" -> "5 minutes", "1h" -> "1 hour" (compound durations stay as written)."""
+    import re
+
+    match = re.fullmatch(r"(\d+)([smhdw])", duration)
+    if not match:
+        return duration
+    count, unit = int(match.group(1)), _UNITS[match.group(2)]
+    return f"{count} {unit}" + ("s" if count != 1 else "")
+
+
+def record(name: str, expr: str) -> dict:
+    return {"record": name, "expr": expr}
+
+
+def runbook(alert_name: str) -> str:
+    return f"{CONFIG.runbook_url}#{alert_name.lower()}"
+
+
+def alert(name: str, expr: str, *, summary: str, description: str, severity: str | None = None,
+          for_: str | None = None) -> list[dict]:
+    """One alert rule with the config's `for`, severity and on/off (a list: [] when turned off).
+
+    `severity` picks the level of a two-level alert (warning/critical: two rules, one per
+    threshold); single-level alerts take theirs from the config. "{for}" in the description
+    becomes the configured window in words ("15 minutes").
+    """
+    settings = CONFIG.alert(name)
+    if not settings.enabled:
+        return []
+    window = for_ or settings.for_
+    description = description.replace("{for}", human_duration(window))
+    if severity is None:
+        (severity,) = settings.severities
+    elif severity not in settings.severities:
+        return []
+    return [{
+        "alert": name,
+        "expr": expr,
+        "for": window,
+        "labels": {"severity": severity},
+        "annotations": {"summary": summary, "description": description, "runbook_url": runbook(name)},
+    }]
+
+
+def lbl(role_label: str) -> str:
+    """`{{ $labels.<label> }}` for annotations."""
+    return "{{ $labels." + role_label + " }}"
+
+
+MODEL = lbl(M)
+VERSION = lbl(V)
+
+
+def pct(ratio: float) -> str:
+    """0.05 -> "5%", 0.005 -> "0.5%" (for alert descriptions)."""
+    return f"{ratio * 100:g}%"
+
+
+def seconds(value: float) -> str:
+    """0.25 -> "250ms", 2 -> "2s" (for alert descriptions)."""
+    return f"{value * 1000:g}ms" if value < 1 else f"{value:g}s"
+
+
+# --- no NaN, no +Inf: every division and quantile is guarded (issue #12, item 16) -------------
+
+
+def divide(numerator: str, denominator: str, matching: str = "") -> str:
+    """`numerator / (denominator > 0)`: absent, never NaN or +Inf, where the denominator is 0.
+
+    With no traffic a ratio is undefined; an absent series is what Prometheus' own mixins record
+    then, so no alert compares against NaN and no panel plots +Inf. `matching` is the vector
+    matching clause (`on (model)`, `ignoring (version) group_left()`: write the empty `()` after
+    group_left, or PromQL reads the parenthesised denominator as its label list).
+    """
+    sep = f" {matching} " if matching else " "
+    return f"{numerator}\n  /{sep}({denominator} > 0)\n"
+
+
+def quantile_with_traffic(q: str, buckets: str, *keep: str, version: bool = False) -> str:
+    """`histogram_quantile` only where the histogram saw requests (all-zero buckets give NaN)."""
+    return (f"histogram_quantile({q}, {buckets})\n"
+            f"  and {on(*keep, version=version)} ({buckets}{{le=\"+Inf\"}} > 0)\n")

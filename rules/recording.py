@@ -1,0 +1,129 @@
+"""Recording rules for the expensive dashboard queries and for the alerts.
+
+Naming: level:metric:operations (prometheus.io/docs/practices/rules): `_total` stripped after
+rate(), ratios as `<a>_per_<b>:ratio_...`, quantiles as `pNN_rate5m`. The names are an interface
+(the dashboards and alerts read them): keep them stable, change expressions only. `job` stays in
+every `by` except where a rule joins series of several jobs (cost, infra), and the labels the
+dashboards filter on (the configured model and version labels) are always kept. The per-version
+serving signals come from the stack adapters (rules/stack_*.py); this module rolls them up.
+"""
+
+from _rulelib import POD, WINDOW, F, V, by, divide, labels, on, pod_join, quantile_with_traffic, record, sel
+from _testlib import render
+from _zero_traffic import cases as zero_traffic_cases
+
+MV = by(version=True)
+MODEL_BUCKETS = "model_le:ml_inference_duration_seconds_bucket:rate5m"
+JM = by("job")
+POD_BY = f"by ({pod_join()})"
+INFO_JOIN = (f"* on({pod_join()}) group_left({labels(version=True)})\n"
+             f"  max by ({pod_join()}, {labels(version=True)}) (ml_model_info{sel()})")
+
+
+def _serving() -> list[dict]:
+    """Per-model roll-ups of the stack adapters' per-version serving signals."""
+    return [
+        record("model:ml_inference_requests:rate5m",
+               f"sum {JM} (model_version:ml_inference_requests:rate5m)"),
+        record("model:ml_predictions:rate5m", f"sum {JM} (model_version:ml_predictions:rate5m)"),
+        # Share of a model's predictions served by each version (canary / rollout progress).
+        record("model_version:ml_predictions_share:ratio_rate5m",
+               divide("model_version:ml_predictions:rate5m", "model:ml_predictions:rate5m",
+                      f"ignoring({V}) group_left()")),
+        record("model:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m",
+               divide(f"sum {JM} (model_version:ml_inference_request_errors:rate5m)",
+                      f"sum {JM} (model_version:ml_inference_requests:rate5m)")),
+        record("model_le:ml_inference_duration_seconds_bucket:rate5m",
+               f"sum {by('job', 'le')} (model_version_le:ml_inference_duration_seconds_bucket:rate5m)"),
+        *[record(f"model:ml_inference_duration_seconds:p{q}_rate5m",
+                 quantile_with_traffic(f"0.{q}", MODEL_BUCKETS, "job"))
+          for q in ("50", "95", "99")],
+    ]
+
+
+def _quality() -> list[dict]:
+    return [
+        # Online quality minus the training-time validation baseline, per metric (negative =
+        # worse than at training). Both gauges carry the same labels, so they match 1:1.
+        record("model_version:ml_model_quality_ratio:baseline_delta",
+               f"ml_model_quality_ratio{sel()} - ml_model_baseline_quality_ratio{sel()}"),
+        # Share of a model's monitored features drifted under any method, 0-1 (the service's own
+        # ml_drifted_features_ratio counts the primary method, psi, only).
+        record("model:ml_feature_drift_detected:ratio",
+               f"avg {JM} (\n  max {by('job', F)} (ml_feature_drift_detected{sel()})\n)\n"),
+    ]
+
+
+def _cost() -> list[dict]:
+    # OpenCost allocation x node prices per pod (split so CPU-only pods are not dropped by +).
+    # These join series of several jobs (OpenCost, the model service), so `job` is not kept.
+    cost = sel(source="cost")
+    return [
+        record("namespace_pod:ml_cpu_ram_cost_usd_per_hour:sum",
+               f"sum {POD_BY} (\n"
+               f"    container_cpu_allocation{cost}\n"
+               f"      * on(node) group_left() avg by (node) (node_cpu_hourly_cost{cost})\n"
+               f"  + container_memory_allocation_bytes{cost} / 1024^3\n"
+               f"      * on(node) group_left() avg by (node) (node_ram_hourly_cost{cost})\n)\n"),
+        record("namespace_pod:ml_gpu_cost_usd_per_hour:sum",
+               f"sum {POD_BY} (\n"
+               f"  container_gpu_allocation{cost} * on(node) group_left() avg by (node) "
+               f"(node_gpu_hourly_cost{cost})\n)\n"),
+        record("namespace_pod:ml_serving_cost_usd_per_hour:sum",
+               "(namespace_pod:ml_cpu_ram_cost_usd_per_hour:sum\n"
+               "  + namespace_pod:ml_gpu_cost_usd_per_hour:sum)\n"
+               "  or namespace_pod:ml_cpu_ram_cost_usd_per_hour:sum\n"),
+        # Hourly serving cost per model (and per version): OpenCost pods joined to the model
+        # through ml_model_info's pod labels.
+        record("model_version:ml_serving_cost_usd_per_hour:sum",
+               f"sum {MV} (\n  namespace_pod:ml_serving_cost_usd_per_hour:sum\n    {INFO_JOIN}\n)\n"),
+        record("model:ml_serving_cost_usd_per_hour:sum",
+               f"sum {by()} (model_version:ml_serving_cost_usd_per_hour:sum)"),
+        # Spend against the budget the team configured (ml_cost_budget_usd_per_hour), 1 = on budget.
+        record("model:ml_serving_cost_usd_per_hour_per_budget:ratio",
+               divide("model:ml_serving_cost_usd_per_hour:sum",
+                      f"max {by()} (ml_cost_budget_usd_per_hour{sel()})", on())),
+        record("model:ml_serving_cost_usd_per_1k_predictions:ratio_rate5m",
+               divide("1000 * model:ml_serving_cost_usd_per_hour:sum",
+                      f"sum {by()} (model:ml_predictions:rate5m) * 3600", on())),
+        record("model_version:ml_serving_cost_usd_per_1k_predictions:ratio_rate5m",
+               divide("1000 * model_version:ml_serving_cost_usd_per_hour:sum",
+                      f"sum {MV} (model_version:ml_predictions:rate5m) * 3600", on(version=True))),
+    ]
+
+
+def _infra() -> list[dict]:
+    node, gpu = sel('mode=~"idle|iowait|steal"', source="node"), sel(source="gpu")
+    return [
+        # node-mixin definitions (prometheus/node_exporter node-mixin/rules/rules.libsonnet).
+        record("instance:node_cpu_utilisation:rate5m",
+               "1 - avg without (cpu) (\n"
+               f"  sum without (mode) (rate(node_cpu_seconds_total{node}[{WINDOW}]))\n)\n"),
+        record("instance:node_memory_utilisation:ratio",
+               "1 - " + divide(f"node_memory_MemAvailable_bytes{sel(source='node')}",
+                               f"node_memory_MemTotal_bytes{sel(source='node')}")),
+        # DCGM exporter: utilisation in percent -> ratio; framebuffer is in MiB (used + free = total).
+        record("instance_gpu:dcgm_gpu_utilisation:ratio", f"DCGM_FI_DEV_GPU_UTIL{gpu} / 100"),
+        record("instance_gpu:dcgm_framebuffer_used:ratio",
+               divide(f"DCGM_FI_DEV_FB_USED{gpu}", f"DCGM_FI_DEV_FB_USED{gpu} + DCGM_FI_DEV_FB_FREE{gpu}")),
+        # GPU utilisation and memory occupancy of each model version's serving pods (DCGM joined
+        # to ml_model_info on the pod labels), so GPU alerts carry the model like every other alert.
+        record("model_version:dcgm_gpu_utilisation:avg_ratio",
+               f"avg {MV} (\n  instance_gpu:dcgm_gpu_utilisation:ratio\n    {INFO_JOIN}\n)\n"),
+        record("model_version:dcgm_framebuffer_used:max_ratio",
+               f"max {MV} (\n  instance_gpu:dcgm_framebuffer_used:ratio\n    {INFO_JOIN}\n)\n"),
+    ]
+
+
+assert POD  # the pod join labels are configured (labels.pod)
+
+# promtool tests (prometheus/tests/recording_test.yml): the hand-checked template under the
+# config's names, and the no-traffic cases.
+tests = render("recording_test.yml") + zero_traffic_cases()
+
+groups = [
+    {"name": "ml-serving.rules", "rules": _serving()},
+    {"name": "ml-quality.rules", "rules": _quality()},
+    {"name": "ml-cost.rules", "rules": _cost()},
+    {"name": "ml-infra.rules", "rules": _infra()},
+]
