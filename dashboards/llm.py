@@ -98,7 +98,7 @@ dashboard = ml_dashboard(
                  "(users wait for the answer to start).",
                  [q(signal(latency("time_to_first_token", 95)), MV, instant=True)], unit="s",
                  steps=TTFT, graph=False, text_mode="value_and_name", w=5),
-            stat("TTFT SLO attainment", f"Share of requests whose first token came within "
+            stat("TTFT SLO attainment now", f"Share of requests whose first token came within "
                  f"{SLO:g} s (5 min). Bad: below {TARGET:.0%} (orange) — the error budget "
                  "burns; below that by another budget, red.",
                  [q(attainment, MV, instant=True)], unit="percentunit", steps=ATTAINMENT,
@@ -130,7 +130,7 @@ dashboard = ml_dashboard(
                        "large a batch or a KV cache under pressure.",
                        q_all("inter_token_latency"), unit="s", steps=ITL, min=0, w=12),
             timeseries("End-to-end request latency", "p50–p99 from arrival to the last token. "
-                       "Grows with answer length; bad: rising while the generation length "
+                       "Grows with answer length. Bad: rising while the generation length "
                        "stays put (the engine slows down), or p99 at the client timeout.",
                        q_all("e2e_request_latency"), unit="s", min=0, w=12),
             timeseries("Queue time", "p95 and mean time requests waited before the engine "

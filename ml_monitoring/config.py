@@ -106,7 +106,7 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
     "gpu_memory_crit": (0.95, "GPU framebuffer used: memory pressure"),
     "gpu_idle_utilisation": (0.3, "below this GPU utilisation the spend counts as idle"),
     # LLM serving (dashboards/llm.py, rules/llm.py)
-    "llm_ttft_slo_seconds": (1.0, "time-to-first-token SLO (seconds); must be a bucket bound of the TTFT histogram"),
+    "llm_ttft_slo_seconds": (1.0, "LLM time-to-first-token SLO (seconds), a TTFT histogram bucket bound"),
     "llm_ttft_slo_target": (0.95, "share of LLM requests that must get their first token within the SLO"),
     "llm_burn_rate_fast": (14.4, "TTFT error-budget burn rate over 1 h and 5 min: critical"),
     "llm_burn_rate_slow": (6.0, "TTFT error-budget burn rate over 6 h and 30 min: warning"),

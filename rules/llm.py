@@ -49,7 +49,6 @@ TARGET = t("llm_ttft_slo_target")
 BUDGET = round(1.0 - TARGET, 10)
 WINDOWS = ("30m", "1h", "6h")
 JMV = by("job", version=True)
-MV = by(version=True)
 
 
 def alert(name: str, expr: str, **kwargs) -> list[dict]:
@@ -61,15 +60,15 @@ def over_slo(window: str) -> str:
 
 
 def _records() -> list[dict]:
-    tokens = f"(sum {MV} ({PROMPT_TOKENS}) + sum {MV} ({GENERATION_TOKENS}))"
+    tokens = f"(sum {JMV} ({PROMPT_TOKENS}) + sum {JMV} ({GENERATION_TOKENS}))"
     return [
         *derived_rules(),
         *[record(over_slo(w), f"avg_over_time({over_slo('5m')}[{w}])") for w in WINDOWS],
         # serving cost per hour (OpenCost pods joined through ml_model_info, rules/recording.py)
-        # per 1,000 prompt + generated tokens
+        # per 1,000 prompt + generated tokens; the token side keeps its `job`
         record(COST_PER_1K,
                f"model_version:ml_serving_cost_usd_per_hour:sum\n"
-               f"  / {on(version=True)} ({tokens} * 3600)\n  * 1000"),
+               f"  / {on(version=True)} group_right () ({tokens} * 3600)\n  * 1000"),
     ]
 
 
