@@ -50,7 +50,18 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from demo.exporters import CPU_PRICE, GPU_PRICE, NAMESPACE, NODE_TYPE, RAM_PRICE, pod_name
+import uuid
+
+from demo.exporters import (
+    CPU_PRICE,
+    GPU_MEMORY_MIB,
+    GPU_MODEL,
+    GPU_PRICE,
+    NAMESPACE,
+    NODE_TYPE,
+    RAM_PRICE,
+    pod_name,
+)
 from demo.instruments import Snapshot, SnapshotCollector
 
 # --------------------------------------------------------------------------------------------
@@ -343,6 +354,15 @@ class LLMServing:
             + GPU_PRICE * NODE_TYPE["gpus"])
         snap.gauge("node_gpu_count", "Number of GPUs on the node.", node_l).set(
             node, NODE_TYPE["gpus"])
+        dcgm_l = ("gpu", "UUID", "device", "modelName", "Hostname", "namespace", "pod",
+                  "container")
+        util = snap.gauge("DCGM_FI_DEV_GPU_UTIL", "GPU utilization (in %).", dcgm_l)
+        fb_used = snap.gauge("DCGM_FI_DEV_FB_USED", "Framebuffer memory used (in MiB).", dcgm_l)
+        fb_free = snap.gauge("DCGM_FI_DEV_FB_FREE", "Framebuffer memory free (in MiB).", dcgm_l)
+        power = snap.gauge("DCGM_FI_DEV_POWER_USAGE", "Power draw (in W).", dcgm_l)
+        temp = snap.gauge("DCGM_FI_DEV_GPU_TEMP", "GPU temperature (in C).", dcgm_l)
+        xid = snap.gauge("DCGM_FI_DEV_XID_ERRORS", "Value of the last XID error encountered.",
+                         dcgm_l)
         cpu = snap.gauge("container_cpu_allocation", "CPU cores allocated to the container.",
                          alloc_l)
         mem = snap.gauge("container_memory_allocation_bytes", "Memory allocated to the "
@@ -356,6 +376,19 @@ class LLMServing:
                 deployed.set((spec.name, vspec.version),
                              clock.wall_at(0.0) if clock is not None else 0.0)
                 share.set((spec.name, vspec.version), vspec.share)
+                # the GPU: busier as the KV cache fills; the engine preallocates 90 % of its
+                # memory for weights and KV cache (vLLM's gpu_memory_utilization default)
+                st = self.stats[(spec.name, vspec.version)]
+                index = spec.gpu_first + [v.version for v in spec.versions].index(vspec.version)
+                gl = (str(index), "GPU-" + str(uuid.uuid5(uuid.NAMESPACE_DNS, pod)),
+                      f"nvidia{index}", GPU_MODEL, LLM_NODE, NAMESPACE, pod, spec.name)
+                busy = 30.0 + 55.0 * st.kv_usage
+                util.set(gl, round(busy))
+                fb_used.set(gl, round(0.9 * GPU_MEMORY_MIB))
+                fb_free.set(gl, round(0.1 * GPU_MEMORY_MIB))
+                power.set(gl, 55.0 + 1.9 * busy)
+                temp.set(gl, round(34.0 + 0.45 * busy))
+                xid.set(gl, 0.0)
                 al = (NAMESPACE, pod, spec.name, LLM_NODE)
                 cpu.set(al, 4.0)
                 mem.set(al, 32.0 * 1024.0**3)
