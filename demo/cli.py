@@ -124,10 +124,17 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(f"the demo needs its extra dependencies ({exc}): "
                          "pip install -e '.[demo]' (make venv does)") from None
 
+    from demo.labels import label_map, renamed
+    from ml_monitoring.config import MonitoringConfigError
+
+    try:
+        names = label_map()  # the monitoring config's label names (monitoring.yaml)
+    except MonitoringConfigError as exc:
+        raise UsageError(str(exc)) from None
     instruments = Instruments()
     try:
         server, _thread = start_http_server(args.port, addr=args.host,
-                                            registry=instruments.registry)
+                                            registry=renamed(instruments.registry, names))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UsageError(f"port {args.port} on {args.host} is already in use") from None

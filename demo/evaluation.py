@@ -17,6 +17,7 @@ import numpy as np
 from prometheus_client import CollectorRegistry, push_to_gateway, pushadd_to_gateway
 
 from demo.instruments import Snapshot, SnapshotCollector
+from demo.labels import grouping_key, renamed
 from demo.quality import QUALITY_METRICS, classification_scores
 
 JOB = "ml_evaluation"
@@ -130,8 +131,8 @@ class EvaluationJob:
         registry.register(snap_collector)
         push = push_to_gateway if success else pushadd_to_gateway
         try:
-            push(self.pushgateway, job=JOB, grouping_key={"model": name}, registry=registry,
-                 timeout=5)
+            push(self.pushgateway, job=JOB, grouping_key=grouping_key({"model": name}),
+                 registry=renamed(registry), timeout=5)
         except Exception as exc:  # noqa: BLE001 - a down Pushgateway must not stop the demo
             if not self._push_warned:
                 print(f"demo: warning: push to {self.pushgateway} failed: {exc}",

@@ -7,6 +7,7 @@ with its exit code.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -17,25 +18,51 @@ from grafana_sync.commands.check import check
 from grafana_sync.commands.diff import diff
 from grafana_sync.commands.import_ import import_
 from grafana_sync.commands.lint import lint
+from grafana_sync.commands.pull import pull
 from grafana_sync.commands.push import push
 from grafana_sync.errors import SyncError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Group(click.Group):
+    """Lists each subcommand with its whole first sentence (click cuts it at 45 characters)."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_Group,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="grafana-sync")
-def cli() -> None:
+@click.option("-C", "directory", metavar="DIR", type=click.Path(exists=True, file_okay=False),
+              help="Run as if started in DIR (like git -C). The project root is the nearest "
+                   "directory upwards with [tool.grafana-sync] in pyproject.toml, or dashboards/ "
+                   "or provisioning/dashboards/.")
+def cli(directory: str | None) -> None:
     """Dashboards as code for Grafana: build, lint, diff and push.
+
+    Works from any directory inside a project (see -C).
 
     \b
     Typical flow:
-      grafana-sync build            compile dashboards/*.py to provisioning/dashboards/<uid>.json
+      grafana-sync build            compile dashboards/ to provisioning/dashboards/<uid>.json
       grafana-sync lint             check the compiled JSON against best-practice rules
       grafana-sync diff             panel-level diff against Grafana (or a git ref / folder)
       grafana-sync push --dry-run   show what a push would do, then push for real
       grafana-sync check --prometheus URL   which panels would be empty on that Prometheus, and why
 
-    Exit codes: 0 success, 1 failure/differences/findings, 2 usage or configuration error.
+    Exit codes: 0 success; 1 failure, lint findings, stale output (build --check), refused
+    or failed pushes, empty panels (check), differences (diff, only with --exit-code);
+    2 usage or configuration error.
     """
+    if directory:
+        os.chdir(directory)
 
 
 cli.add_command(build)
@@ -44,6 +71,7 @@ cli.add_command(diff)
 cli.add_command(push)
 cli.add_command(check)
 cli.add_command(import_)
+cli.add_command(pull)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -55,8 +83,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:  # one line (click's own is three), as docs/cli.md says
+        command = exc.ctx.command_path if exc.ctx is not None else "grafana-sync"
+        click.echo(f"error: {exc.format_message()} (see '{command} --help')", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

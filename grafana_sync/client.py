@@ -135,6 +135,49 @@ def _grafana_message(response: requests.Response) -> str:
     return " ".join(message.split())[:300]
 
 
+# -- shapes of decoded answers -----------------------------------------------------------------
+def _bad_shape(endpoint: str, what: str) -> GrafanaError:
+    return GrafanaError(f"{endpoint}: Grafana's answer has an unexpected shape ({what}); "
+                        "is --url a Grafana of a supported version?")
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else {dict: "an object", list: "a list", str: "a string",
+                                         bool: "a boolean"}.get(type(value), "a number")
+
+
+def _check_search_hits(batch: Any, endpoint: str) -> None:
+    if not isinstance(batch, list):
+        raise _bad_shape(endpoint, f"{_kind(batch)}, not a list of hits")
+    for i, hit in enumerate(batch):
+        if not isinstance(hit, dict):
+            raise _bad_shape(endpoint, f"hit #{i + 1} is {_kind(hit)}")
+        if not isinstance(hit.get("uid"), str) or not hit["uid"]:
+            raise _bad_shape(endpoint, f"hit #{i + 1} has no uid string")
+        tags = hit.get("tags")
+        if tags is not None and not (isinstance(tags, list)
+                                     and all(isinstance(t, str) for t in tags)):
+            raise _bad_shape(endpoint, f"hit #{i + 1} tags are not a list of strings")
+
+
+def _check_dashboard_answer(body: Any, uid: str, endpoint: str) -> None:
+    if not isinstance(body, dict):
+        raise _bad_shape(endpoint, f"{_kind(body)}, not an object")
+    dash, meta = body.get("dashboard"), body.get("meta", {})
+    if not isinstance(dash, dict):
+        raise _bad_shape(endpoint, f"`dashboard` is {_kind(dash)}, not an object")
+    if not isinstance(meta, dict):
+        raise _bad_shape(endpoint, f"`meta` is {_kind(meta)}, not an object")
+    if dash.get("uid", uid) != uid:
+        raise _bad_shape(endpoint, f"the dashboard's uid is {dash.get('uid')!r}, not {uid!r}")
+    tags = dash.get("tags")
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        raise _bad_shape(endpoint, f"`dashboard.tags` is {_kind(tags)}, not a list of strings")
+    panels = dash.get("panels")
+    if panels is not None and not isinstance(panels, list):
+        raise _bad_shape(endpoint, f"`dashboard.panels` is {_kind(panels)}, not a list")
+
+
 class GrafanaClient:
     """Typed access to the Grafana endpoints grafana-sync uses.
 
@@ -313,17 +356,23 @@ class GrafanaClient:
             for uid in folder_uids or ():  # repeated keys, not comma-separated
                 params.append(("folderUIDs", uid))
             batch = self.request("GET", "/search", params=params, action="search dashboards")
-            if not isinstance(batch, list):
-                raise GrafanaError("search dashboards: Grafana answered with something not a list")
+            _check_search_hits(batch, f"GET /api/search (page {page})")
             hits.extend(batch)
             if len(batch) < SEARCH_PAGE_SIZE:
                 return hits
             page += 1
 
     def get_dashboard(self, uid: str) -> dict[str, Any] | None:
-        """GET /api/dashboards/uid/{uid}: `{"dashboard": …, "meta": …}`, None if absent."""
-        return self.request("GET", f"/dashboards/uid/{quote(uid, safe='')}",
-                            action=f"read dashboard {uid!r}", ok_404=True)
+        """GET /api/dashboards/uid/{uid}: `{"dashboard": …, "meta": …}`, None if absent.
+
+        The answer's shape is checked: `dashboard` an object with this uid and a list of string
+        tags (when present), `meta` an object (when present).
+        """
+        path = f"/dashboards/uid/{quote(uid, safe='')}"
+        body = self.request("GET", path, action=f"read dashboard {uid!r}", ok_404=True)
+        if body is not None:
+            _check_dashboard_answer(body, uid, f"GET /api{path}")
+        return body
 
     def save_dashboard(self, dashboard: dict[str, Any], *, folder_uid: str | None,
                        message: str = "", overwrite: bool = False) -> dict[str, Any]:

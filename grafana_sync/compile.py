@@ -1,30 +1,41 @@
-"""Load dashboard modules by path, normalise them, and write canonical JSON (DESIGN.md "Compile").
+"""Compile dashboard sources to canonical JSON and write it (DESIGN.md "Compile").
 
 Contract: each module in the dashboards folder whose name does not start with `_` exposes
-`dashboard` (a grafanalib Dashboard) or `dashboards` (a list of them), and may set `folder` (a
-Grafana folder uid) to place its output in `<output>/<folder>/<uid>.json`.
+`dashboard` or `dashboards` (a list), and may set `folder` (a Grafana folder uid) to place its
+output in `<output>/<folder>/<uid>.json`. A dashboard may be a grafanalib Dashboard, a
+foundation-SDK builder or model, or a dict; `.json` files are sources too (grafana_sync.sources).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
 import json
 import re
-import sys
-import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grafana_sync.errors import BuildError, ConfigError, SyncError
-from grafana_sync.jsonio import atomic_write_text, canonical_dumps, compiled_files
+from grafana_sync.jsonio import (
+    atomic_write_text,
+    canonical_dumps,
+    compiled_files,
+    decode_text,
+    format_path,
+    non_finite_paths,
+)
 from grafana_sync.layout import layout
 from grafana_sync.model import iter_panels
 from grafana_sync.normalise import normalise_dashboard
-
-UID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
-MAX_UID_LEN = 40
+from grafana_sync.sources import (  # noqa: F401  (import_module, to_raw_json: public names)
+    Source,
+    discover_sources,
+    import_module,
+    load_sources,
+    to_raw_json,
+)
+from grafana_sync.uids import UID_RULE, is_valid_uid, uid_problem
 
 
 @dataclass(frozen=True)
@@ -51,88 +62,16 @@ class BuildResult:
 
 
 def discover_modules(dashboards_dir: Path) -> list[Path]:
-    """Dashboard modules in name order; `_`-prefixed modules are libraries, not dashboards."""
-    if not dashboards_dir.is_dir():
-        raise ConfigError(f"{dashboards_dir}: dashboards folder not found")
-    return sorted(p for p in dashboards_dir.glob("*.py") if not p.name.startswith("_"))
-
-
-def _user_frame(exc: BaseException, path: Path) -> str:
-    """'file:line' of the deepest traceback frame inside the dashboards folder, if any."""
-    where = ""
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if Path(frame.filename).resolve().parent == path.parent.resolve():
-            where = f"{Path(frame.filename).name}:{frame.lineno}"
-    return where
-
-
-def import_module(path: Path) -> Any:
-    """Import one dashboard module by path, with its folder on sys.path for shared helpers."""
-    name = f"_grafana_sync_dashboards.{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ConfigError(f"{path}: cannot be imported as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    folder = str(path.parent.resolve())
-    added = folder not in sys.path
-    if added:
-        sys.path.insert(0, folder)
-    try:
-        spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
-    except SyncError:  # already one line naming its cause (e.g. a bad shared config file)
-        raise
-    except (Exception, SystemExit) as exc:  # user code's errors: one line, never a traceback
-        where = _user_frame(exc, path)
-        detail = f" (at {where})" if where and not where.startswith(f"{path.name}:0") else ""
-        message = str(exc).splitlines()[0] if str(exc) else ""
-        raise ConfigError(f"{path}: import failed{detail}: {type(exc).__name__}: {message}") from None
-    finally:
-        if added and folder in sys.path:
-            sys.path.remove(folder)
-    return module
-
-
-def _dashboards_of(module: Any, path: Path) -> list[Any]:
-    if hasattr(module, "dashboards"):
-        items = module.dashboards
-        if not isinstance(items, (list, tuple)):
-            kind = type(items).__name__
-            raise ConfigError(f"{path}: `dashboards` must be a list of dashboards, got {kind}")
-        return list(items)
-    if hasattr(module, "dashboard"):
-        return [module.dashboard]
-    raise ConfigError(f"{path}: defines neither `dashboard` nor `dashboards`")
-
-
-def to_raw_json(obj: Any, path: Path) -> dict[str, Any]:
-    """grafanalib object (or a plain dict) -> JSON-compatible dict, via grafanalib's encoder."""
-    if isinstance(obj, dict):
-        data = obj
-    elif hasattr(obj, "to_json_data"):
-        from grafanalib._gen import DashboardEncoder
-
-        try:
-            data = json.loads(json.dumps(obj.to_json_data(), cls=DashboardEncoder))
-        except (TypeError, ValueError) as exc:
-            raise BuildError(f"{path}: dashboard cannot be encoded as JSON: {exc}") from None
-    else:
-        raise ConfigError(f"{path}: `dashboard` is a {type(obj).__name__}, not a grafanalib Dashboard")
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: dashboard did not encode to a JSON object")
-    return data
+    """Source files (modules and .json dashboards), see grafana_sync.sources."""
+    return discover_sources(dashboards_dir)
 
 
 def check_uid(uid: Any, title: str, path: Path) -> str:
     if not isinstance(uid, str) or not uid:
         raise ConfigError(f"{path}: dashboard {title!r} has no uid (set uid=… on the Dashboard)")
-    if len(uid) > MAX_UID_LEN:
-        raise ConfigError(
-            f"{path}: dashboard uid {uid!r} is {len(uid)} characters; the limit is {MAX_UID_LEN}"
-        )
-    if not UID_RE.match(uid):
-        raise ConfigError(f"{path}: dashboard uid {uid!r} has characters other than a-z A-Z 0-9 _ -")
+    problem = uid_problem(uid)
+    if problem:
+        raise ConfigError(f"{path}: dashboard uid {uid!r} {problem}")
     return uid
 
 
@@ -143,40 +82,76 @@ def _check_titles(dash: dict[str, Any], path: Path) -> None:
                               f"({panel.get('type', '?')}) has no title")
 
 
-def compile_dashboard(obj: Any, path: Path, folder: str | None) -> CompiledDashboard:
+def _check_finite(dash: dict[str, Any], uid: str, path: Path) -> None:
+    """NaN / Infinity are not JSON (Grafana's API refuses them): a one-line ConfigError naming the
+    dashboard, the panel holding the number (if any) and the field."""
+    bad = non_finite_paths(dash)
+    if not bad:
+        return
+    where = bad[0]
+    value = _lookup(dash, where)
+    panel_at = max((i for i in range(len(where) - 1)
+                    if where[i] == "panels" and isinstance(where[i + 1], int)), default=None)
+    if panel_at is None:
+        place = f"field {format_path(where)}"
+    else:
+        panel = _lookup(dash, where[:panel_at + 2])
+        title = panel.get("title") if isinstance(panel, dict) else None
+        name = f"panel {title!r}" if isinstance(title, str) and title else \
+            f"panel {format_path(where[:panel_at + 2])}"
+        place = f"{name}: field {format_path(where[panel_at + 2:])}"
+    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    raise ConfigError(f"{path}: dashboard {uid!r}: {place} is {json.dumps(value)}{more}: JSON has "
+                      "no NaN or Infinity; use a finite number or leave the field out")
+
+
+def _lookup(data: Any, path: tuple[str | int, ...]) -> Any:
+    for key in path:
+        data = data[key]
+    return data
+
+
+def compile_dashboard(obj: Any, path: Path, folder: str | None,
+                      known_datasources: Mapping[str, Mapping[str, str]] | None = None
+                      ) -> CompiledDashboard:
+    """One dashboard object (any source kind, grafana_sync.sources) -> canonical JSON."""
     raw = to_raw_json(obj, path)
     title = str(raw.get("title") or "")
     uid = check_uid(raw.get("uid"), title, path)
     if not title.strip():
         raise ConfigError(f"{path}: dashboard {uid!r} has no title")
-    dash = normalise_dashboard(raw)
+    _check_finite(raw, uid, path)
+    dash = normalise_dashboard(raw, known_datasources)
     _check_titles(dash, path)
     layout(dash, f"{path}: dashboard {uid!r}")
     relpath = Path(folder) / f"{uid}.json" if folder else Path(f"{uid}.json")
     return CompiledDashboard(uid=uid, title=title, source=path, relpath=relpath, text=canonical_dumps(dash))
 
 
-def _folder_of(module: Any, path: Path) -> str | None:
-    folder = getattr(module, "folder", None)
+def _check_folder(source: Source) -> str | None:
+    folder = source.folder
     if folder is None:
         return None
-    if not isinstance(folder, str) or not UID_RE.match(folder):
-        raise ConfigError(
-            f"{path}: `folder` must be a Grafana folder uid ([a-zA-Z0-9_-], ≤ 40), got {folder!r}"
-        )
+    if not is_valid_uid(folder):
+        raise ConfigError(f"{source.path}: {source.folder_from} must be a Grafana folder uid "
+                          f"({UID_RULE}), got {folder!r}")
     return folder
 
 
-def compile_all(dashboards_dir: Path) -> BuildResult:
-    """Compile every module; collect one error per bad module instead of stopping at the first."""
+def compile_all(dashboards_dir: Path,
+                known_datasources: Mapping[str, Mapping[str, str]] | None = None) -> BuildResult:
+    """Compile every source; collect one error per bad source instead of stopping at the first.
+
+    `known_datasources` (name or uid -> {"type", "uid"}, e.g. from the provisioning YAML)
+    resolves datasources given by name (grafana_sync.model.DatasourceResolver).
+    """
     result = BuildResult(dashboards=[], errors=[])
     by_uid: dict[str, CompiledDashboard] = {}
-    for path in discover_modules(dashboards_dir):
+    for path in discover_sources(dashboards_dir):
         try:
-            module = import_module(path)
-            folder = _folder_of(module, path)
-            for obj in _dashboards_of(module, path):
-                compiled = compile_dashboard(obj, path, folder)
+            for source in load_sources(path):
+                compiled = compile_dashboard(source.obj, path, _check_folder(source),
+                                             known_datasources)
                 if compiled.uid in by_uid:
                     first = by_uid[compiled.uid].source
                     other = first.name if first != path else "another dashboard in this module"
@@ -190,49 +165,134 @@ def compile_all(dashboards_dir: Path) -> BuildResult:
     return result
 
 
+#: Beside the compiled files: what build wrote there (sha256 and path, like `sha256sum`). Build
+#: replaces or removes a file only if it is listed here; it is the proof of ownership.
+MANIFEST_NAME = ".grafana-sync-manifest"
+_MANIFEST_HEADER = ("# Written by `grafana-sync build`: the files it wrote in this folder (sha256, path).\n"
+                    "# Build replaces or removes only files listed here. Commit it with the JSON.\n")
+_MANIFEST_LINE = re.compile(r"([0-9a-f]{64})  (\S.*)")
+_CONFLICT_MARKERS = ("<<<<<<<", "=======", ">>>>>>>", "|||||||")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_manifest(output_dir: Path) -> dict[str, set[str]]:
+    """relative path -> sha256 hashes build wrote there (an absent manifest: nothing is ours).
+
+    Git conflict markers are skipped (both sides' entries count), so a merge conflict in the
+    manifest is resolved by building again. A path that would leave the folder is refused.
+    """
+    path = output_dir / MANIFEST_NAME
+    if not path.exists():
+        return {}
+    try:
+        text = decode_text(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    entries: dict[str, set[str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#") or line.startswith(_CONFLICT_MARKERS):
+            continue
+        match = _MANIFEST_LINE.fullmatch(line)
+        rel = PurePosixPath(match.group(2)) if match else None
+        if rel is None or rel.is_absolute() or ".." in rel.parts or rel.suffix != ".json":
+            raise ConfigError(f"{path}:{number}: not a manifest line (expected '<sha256>  "
+                              "<relative/path.json>'); delete the file and the JSON it listed "
+                              "if you trust them, then build again")
+        entries.setdefault(rel.as_posix(), set()).add(match.group(1))
+    return entries
+
+
+def manifest_text(dashboards: Iterable[CompiledDashboard]) -> str:
+    lines = sorted(f"{_sha256(d.text)}  {d.relpath.as_posix()}\n" for d in dashboards)
+    return _MANIFEST_HEADER + "".join(sorted(lines, key=lambda line: line[66:]))
+
+
 @dataclass
 class OutputState:
     """How the output folder differs from what the build produces."""
 
-    stale: list[Path]
+    stale: list[Path]  # listed in the manifest, content differs: replaced
     missing: list[Path]
-    orphaned: list[Path]  # generated by an earlier build, no longer defined: removed
+    orphaned: list[Path]  # written by an earlier build (manifest + hash), no longer defined: removed
     unchanged: list[Path]
-    foreign: list[Path] = field(default_factory=list)  # not written by build: left alone
+    foreign: list[Path] = field(default_factory=list)  # JSON build did not write: build refuses
+    edited: list[Path] = field(default_factory=list)  # orphaned but changed since: build refuses
+    manifest_stale: bool = False
+
+    @property
+    def refused(self) -> list[Path]:
+        return sorted(self.foreign + self.edited)
 
 
 def compare_output(dashboards: Iterable[CompiledDashboard], output_dir: Path) -> OutputState:
+    """Classify every JSON file under output_dir against the build and the manifest.
+
+    Ownership is proven only by the manifest: a file at a path build writes may be replaced if
+    the manifest lists it (or it already holds exactly the new content); a file nothing defines
+    any more may be removed if the manifest lists it WITH its current content's hash. Any other
+    JSON file is foreign (or edited): build refuses the folder rather than guess.
+    """
+    dashboards = list(dashboards)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ConfigError(f"{output_dir}: output path exists and is not a directory")
+    manifest = read_manifest(output_dir)
     state = OutputState(stale=[], missing=[], orphaned=[], unchanged=[])
     expected = {output_dir / d.relpath: d for d in dashboards}
     for target, compiled in sorted(expected.items()):
         if not target.exists():
             state.missing.append(target)
-        elif target.read_text(encoding="utf-8") != compiled.text:
+            continue
+        try:
+            current = target.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{target}: cannot read: {exc.strerror or exc}") from None
+        if current == compiled.text.encode("utf-8"):
+            state.unchanged.append(target)
+        elif compiled.relpath.as_posix() in manifest:
             state.stale.append(target)
         else:
-            state.unchanged.append(target)
+            state.foreign.append(target)
     for existing in compiled_files(output_dir):
-        if existing not in expected:
-            (state.orphaned if _looks_generated(existing) else state.foreign).append(existing)
+        if existing in expected:
+            continue
+        rel = existing.relative_to(output_dir).as_posix()
+        if rel not in manifest:
+            state.foreign.append(existing)
+            continue
+        try:
+            digest = hashlib.sha256(existing.read_bytes()).hexdigest()
+        except OSError:
+            digest = ""
+        (state.orphaned if digest in manifest[rel] else state.edited).append(existing)
+    path = output_dir / MANIFEST_NAME
+    try:
+        state.manifest_stale = path.read_bytes() != manifest_text(dashboards).encode("utf-8")
+    except OSError:
+        state.manifest_stale = True
     return state
 
 
-def _looks_generated(path: Path) -> bool:
-    """A dashboard file in the build's own canonical form (so removing it loses nothing).
-
-    A JSON file someone put in the output folder by hand (an export from Grafana, say) is
-    almost never byte-canonical; build leaves such files alone instead of deleting them.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(data, dict) and isinstance(data.get("uid"), str) and canonical_dumps(data) == text
+def refusal(state: OutputState, output_dir: Path, show: Callable[[Path], str] = str) -> ConfigError:
+    """The one-line error for an output folder holding JSON that build cannot prove it wrote."""
+    names = [show(p) for p in state.refused]
+    listed = ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
+    why = ("not written by build (not in its manifest)" if not state.edited else
+           "not written by build, or changed since build wrote them")
+    return ConfigError(f"{show(output_dir)} holds JSON files {why}: {listed}; build writes and "
+                       "removes only its own files: move those away or choose another --output-dir")
 
 
 def write_outputs(dashboards: Iterable[CompiledDashboard], output_dir: Path, state: OutputState) -> None:
-    """Write stale and missing files atomically; remove orphaned dashboard files."""
+    """Write stale and missing files atomically, remove orphaned ones, then the manifest.
+
+    Refuses (ConfigError, nothing written) when the folder holds JSON build cannot prove it wrote.
+    """
+    dashboards = list(dashboards)
+    if state.refused:
+        raise refusal(state, output_dir)
     todo = set(state.stale) | set(state.missing)
     for compiled in dashboards:
         target = output_dir / compiled.relpath
@@ -249,3 +309,9 @@ def write_outputs(dashboards: Iterable[CompiledDashboard], output_dir: Path, sta
         parent = orphan.parent
         if parent != output_dir and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
+    if state.manifest_stale or todo or state.orphaned:
+        try:
+            atomic_write_text(output_dir / MANIFEST_NAME, manifest_text(dashboards))
+        except OSError as exc:
+            raise BuildError(f"{output_dir / MANIFEST_NAME}: cannot write: "
+                             f"{exc.strerror or exc}") from None

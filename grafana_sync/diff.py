@@ -422,6 +422,36 @@ def _split_moves(pairs: list[tuple[_Slot, _Slot]]) -> tuple[set[int], set[int]]:
     return moved, shifted
 
 
+def _y(ref: PanelRef) -> float | None:
+    return _grid_y(ref.raw)
+
+
+def _unexplained_shifts_are_moves(pairs: list[tuple[_Slot, _Slot]], moved: set[int],
+                                  shifted: set[int], added: list[_Slot],
+                                  removed: list[_Slot]) -> None:
+    """A shift needs a cause above it; without one, the panel was moved by hand.
+
+    Grafana's layout flows panels vertically when something above them changes: a panel added,
+    removed, moved or resized, a row collapsed or expanded. A panel whose y changed with none of
+    those above it (in either version) did not flow: it is moved (updates the sets in place).
+    """
+    causes = [y for s in added if (y := _y(s.ref)) is not None]
+    causes += [y for s in removed if (y := _y(s.ref)) is not None]
+    for o, n in pairs:
+        ys = [y for y in (_y(o.ref), _y(n.ref)) if y is not None]
+        if ys and (n.index in moved or (
+                n.ref.is_row and o.content.get("collapsed") != n.content.get("collapsed"))):
+            causes.append(min(ys))
+    candidates = sorted((p for p in pairs if p[1].index in shifted),
+                        key=lambda p: _reading_order(p[1]))
+    for o, n in candidates:
+        ys = [y for y in (_y(o.ref), _y(n.ref)) if y is not None]
+        if ys and not any(cause < max(ys) for cause in causes):
+            shifted.discard(n.index)
+            moved.add(n.index)
+            causes.append(min(ys))
+
+
 def diff_panels(old_dash: Mapping[str, Any], new_dash: Mapping[str, Any]
                 ) -> tuple[list[PanelChange], list[tuple[PanelRef, PanelRef]]]:
     """(entries, shifted) of one dashboard.
@@ -433,6 +463,7 @@ def diff_panels(old_dash: Mapping[str, Any], new_dash: Mapping[str, Any]
     new_slots = flatten_panels(new_dash)
     pairs, removed, added = match_panels(old_slots, new_slots)
     moved, shifted_idx = _split_moves(pairs)
+    _unexplained_shifts_are_moves(pairs, moved, shifted_idx, added, removed)
     by_new_index: dict[int, list[PanelChange]] = {}
     shifted: list[tuple[PanelRef, PanelRef]] = []
     for o, n in sorted(pairs, key=lambda p: p[1].index):

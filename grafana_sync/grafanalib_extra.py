@@ -3,6 +3,8 @@
 - `ExtraJson(obj, {...})` wraps any grafanalib object (Dashboard, Template, Target, DashboardLink,
   a panel…) and merges raw JSON into its output: nested objects merge, a key set to None is
   removed, anything else replaces (grafanalib's own panel `extraJson` cannot remove a key).
+- `LibraryPanel(uid=..., name=..., ...)` places a library panel (its content lives in Grafana's
+  panel library; the dashboard holds only the reference, as Grafana saves it).
 - `PluginPanel(type=..., ...)` is a grafanalib `Panel` of any type grafanalib has no class for
   (plugin panels, newer core panels); everything beyond the common panel fields goes in `extraJson`.
 
@@ -69,3 +71,19 @@ class PluginPanel(Panel):
 
     def to_json_data(self) -> dict[str, Any]:
         return self.panel_json({"type": self.type})
+
+
+@attr.s
+class LibraryPanel:
+    """A reference to a Grafana library panel, placed on the dashboard's grid."""
+
+    uid = attr.ib(validator=instance_of(str))
+    name = attr.ib(default="", validator=instance_of(str))
+    title = attr.ib(default=None)
+    gridPos = attr.ib(default=None)  # noqa: N815 (Grafana's name)
+    id = attr.ib(default=None)
+
+    def to_json_data(self) -> dict[str, Any]:
+        ref = {"uid": self.uid, "name": self.name} if self.name else {"uid": self.uid}
+        return {"id": self.id, "title": self.title if self.title is not None else self.name,
+                "gridPos": self.gridPos, "libraryPanel": ref}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable
@@ -11,17 +12,81 @@ from typing import Any
 
 from grafana_sync.errors import ConfigError
 
+#: Deepest nesting of arrays/objects accepted in a JSON file (real dashboards nest < 20 deep);
+#: deeper input is refused with one line instead of a RecursionError later on.
+MAX_JSON_DEPTH = 100
+
 
 def canonical_dumps(data: Any) -> str:
-    """The one serialisation every compiled file uses: byte-identical on every run and machine."""
-    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """The one serialisation every compiled file uses: byte-identical on every run and machine.
+
+    NaN and Infinity are not JSON: they raise ValueError (callers check `non_finite_paths`
+    first to name the field).
+    """
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def non_finite_paths(data: Any) -> list[tuple[str | int, ...]]:
+    """JSON paths (tuples of keys and indexes) of every NaN / Infinity / -Infinity number in data."""
+    found: list[tuple[str | int, ...]] = []
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            found.append(path)
+        elif isinstance(value, dict):
+            stack.extend(((*path, k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(value))
+    return sorted(found, key=lambda p: [str(k) for k in p])
+
+
+def format_path(path: tuple[str | int, ...]) -> str:
+    """('panels', 0, 'fieldConfig', 'min') -> 'panels[0].fieldConfig.min'."""
+    out = ""
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out or "(top level)"
+
+
+def json_depth_exceeds(data: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when arrays/objects nest deeper than `limit` (checked without recursion)."""
+    stack: list[tuple[int, Any]] = [(1, data)]
+    while stack:
+        depth, value = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((depth + 1, v) for v in children if isinstance(v, dict | list))
+    return False
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux /proc)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting it (and put it straight back)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory and rename, so a reader never sees half a file."""
+    """Write via a temp file in the same directory and rename, so a reader never sees half a file.
+
+    The file gets the mode a plain `open(path, "w")` would give it (0666 minus the umask, so
+    0644 under the usual 022): mkstemp's private 0600 would hide it from a Grafana container
+    running as another user.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         os.replace(tmp, path)
@@ -30,12 +95,31 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def parse_json_text(text: str, name: str) -> Any:
-    """Parse JSON; malformed text is a one-line ConfigError naming `name` with line and column."""
+def decode_text(raw: bytes, name: str) -> str:
+    """UTF-8 text of a file's bytes; anything else is a one-line ConfigError naming it."""
     try:
-        return json.loads(text)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{name}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                          f"{exc.start})") from None
+
+
+def parse_json_text(text: str, name: str) -> Any:
+    """Parse JSON; malformed text is a one-line ConfigError naming `name` with line and column.
+
+    Nesting deeper than MAX_JSON_DEPTH is refused too (no RecursionError, here or later).
+    """
+    too_deep = False
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{name}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}") from None
+    except RecursionError:
+        data, too_deep = None, True
+    if too_deep or json_depth_exceeds(data):
+        raise ConfigError(f"{name}: JSON nested more than {MAX_JSON_DEPTH} levels deep; "
+                          "not a dashboard")
+    return data
 
 
 def check_dashboard(data: Any, name: str) -> dict[str, Any]:
@@ -49,10 +133,10 @@ def check_dashboard(data: Any, name: str) -> dict[str, Any]:
 def load_json_file(path: Path) -> Any:
     """Load a JSON file; a missing or malformed file is a one-line ConfigError naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return parse_json_text(text, str(path))
+    return parse_json_text(decode_text(raw, str(path)), str(path))
 
 
 def load_dashboard_file(path: Path) -> dict[str, Any]:

@@ -4,7 +4,8 @@ grafanalib 0.7 emits schemaVersion 12, datasource names as strings, nulls for ab
 legacy keys (`rows`, `span`, `height`, …), `refId: ""`, `thresholds.steps: ""` on Stat,
 `maxDataPoints: 100` on every panel, `intervalFactor`/`step` on targets and the pre-7 options of
 gauge, bar gauge, table and heatmap. `normalise_dashboard` fixes all of that; it never touches
-queries, titles or anything else the author wrote on purpose.
+queries, titles or anything else the author wrote on purpose. A library-panel reference keeps
+only what Grafana saves for one (id, title, gridPos, libraryPanel): its content is the library's.
 """
 
 from __future__ import annotations
@@ -39,16 +40,20 @@ PANEL_KEYS = {
     "queryCachingTTL", "repeat", "repeatDirection", "targets", "timeFrom", "timeShift", "title",
     "transformations", "transparent", "type",
 }
+# `time_options` is not here: it had no effect on provisioned dashboards in Grafana 11 and
+# Grafana 12 removes it (schema migration 41; the 12.3 schema rejects it). `quick_ranges` is
+# Grafana 12's replacement.
+TIMEPICKER_KEYS = {"hidden", "refresh_intervals", "nowDelay", "quick_ranges"}
 ROW_KEYS = {"collapsed", "datasource", "gridPos", "id", "panels", "repeat", "title", "type"}
 TARGET_DROP = {"step", "intervalFactor", "query", "target", "metric"}
 VARIABLE_KEYS = {
     "allValue", "auto", "auto_count", "auto_min", "current", "datasource", "description", "hide",
     "includeAll", "label", "multi", "name", "options", "query", "refresh", "regex", "skipUrlSync",
-    "sort", "type",
+    "sort", "type", "definition",
 }
 ANNOTATION_KEYS = {"builtIn", "datasource", "enable", "expr", "filter", "hide", "iconColor", "name",
                    "target", "type", "step", "titleFormat", "tagKeys", "textFormat",
-                   "useValueForTime"}
+                   "useValueForTime", "tags", "matchAny", "limit"}  # tags/matchAny/limit: tag filters
 LINK_DEFAULTS = {"asDropdown": False, "icon": "external link", "includeVars": False,
                  "keepTime": False, "tags": [], "targetBlank": False, "title": "", "tooltip": "",
                  "type": "dashboards"}
@@ -182,6 +187,11 @@ def _legacy_options(panel: dict[str, Any]) -> None:
         mode = custom.pop("displayMode", None)
         if mode and mode != "auto" and "cellOptions" not in custom:
             custom["cellOptions"] = {"type": mode}
+    elif ptype == "text":  # Grafana < 7.1 kept the text at the top level (schema 27 moved it)
+        for key in ("content", "mode"):
+            if key in panel:
+                value = panel.pop(key)
+                options.setdefault(key, value)
     elif ptype == "heatmap":
         legacy_color = panel.get("color") or {}
         hide_zero = panel.get("hideZeroBuckets")
@@ -203,8 +213,14 @@ def _legacy_options(panel: dict[str, Any]) -> None:
     panel["options"] = options
 
 
+#: What Grafana saves for a library-panel reference: the panel's content lives in the library.
+LIBRARY_REF_KEYS = ("id", "title", "gridPos", "libraryPanel")
+
+
 def _normalise_panel(panel: dict[str, Any], resolve: DatasourceResolver) -> dict[str, Any]:
     panel = drop_nulls(panel)
+    if isinstance(panel.get("libraryPanel"), dict):
+        return {k: panel[k] for k in LIBRARY_REF_KEYS if k in panel}
     if panel.get("type") in ANGULAR_TYPES:
         panel["type"] = ANGULAR_TYPES[panel["type"]]
     if panel.get("type") == ROW_TYPE:
@@ -304,7 +320,6 @@ def normalise_dashboard(raw: dict[str, Any],
     dash["links"] = [{**LINK_DEFAULTS, **drop_nulls(link)} for link in dash.get("links", [])]
     timepicker = dash.get("timepicker")
     if isinstance(timepicker, dict):
-        dash["timepicker"] = {k: v for k, v in timepicker.items()
-                              if k in ("hidden", "refresh_intervals", "time_options", "nowDelay")}
+        dash["timepicker"] = {k: v for k, v in timepicker.items() if k in TIMEPICKER_KEYS}
     drop_defaults(dash, DASHBOARD_UNSET)
     return dash

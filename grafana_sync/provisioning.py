@@ -20,9 +20,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grafana_sync.errors import ConfigError
+from grafana_sync.uids import UID_RULE, is_valid_uid
 from grafana_sync.yamlio import load_yaml_file
 
-UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _ENV_RE = re.compile(
     r"\$(?:\$|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}"
     r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
@@ -107,9 +107,9 @@ def load_datasources(directory: Path, env: Mapping[str, str] | None = None
                 raise ConfigError(f"{path}: datasources[{i}] has no name")
             if not isinstance(dstype, str) or not dstype:
                 raise ConfigError(f"{path}: datasource {name!r} has no type")
-            if not isinstance(uid, str) or not UID_RE.match(uid):
+            if not is_valid_uid(uid):
                 raise ConfigError(f"{path}: datasource {name!r} needs a fixed uid "
-                                  "(1-40 characters of A-Z a-z 0-9 _ -) so push can upsert it")
+                                  f"({UID_RULE}) so push can upsert it")
             if uid in seen:
                 raise ConfigError(f"{path}: datasource uid {uid!r} is also defined in {seen[uid]}")
             seen[uid] = path
@@ -168,9 +168,9 @@ def load_providers(directory: Path, env: Mapping[str, str] | None = None) -> lis
             if from_fs and (folder or folder_uid):
                 raise ConfigError(f"{path}: provider {name!r}: folder and folderUid must be "
                                   "empty when foldersFromFilesStructure is true")
-            if folder_uid and not UID_RE.match(folder_uid):
+            if folder_uid and not is_valid_uid(folder_uid):
                 raise ConfigError(f"{path}: provider {name!r}: folderUid {folder_uid!r} is not a "
-                                  "valid uid (1-40 characters of A-Z a-z 0-9 _ -)")
+                                  f"valid uid ({UID_RULE})")
             providers.append(Provider(source=path, name=name,
                                       path=PurePosixPath(opath.rstrip("/") or "/"),
                                       folder=folder, folder_uid=folder_uid,
@@ -234,8 +234,8 @@ def folder_for(file: Path, output_dir: Path, providers: list[Provider]) -> Folde
 
 
 def _dir_folder(file: Path, dirname: str) -> Folder:
-    if not UID_RE.match(dirname):
+    if not is_valid_uid(dirname):
         raise ConfigError(f"{file}: folder directory name {dirname!r} is not a valid folder uid "
-                          "(1-40 characters of A-Z a-z 0-9 _ -); rename it or add a dashboard "
+                          f"({UID_RULE}); rename it or add a dashboard "
                           "provider with folderUid for it")
     return Folder(uid=dirname, title=dirname)

@@ -43,6 +43,8 @@ def classic(data: Any, name: str = "dashboard", *, strict: bool = True) -> dict[
                           f"{type(data).__name__})")
     if is_kubernetes(data):
         data = _from_kubernetes(data, name)
+    elif "elements" in data and "layout" in data and "panels" not in data:
+        data = _from_v2(data, name)  # a bare v2 spec (e.g. the foundation SDK's v2 builder)
     elif isinstance(data.get("dashboard"), dict) and "meta" in data:
         data = data["dashboard"]  # GET /api/dashboards/uid/:uid answer
     panels = data.get("panels")

@@ -10,7 +10,10 @@ dry run is `make_plan` + printing. Safety rules (docs/push.md):
   (without a hash, `meta.updatedBy` is compared with the pusher's own login instead);
 - dashboards saved with `overwrite: false` and the version we read, so a concurrent edit between
   plan and apply fails with 412 instead of being lost;
-- prune deletes only dashboards tagged `managed-by-grafana-sync` that no local file defines.
+- prune deletes only dashboards that no local file defines AND that are proven ours one by one:
+  read back, carrying the ownership tag and a push marker that matches their current content
+  under their own uid (`proves_ownership`). An edited one, or a "Save as" copy with the same
+  tags, is a conflict shown with its diff; only `force` deletes it.
 """
 
 from __future__ import annotations
@@ -27,10 +30,17 @@ from grafana_sync.client import GrafanaClient
 from grafana_sync.diff import diff_dashboards
 from grafana_sync.diff_render import render_text
 from grafana_sync.errors import ConfigError, GrafanaError
-from grafana_sync.jsonio import compiled_files, index_by_uid, load_dashboard_file
+from grafana_sync.jsonio import (
+    compiled_files,
+    format_path,
+    index_by_uid,
+    load_dashboard_file,
+    non_finite_paths,
+)
 from grafana_sync.model import content_equal as _model_content_equal
 from grafana_sync.model import normalise_for_compare
 from grafana_sync.provisioning import DatasourceSpec, Folder, Provider, folder_for
+from grafana_sync.uids import uid_problem
 
 OWNER_TAG = "managed-by-grafana-sync"
 HASH_TAG_PREFIX = "grafana-sync-hash:"
@@ -60,10 +70,27 @@ def push_marker(dashboard: Mapping[str, Any]) -> str | None:
 
 
 def content_hash(dashboard: Mapping[str, Any]) -> str:
-    """Stable hash of a dashboard's normalised content (push marker excluded)."""
+    """Stable hash of a dashboard's normalised content (push marker excluded).
+
+    The uid is part of the content hashed, so a marker proves something only for the uid it was
+    pushed under: a "Save as" copy carrying the same tags does not verify (`proves_ownership`).
+    """
     content = normalise_for_compare(strip_push_marker(dashboard))
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:HASH_LENGTH]
+
+
+def proves_ownership(uid: str, dashboard: Mapping[str, Any]) -> bool:
+    """Is Grafana's copy of `uid` exactly what this tool last pushed for that uid?
+
+    True only when it carries the ownership tag and a push marker, its own uid is `uid`, and the
+    marker equals the hash of its current content (which includes the uid). A dashboard edited
+    in Grafana since, or a copy made with "Save as" (same tags, another uid), proves nothing.
+    """
+    tags = dashboard.get("tags")
+    marker = push_marker(dashboard)
+    return (isinstance(tags, list) and OWNER_TAG in tags and marker is not None
+            and dashboard.get("uid") == uid and marker == content_hash(dashboard))
 
 
 def content_equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -110,8 +137,15 @@ def load_local_dashboards(output_dir: Path, providers: list[Provider]) -> list[L
     indexed = index_by_uid((str(path), load_dashboard_file(path)) for path in compiled_files(output_dir))
     local = []
     for uid, (name, dash) in indexed.items():
+        problem = uid_problem(uid)
+        if problem:  # checked for every file before the first request is sent
+            raise ConfigError(f"{name}: dashboard uid {uid!r} {problem}")
         if not str(dash.get("title") or "").strip():
             raise ConfigError(f"{name}: dashboard {uid!r} has no title")
+        bad = non_finite_paths(dash)
+        if bad:
+            raise ConfigError(f"{name}: dashboard {uid!r}: field {format_path(bad[0])} is not a "
+                              "finite number (NaN/Infinity are not JSON); fix the source and build")
         path = Path(name)
         local.append(LocalDashboard(uid=uid, title=str(dash["title"]), path=path,
                                     folder=folder_for(path, output_dir, providers), dashboard=dash))
@@ -313,30 +347,117 @@ def make_plan(client: GrafanaClient, local: list[LocalDashboard],
         except GrafanaError as exc:
             plan.datasources.append(DatasourcePlan(spec, FAILED, str(exc)))
 
-    def fetch(dash: LocalDashboard) -> tuple[dict[str, Any] | None, str | None]:
-        try:
-            return client.get_dashboard(dash.uid), None
-        except GrafanaError as exc:
-            return None, str(exc)
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        remotes = list(pool.map(fetch, local))
-    for dash, (remote, error) in zip(local, remotes, strict=True):
+    remotes = fetch_dashboards(client, [d.uid for d in local], jobs=jobs)
+    for dash in local:
+        remote, error = remotes[dash.uid]
         if error is not None:
             plan.dashboards.append(DashboardPlan(uid=dash.uid, title=dash.title, action=FAILED,
                                                  folder=dash.folder, reason=error))
             continue
         plan.dashboards.append(plan_dashboard(dash, remote, identity=identity, force=force))
     if prune:
-        defined = {d.uid for d in local}
-        for hit in client.search_dashboards(tag=OWNER_TAG):
-            uid = hit.get("uid")
-            if not uid or uid in defined or OWNER_TAG not in (hit.get("tags") or []):
-                continue
-            plan.dashboards.append(DashboardPlan(
-                uid=uid, title=str(hit.get("title") or uid), action=DELETE,
-                reason=f"tagged {OWNER_TAG}, no longer defined"))
+        plan.dashboards.extend(plan_prune(client, {d.uid for d in local}, force=force, jobs=jobs))
     return plan
+
+
+def plan_prune(client: GrafanaClient, defined: set[str], *, force: bool, jobs: int = 4
+               ) -> list[DashboardPlan]:
+    """Dashboards to delete: tagged as ours in Grafana's search, no longer defined locally, and
+    proven ours one by one (`proves_ownership`: read back, exactly what this tool last pushed for
+    that uid). Anything else tagged as ours is a conflict with its diff, deleted only with force.
+    """
+    candidates = sorted({hit["uid"] for hit in client.search_dashboards(tag=OWNER_TAG)
+                         if hit["uid"] not in defined})
+    plans = []
+    remotes = fetch_dashboards(client, candidates, jobs=jobs)
+    for uid in candidates:
+        remote, error = remotes[uid]
+        if error is not None:
+            plans.append(DashboardPlan(uid=uid, title=uid, action=FAILED, reason=error))
+            continue
+        if remote is None:
+            continue  # deleted meanwhile
+        dash, meta = remote["dashboard"], remote.get("meta") or {}
+        title = str(dash.get("title") or uid)
+        if proves_ownership(uid, dash) and not meta.get("provisioned"):
+            plans.append(DashboardPlan(uid=uid, title=title, action=DELETE,
+                                       reason="pushed by grafana-sync, unchanged since, no "
+                                              "longer defined"))
+            continue
+        if meta.get("provisioned"):
+            why = "provisioned from files in Grafana (meta.provisioned): Grafana refuses API deletes"
+        else:
+            why = _unproven_reason(uid, dash, meta)
+        item = DashboardPlan(uid=uid, title=title, action=CONFLICT, reason=why,
+                             diff=_deletion_diff(uid, dash))
+        if force and not meta.get("provisioned"):
+            item.action, item.forced = DELETE, True
+            item.reason = f"deleting although {why}"
+        plans.append(item)
+    return plans
+
+
+def _deletion_diff(uid: str, dash: Mapping[str, Any]) -> str:
+    """What deleting Grafana's copy would lose: the dashboard and each of its panels."""
+    old = strip_push_marker(dash)
+    gone = render_text(diff_dashboards({uid: old}, {}, old_label="Grafana", new_label="pruned"))
+    panels = render_text(diff_dashboards({uid: old}, {uid: {**old, "panels": []}},
+                                         old_label="Grafana", new_label="pruned"))
+    keep = [line for line in panels.splitlines() if line.startswith("  ")]
+    return "\n".join([*gone.splitlines(), *keep])
+
+
+def _unproven_reason(uid: str, dash: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    """Why a dashboard tagged as ours is not proven ours (for a prune conflict)."""
+    who = []
+    if meta.get("createdBy"):
+        who.append(f"created by {str(meta['createdBy'])!r}")
+    if meta.get("updatedBy"):
+        who.append(f"last saved by {str(meta['updatedBy'])!r}"
+                   + (f" at {meta['updated']}" if meta.get("updated") else ""))
+    suffix = f" ({', '.join(who)})" if who else ""
+    if push_marker(dash) is None:
+        return f"no push marker: not proven to be pushed by grafana-sync{suffix}"
+    return ("content does not match its push marker for this uid: changed in Grafana since the "
+            f"last push, or a copy (\"Save as\") of a managed dashboard{suffix}")
+
+
+def fetch_dashboards(client: GrafanaClient, uids: Iterable[str], *, jobs: int = 4
+                     ) -> dict[str, tuple[dict[str, Any] | None, str | None]]:
+    """uid -> (Grafana's `{"dashboard", "meta"}` or None when absent, error text or None).
+
+    The one concurrent remote read shared by push (plan, prune) and diff: `jobs` requests in
+    flight; an error for one uid does not stop the others.
+    """
+    uids = list(dict.fromkeys(uids))
+
+    def fetch(uid: str) -> tuple[dict[str, Any] | None, str | None]:
+        try:
+            return client.get_dashboard(uid), None
+        except GrafanaError as exc:
+            return None, str(exc)
+
+    if not uids:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(uids)))) as pool:
+        return dict(zip(uids, pool.map(fetch, uids), strict=True))
+
+
+def load_remote_dashboards(client: GrafanaClient, local_uids: Iterable[str], *, jobs: int = 4
+                           ) -> dict[str, dict[str, Any]]:
+    """For diff: the live dashboards tagged as ours, plus any uid defined locally (concurrently).
+
+    A uid defined locally but absent from Grafana is simply not returned (it shows as "added").
+    The push marker tag is bookkeeping and is dropped. The first read error is raised.
+    """
+    uids = {hit["uid"] for hit in client.search_dashboards(tag=OWNER_TAG)} | set(local_uids)
+    found: dict[str, dict[str, Any]] = {}
+    for uid, (answer, error) in sorted(fetch_dashboards(client, sorted(uids), jobs=jobs).items()):
+        if error is not None:
+            raise GrafanaError(error)
+        if answer is not None:
+            found[uid] = strip_push_marker(answer["dashboard"])
+    return found
 
 
 # -- applying it ------------------------------------------------------------------------------

@@ -122,25 +122,30 @@ def render(template: str) -> list[dict[str, Any]]:
     data = yaml.safe_load((HERE / "tests" / template).read_text(encoding="utf-8"))
     cases = data["tests"]
     for case in cases:
+        jobs: dict[str, str] = {}  # job value in the template -> the source of its series
         for item in case.get("input_series", []):
             metric, labels = _parse(item["series"])
+            if "job" in labels:
+                jobs.setdefault(labels["job"], source_of(metric))
             item["series"] = series(metric, **labels)
         for check in case.get("promql_expr_test", []):
+            check["expr"] = rename_expr(check["expr"])
             for sample in check.get("exp_samples", []):
                 metric, labels = _parse(sample["labels"])
-                src = source_of(_first_metric(check["expr"]))
-                sample["labels"] = out(metric, src, **labels)
+                sample["labels"] = out(metric, jobs.get(labels.get("job", ""), "serving"), **labels)
         for check in case.get("alert_rule_test", []):
             for alert in check.get("exp_alerts", []):
-                alert["exp_labels"] = exp_labels(**alert["exp_labels"])
+                labels = alert["exp_labels"]
+                alert["exp_labels"] = exp_labels(jobs.get(labels.get("job", ""), "serving"), **labels)
     return cases
 
 
-def _first_metric(expr: str) -> str:
-    found: list[str] = []
-    promql_parser.walk(promql_parser.parse(expr), lambda n: found.append(n.name)
-                       if isinstance(n, promql_parser.VectorSelector) and n.name else None)
-    return found[0] if found else ""
+_MATCHER_RE = re.compile(r"([{,]\s*)([a-zA-Z_][a-zA-Z0-9_]*)(\s*(?:=~|!~|!=|=))")
+
+
+def rename_expr(expr: str) -> str:
+    """Label names in the matchers of a test's own PromQL (`rule{version="v1"}`) renamed."""
+    return _MATCHER_RE.sub(lambda m: m.group(1) + ROLES.get(m.group(2), m.group(2)) + m.group(3), expr)
 
 
 # --- Go template functions promtool renders annotations with (expected values, by hand) -------

@@ -8,6 +8,7 @@ exports its own threshold (drift thresholds, budget, evaluation schedule) the al
 against that series instead of a constant.
 """
 
+from _alert_tests import cases as alert_tests
 from _rulelib import (
     CONFIG,
     MODEL,
@@ -230,6 +231,9 @@ def _compliance() -> list[dict]:
                             "predictions/s, for {for}.")),
     ]
 
+
+# promtool tests of every alert, derived from the same config (prometheus/tests/alerts_test.yml)
+tests = alert_tests()
 
 groups = [
     {"name": name, "rules": rules}

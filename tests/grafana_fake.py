@@ -99,6 +99,18 @@ class FakeGrafana:
         entry["meta"]["updatedBy"] = user
         entry["meta"]["version"] = entry["dashboard"]["version"]
 
+    def save_as(self, uid: str, new_uid: str, *, title: str | None = None,
+                folder_uid: str | None = None, user: str = "alice") -> None:
+        """Simulate the UI's "Save as": a copy under a new uid with the SAME tags (ownership and
+        push-marker tags included), created by `user`; the title is kept unless given."""
+        entry = self.dashboards[uid]
+        dash = copy.deepcopy(entry["dashboard"])
+        dash.update(uid=new_uid, id=self._new_id(), version=1)
+        if title is not None:
+            dash["title"] = title
+        folder = entry["meta"]["folderUid"] if folder_uid is None else folder_uid
+        self.dashboards[new_uid] = {"dashboard": dash, "meta": self._meta(dash, folder, user)}
+
     def writes(self) -> list[tuple[str, str]]:
         return [(m, p) for m, p, _ in self.calls if m != "GET"]
 

@@ -1,4 +1,7 @@
-"""Validate dashboard JSON against the Grafana 11.4 JSON Schemas in ../shared/grafana-contracts.
+"""Validate dashboard JSON against Grafana's JSON Schemas in ../shared/grafana-contracts.
+
+Two schema sets: Grafana 11.4 (`dashboard-jsonschema-grafana-11.4/`, schemaVersion 39) and
+Grafana 12.3 (`dashboard-jsonschema/`: dashboard 12.3, schemaVersion 42; panels 11.6).
 
 The dashboard schema validates the whole document; each panel's `options` and
 `fieldConfig.defaults.custom` are validated against `<type>.jsonschema.json` and each target
@@ -16,12 +19,17 @@ from typing import Any
 
 import jsonschema
 
-SCHEMA_SUBDIR = "dashboard-jsonschema-grafana-11.4"
+from grafana_sync.model import iter_panels
+
+SCHEMA_SUBDIRS = {"11.4": "dashboard-jsonschema-grafana-11.4", "12.3": "dashboard-jsonschema"}
+SCHEMA_SUBDIR = SCHEMA_SUBDIRS["11.4"]
+GRAFANA_VERSIONS = tuple(SCHEMA_SUBDIRS)
 
 
-@lru_cache(maxsize=4)
-def _load(contracts_dir: str, name: str) -> dict[str, Any]:
-    return json.loads((Path(contracts_dir) / SCHEMA_SUBDIR / f"{name}.jsonschema.json").read_text())
+@lru_cache(maxsize=64)
+def _load(contracts_dir: str, name: str, version: str = "11.4") -> dict[str, Any]:
+    path = Path(contracts_dir) / SCHEMA_SUBDIRS[version] / f"{name}.jsonschema.json"
+    return json.loads(path.read_text())
 
 
 def _relax_threshold(schema: dict[str, Any]) -> dict[str, Any]:
@@ -35,47 +43,51 @@ def _relax_threshold(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _definition_validator(contracts_dir: str, name: str, definition: str) -> jsonschema.Validator:
-    schema = _load(contracts_dir, name)
+def _definition_validator(contracts_dir: str, name: str, definition: str,
+                          version: str = "11.4") -> jsonschema.Validator:
+    schema = _load(contracts_dir, name, version)
     wrapped = {**schema, "$ref": f"#/definitions/{definition}"}
     cls = jsonschema.validators.validator_for(wrapped)
     return cls(wrapped)
 
 
-def panel_schema_names(contracts_dir: Path) -> set[str]:
-    return {p.name.split(".")[0] for p in (contracts_dir / SCHEMA_SUBDIR).glob("*.jsonschema.json")}
+def panel_schema_names(contracts_dir: Path, version: str = "11.4") -> set[str]:
+    folder = contracts_dir / SCHEMA_SUBDIRS[version]
+    return {p.name.split(".")[0] for p in folder.glob("*.jsonschema.json")}
 
 
-def _iter_panels(panels: list[dict[str, Any]]):
-    for panel in panels:
-        yield panel
-        yield from _iter_panels(panel.get("panels", []) if panel.get("type") == "row" else [])
-
-
-def validate_dashboard(dashboard: dict[str, Any], contracts_dir: Path) -> list[str]:
+def validate_dashboard(dashboard: dict[str, Any], contracts_dir: Path,
+                       version: str = "11.4") -> list[str]:
     """Every schema violation as 'where: message'; an empty list means valid."""
     cdir = str(contracts_dir)
     errors: list[str] = []
-    schema = _relax_threshold(_load(cdir, "dashboard"))
+    schema = _relax_threshold(_load(cdir, "dashboard", version))
     validator = jsonschema.validators.validator_for(schema)(schema)
     for err in validator.iter_errors(dashboard):
         errors.append(f"dashboard/{'/'.join(map(str, err.absolute_path))}: {err.message[:300]}")
-    known = panel_schema_names(contracts_dir)
-    query = _definition_validator(cdir, "prometheus", "dataquery")
-    for panel in _iter_panels(dashboard.get("panels", [])):
+    known = panel_schema_names(contracts_dir, version)
+    # the query definition is `dataquery` in the 11.4 schemas and `Dataquery` in 12.3's
+    definitions = _load(cdir, "prometheus", version).get("definitions", {})
+    query_def = "dataquery" if "dataquery" in definitions else "Dataquery"
+    query = _definition_validator(cdir, "prometheus", query_def, version)
+    for panel in iter_panels(dashboard):
         where = f"panel {panel.get('title')!r} ({panel.get('type')})"
         ptype = panel.get("type")
         if ptype in known and ptype not in {"dashboard", "common", "prometheus", "units"}:
             if "options" in panel:
-                v = _definition_validator(cdir, ptype, "Options")
+                v = _definition_validator(cdir, ptype, "Options", version)
                 errors += [f"{where} options/{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}"
                            for e in v.iter_errors(panel["options"])]
             custom = panel.get("fieldConfig", {}).get("defaults", {}).get("custom")
-            if custom is not None and "FieldConfig" in _load(cdir, ptype).get("definitions", {}):
-                v = _definition_validator(cdir, ptype, "FieldConfig")
+            if custom is not None and "FieldConfig" in _load(cdir, ptype, version).get(
+                    "definitions", {}):
+                v = _definition_validator(cdir, ptype, "FieldConfig", version)
                 errors += [f"{where} custom/{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}"
                            for e in v.iter_errors(custom)]
         for target in panel.get("targets", []):
+            ds = target.get("datasource") or panel.get("datasource") or {}
+            if isinstance(ds, dict) and ds.get("type") not in (None, "prometheus"):
+                continue  # prometheus.jsonschema.json describes Prometheus queries only
             errors += [f"{where} target {target.get('refId')}: {e.message[:300]}"
                        for e in query.iter_errors(target)]
     return errors

@@ -149,13 +149,15 @@ class _Proc:
             p.wait(timeout=timeout)
 
 
-def _spawn(name: str, argv: Sequence[str], workdir: Path, cwd: Path | None = None) -> _Proc:
+def _spawn(name: str, argv: Sequence[str], workdir: Path, cwd: Path | None = None,
+           env: Mapping[str, str] | None = None) -> _Proc:
     log = workdir / f"{name}.log"
     fh = open(log, "wb")  # noqa: SIM115 - closed when the child exits (inherited)
     try:
         popen = subprocess.Popen(
             list(argv), stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=cwd, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            env={**os.environ, **env} if env else None,
         )
     finally:
         fh.close()
@@ -191,6 +193,7 @@ def prometheus_config(
     rule_files: Iterable[Path | str] = (),
     extra_targets: Iterable[Mapping] = (),
     pushgateway_target: str | None = None,
+    demo_job: str = DEMO_JOB,
 ) -> dict:
     """The generated prometheus.yml (1 s scrape and evaluation interval).
 
@@ -199,7 +202,7 @@ def prometheus_config(
     [{"targets": [...], "labels": {...}}]`` instead of ``targets`` (target labels, e.g.
     ``__metrics_path__`` per target). A target ``"{demo}"`` is the demo's own address.
     """
-    scrape = [{"job_name": DEMO_JOB, "static_configs": [{"targets": [demo_target]}]}]
+    scrape = [{"job_name": demo_job, "static_configs": [{"targets": [demo_target]}]}]
     if node_target:
         scrape.append({"job_name": NODE_JOB, "static_configs": [{"targets": [node_target]}]})
     if pushgateway_target:
@@ -349,6 +352,8 @@ def run_stack(
     prometheus_bin: str | None = None,
     startup_timeout: float = 60.0,
     pushgateway: bool = False,
+    demo_job: str = DEMO_JOB,
+    demo_env: Mapping[str, str] | None = None,
 ) -> Iterator[PromStack]:
     """Start demo (+ node_exporter) + Prometheus; yield a PromStack; stop everything after.
 
@@ -357,6 +362,8 @@ def run_stack(
     `pushgateway=True` also starts `prometheus-pushgateway` (job `pushgateway`,
     honor_labels) and runs the demo with `--pushgateway` (its batch-evaluation metrics then
     arrive through the Pushgateway with `job="ml_evaluation"`).
+    `demo_job` names the demo's scrape job; `demo_env` adds environment variables to the demo
+    (e.g. MONITORING_CONFIG: a renamed setup end to end).
     Raises HarnessError when a process does not come up.
     """
     prom = prometheus_bin or find_binary(PROMETHEUS_BIN)
@@ -387,7 +394,8 @@ def run_stack(
         demo_port = free_port()
         demo = _spawn("demo", [sys.executable, "-m", "demo", "--port", str(demo_port),
                                "--speed", f"{speed:g}", "--scenario", scenario,
-                               "--seed", str(seed), *demo_args], workdir, cwd=REPO_ROOT)
+                               "--seed", str(seed), *demo_args], workdir, cwd=REPO_ROOT,
+                      env=demo_env)
         procs.append(demo)
         node_target = None
         if node_exporter:
@@ -398,7 +406,7 @@ def run_stack(
             procs.append(_spawn("node_exporter", argv, workdir))
             node_target = f"127.0.0.1:{node_port}"
         config = prometheus_config(f"127.0.0.1:{demo_port}", node_target, rules, extra_targets,
-                                   push_target)
+                                   push_target, demo_job)
         config_path = workdir / "prometheus.yml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         data_dir = workdir / "data"
@@ -414,7 +422,7 @@ def run_stack(
         started = _demo_start_time(requests.get(f"{demo_url}/metrics", timeout=5).text, speed)
         prometheus_url = f"http://127.0.0.1:{prom_port}"
         _wait_http(procs[-1], f"{prometheus_url}/-/ready", startup_timeout)
-        jobs = (DEMO_JOB, *((NODE_JOB,) if node_target else ()),
+        jobs = (demo_job, *((NODE_JOB,) if node_target else ()),
                 *((PUSHGATEWAY_JOB,) if push_target else ()),
                 *(e["job_name"] for e in extra_targets))
         stack = PromStack(prometheus_url, demo_url, speed, scenario, started or time.time(),

@@ -8,8 +8,7 @@ import attr
 from grafanalib.core import GridPos, Panel
 
 from _lib.panels import Row
-
-GRID_WIDTH = 24
+from grafana_sync.model import GRID_WIDTH
 
 
 @attr.s(frozen=True)

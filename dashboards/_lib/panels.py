@@ -77,13 +77,22 @@ OK_BAD = state_mapping({0: ("OK", "green"), 1: ("ALERT", "red")})
 # targets
 
 
+#: grafanalib Target attributes with no meaning for a Prometheus query on Grafana 11, and their
+#: defaults: setting one is an error, not a silently dropped value.
+_LEGACY_TARGET_ATTRS = {"metric": "", "target": "", "step": 10, "intervalFactor": 2}
+
+
 @attr.s
 class PromTarget(Target):
     """A Prometheus query as Grafana 11 saves it (no legacy `step`/`intervalFactor`/`target`)."""
 
     def to_json_data(self) -> dict[str, Any]:
+        for name, default in _LEGACY_TARGET_ATTRS.items():
+            if getattr(self, name) != default:
+                raise ValueError(f"query {self.expr!r}: `{name}` is a legacy grafanalib setting "
+                                 "Grafana 11 ignores for Prometheus; remove it")
         data: dict[str, Any] = {
-            "datasource": DATASOURCE,
+            "datasource": self.datasource or DATASOURCE,
             "editorMode": "code",
             "expr": self.expr,
             "format": self.format,
@@ -94,6 +103,8 @@ class PromTarget(Target):
         }
         if self.interval:
             data["interval"] = self.interval
+        if self.hide:
+            data["hide"] = True
         return data
 
 
@@ -109,6 +120,12 @@ def table_q(expr: str) -> PromTarget:
 
 # ---------------------------------------------------------------------------------------------
 # the panel class
+
+
+#: grafanalib Panel attributes of Grafana 5's layout and editor, with their defaults: Grafana 11
+#: ignores them, so setting one is an error rather than a silently dropped value.
+_LEGACY_PANEL_ATTRS = {"editable": True, "error": False, "height": None, "minSpan": None,
+                       "span": None}
 
 
 @attr.s
@@ -129,11 +146,20 @@ class ModernPanel(Panel):
     noValue: str | None = attr.ib(default=None)
 
     def to_json_data(self) -> dict[str, Any]:
+        """grafanalib's own panel JSON (every inherited field: repeat, timeFrom, transparent,
+        maxDataPoints, extraJson, ...) with the modern fieldConfig, options and targets on top."""
+        for name, default in _LEGACY_PANEL_ATTRS.items():
+            if getattr(self, name) != default:
+                raise ValueError(f"panel {self.title!r}: `{name}` is a Grafana 5 setting with no "
+                                 "effect on Grafana 11's grid; use w=/h= (gridPos) instead")
+        if self.thresholds:
+            raise ValueError(f"panel {self.title!r}: give thresholds as steps=[...], "
+                             "not grafanalib's thresholds=")
         defaults: dict[str, Any] = {
             "color": self.color,
             "custom": self.custom,
             "mappings": self.mappings,
-            "thresholds": {"mode": "absolute", "steps": self.steps},
+            "thresholds": {"mode": self.thresholdType, "steps": self.steps},
             "unit": self.unit,
         }
         for key in ("min", "max", "decimals", "noValue"):
@@ -145,24 +171,15 @@ class ModernPanel(Panel):
             if not target.refId:
                 target = attr.evolve(target, refId=chr(ord("A") + index))
             targets.append(target)
-        data: dict[str, Any] = {
-            "datasource": DATASOURCE,
-            "description": self.description,
+        data = self.panel_json({
+            "datasource": self.dataSource or DATASOURCE,
             "fieldConfig": {"defaults": defaults, "overrides": self.overrides},
-            "gridPos": self.gridPos,
             "options": self.options,
             "targets": targets,
-            "title": self.title,
             "type": self.kind,
-        }
-        if self.id is not None:
-            data["id"] = self.id
-        if self.transformations:
-            data["transformations"] = self.transformations
-        if self.links:
-            data["links"] = self.links
-        if self.interval:
-            data["interval"] = self.interval
+        })
+        for name in _LEGACY_PANEL_ATTRS:
+            data.pop(name, None)
         return data
 
 
@@ -180,6 +197,8 @@ class Row(Panel):
         }
         if self.id is not None:
             data["id"] = self.id
+        if self.repeat.variable:
+            data["repeat"] = self.repeat.variable
         return data
 
 

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import click
 
-from grafana_sync.compile import compare_output, compile_all, write_outputs
-from grafana_sync.paths import (
-    DEFAULT_DASHBOARDS_DIR,
-    DEFAULT_OUTPUT_DIR,
-    DEFAULT_RULES_OUTPUT_DIR,
-    DEFAULT_RULES_SRC_DIR,
-    DEFAULT_RULES_TESTS_DIR,
-    ProjectPaths,
+from grafana_sync.api import known_datasources
+from grafana_sync.compile import (
+    MANIFEST_NAME,
+    compare_output,
+    compile_all,
+    refusal,
+    write_outputs,
 )
+from grafana_sync.errors import ConfigError
+from grafana_sync.project import Project, find_project, relative_to_cwd
 from grafana_sync.rules import MANIFEST, FolderState, compare_folder, compile_rules, write_folder
 
 
@@ -36,17 +37,14 @@ def _report_errors(errors: list) -> None:
                 click.echo(f"error: {line}", err=True)
 
 
-def _rule_states(rules_dir: str, rules_output_dir: str, rules_tests_dir: str, root: Path
-                 ) -> tuple[list[FolderState], list, int]:
+def _rule_states(project: Project) -> tuple[list[FolderState], list, int]:
     """Compile the rule modules (if the rules folder exists): folder states, errors, file count."""
-    source = Path(rules_dir)
+    source = relative_to_cwd(project.rules_dir)
     if not source.is_dir():
-        if rules_dir != DEFAULT_RULES_SRC_DIR:
-            from grafana_sync.errors import ConfigError
-
-            return [], [ConfigError(f"{rules_dir}: rules folder not found")], 0
+        if project.rules_dir_given:
+            return [], [ConfigError(f"{source}: rules folder not found")], 0
         return [], [], 0
-    out, tests = root / rules_output_dir, root / rules_tests_dir
+    out, tests = project.rules_output_dir, project.rules_tests_dir
     result = compile_rules(source, out, tests)
     if result.errors:
         return [], result.errors, 0
@@ -59,25 +57,33 @@ def _rule_states(rules_dir: str, rules_output_dir: str, rules_tests_dir: str, ro
 @click.command()
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 listing stale, missing or orphaned files.")
-@click.option("--dashboards-dir", default=DEFAULT_DASHBOARDS_DIR, show_default=True,
-              type=click.Path(file_okay=False), help="Folder of dashboard modules.")
-@click.option("--output-dir", default=DEFAULT_OUTPUT_DIR, show_default=True,
-              type=click.Path(file_okay=False), help="Where <uid>.json files are written.")
-@click.option("--rules-dir", default=DEFAULT_RULES_SRC_DIR, show_default=True,
-              type=click.Path(file_okay=False),
-              help="Folder of Prometheus rule-group modules (skipped when the default is absent).")
-@click.option("--rules-output-dir", default=DEFAULT_RULES_OUTPUT_DIR, show_default=True,
-              type=click.Path(file_okay=False), help="Where compiled rule files (<module>.yml) go.")
-@click.option("--rules-tests-dir", default=DEFAULT_RULES_TESTS_DIR, show_default=True,
-              type=click.Path(file_okay=False), help="Where promtool tests (<module>_test.yml) go.")
-def build(check: bool, dashboards_dir: str, output_dir: str, rules_dir: str, rules_output_dir: str,
-          rules_tests_dir: str) -> int:
-    """Compile every dashboard module to canonical Grafana JSON, and every rule module to rules.
+@click.option("--dashboards-dir", type=click.Path(file_okay=False),
+              help="Folder of dashboard sources [default: dashboards-dir of the project's "
+                   "[tool.grafana-sync], else dashboards/ at the project root].")
+@click.option("--output-dir", type=click.Path(file_okay=False),
+              help="Where <uid>.json files are written [default: output-dir of the project, "
+                   "else provisioning/dashboards/ at the project root].")
+@click.option("--rules-dir", type=click.Path(file_okay=False),
+              help="Folder of Prometheus rule-group modules [default: rules-dir of the project, "
+                   "else rules/ at its root, skipped when absent].")
+@click.option("--rules-output-dir", type=click.Path(file_okay=False),
+              help="Where compiled rule files (<module>.yml) go [default: rules-output-dir, "
+                   "else prometheus/rules/].")
+@click.option("--rules-tests-dir", type=click.Path(file_okay=False),
+              help="Where promtool tests (<module>_test.yml) go [default: rules-tests-dir, "
+                   "else prometheus/tests/].")
+def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules_dir: str | None,
+          rules_output_dir: str | None, rules_tests_dir: str | None) -> int:
+    """Compile every dashboard source (module or .json) to canonical Grafana JSON, and every
+    rule module to Prometheus rule files.
 
     Each module in DASHBOARDS_DIR not starting with `_` exposes `dashboard` (a grafanalib
-    Dashboard) or `dashboards` (a list), and may set `folder` (a Grafana folder uid). Output:
-    OUTPUT_DIR/[folder/]<uid>.json with sorted keys and 2-space indent, written atomically;
-    files for dashboards that no longer exist are removed.
+    Dashboard, a foundation-SDK dashboard or a dict) or `dashboards` (a list), and may set
+    `folder` (a Grafana folder uid); each .json file there is a dashboard too. Output:
+    OUTPUT_DIR/[folder/]<uid>.json with sorted keys and 2-space indent, written atomically,
+    and OUTPUT_DIR/.grafana-sync-manifest listing them. Only files in that manifest are ever
+    replaced or removed (those of dashboards no longer defined); a folder holding other JSON
+    files is refused (exit 2).
 
     Each module in RULES_DIR not starting with `_` exposes `groups` (Prometheus rule groups) and
     optionally `tests` (promtool test cases): written as canonical YAML to
@@ -87,11 +93,14 @@ def build(check: bool, dashboards_dir: str, output_dir: str, rules_dir: str, rul
     Exit codes: 0 built (or up to date with --check), 1 stale output or build failure,
     2 configuration error (bad module, duplicate or invalid uid, untitled panel, overlaps, bad rule).
     """
-    paths = ProjectPaths.from_root(".", dashboards_dir=dashboards_dir, output_dir=output_dir)
+    paths = find_project(dashboards_dir=dashboards_dir, output_dir=output_dir,
+                         rules_dir=rules_dir, rules_output_dir=rules_output_dir,
+                         rules_tests_dir=rules_tests_dir,
+                         required=dashboards_dir is None or output_dir is None)
     root = paths.root
-    result = compile_all(Path(dashboards_dir))  # relative paths keep error lines short
-    rule_states, rule_errors, n_rule_files = _rule_states(rules_dir, rules_output_dir,
-                                                          rules_tests_dir, root)
+    # paths relative to the current directory keep error lines short
+    result = compile_all(relative_to_cwd(paths.dashboards_dir), known_datasources(paths))
+    rule_states, rule_errors, n_rule_files = _rule_states(paths)
     errors = [*result.errors, *rule_errors]
     if errors:
         _report_errors(errors)
@@ -101,7 +110,10 @@ def build(check: bool, dashboards_dir: str, output_dir: str, rules_dir: str, rul
     if check:
         problems = ([f"stale: {_rel(p, root)}" for p in state.stale]
                     + [f"missing: {_rel(p, root)}" for p in state.missing]
-                    + [f"orphaned: {_rel(p, root)}" for p in state.orphaned])
+                    + [f"orphaned: {_rel(p, root)}" for p in state.orphaned]
+                    + [f"not written by build: {_rel(p, root)}" for p in state.refused])
+        if state.manifest_stale and not problems:
+            problems.append(f"stale: {_rel(paths.output_dir / MANIFEST_NAME, root)}")
         for rs in rule_states:
             problems += ([f"stale: {_rel(p, root)}" for p in rs.stale + rs.foreign]
                          + [f"missing: {_rel(p, root)}" for p in rs.missing]
@@ -117,6 +129,8 @@ def build(check: bool, dashboards_dir: str, output_dir: str, rules_dir: str, rul
         rules_note = f", {n_rule_files} rule file(s)" if rule_states else ""
         click.echo(f"{len(result.dashboards)} dashboard(s){rules_note} up to date")
         return 0
+    if state.refused:
+        raise refusal(state, paths.output_dir, show=lambda p: _rel(p, root))
     for rs in rule_states:  # refuse before writing anything if a rule target is not ours
         if rs.foreign:
             write_folder(rs)  # raises the one-line ConfigError
@@ -127,8 +141,6 @@ def build(check: bool, dashboards_dir: str, output_dir: str, rules_dir: str, rul
         click.echo(f"updated {_rel(p, root)}")
     for p in state.orphaned:
         click.echo(f"removed {_rel(p, root)} (no longer defined)")
-    for p in state.foreign:
-        click.echo(f"note: left {_rel(p, root)} alone (not written by build)", err=True)
     for rs in rule_states:
         write_folder(rs)
         for p in rs.missing:

@@ -9,7 +9,7 @@ import click
 
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from grafana_sync.jsonio import compiled_files, load_dashboard_file
-from grafana_sync.paths import ProjectPaths
+from grafana_sync.project import find_project
 
 
 def _duration(_ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
@@ -59,7 +59,7 @@ def check(paths: tuple[Path, ...], prometheus_url: str, fmt: str, range_: float 
     """
     from grafana_sync.check import Checker, CheckOptions, PrometheusAPI, render_text
 
-    project = ProjectPaths.from_root(".")
+    project = find_project(required=not paths)
     files = list(paths) or compiled_files(project.output_dir)
     if not files:
         raise ConfigError(f"no compiled dashboards in {project.output_dir} "

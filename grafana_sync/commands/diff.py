@@ -14,15 +14,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
+from grafana_sync.api import stale_outputs
 from grafana_sync.client import GrafanaClient
 from grafana_sync.connection import ConnectionSettings, connection_options
 from grafana_sync.diff import diff_dashboards
 from grafana_sync.diff_render import render_json, render_markdown, render_text
-from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError, GrafanaError
+from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from grafana_sync.gitsource import load_dashboards_at_ref
 from grafana_sync.jsonio import load_compiled_dashboards
-from grafana_sync.paths import DEFAULT_OUTPUT_DIR, ProjectPaths
-from grafana_sync.sync import OWNER_TAG, strip_push_marker
+from grafana_sync.project import Project, find_project
+from grafana_sync.sync import load_remote_dashboards
 
 
 def _display(path: Path) -> str:
@@ -32,29 +33,11 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def load_remote_dashboards(connection: ConnectionSettings,
-                           local_uids: set[str]) -> dict[str, dict[str, Any]]:
-    """The live dashboards tagged managed-by-grafana-sync, plus any uid defined locally.
-
-    A uid defined locally but absent from Grafana is simply not returned (it shows as "added").
-    The push marker tag (`grafana-sync-hash:…`) is bookkeeping and is dropped here.
-    """
+def _remote(connection: ConnectionSettings, local_uids: set[str]) -> dict[str, dict[str, Any]]:
     client = GrafanaClient(connection)
     try:
         client.health()
-        uids = {hit["uid"] for hit in client.search_dashboards(tag=OWNER_TAG)
-                if isinstance(hit, dict) and isinstance(hit.get("uid"), str)}
-        found: dict[str, dict[str, Any]] = {}
-        for uid in sorted(uids | local_uids):
-            answer = client.get_dashboard(uid)
-            if answer is None:
-                continue
-            dashboard = answer.get("dashboard") if isinstance(answer, dict) else None
-            if not isinstance(dashboard, dict):
-                raise GrafanaError(f"read dashboard {uid!r}: Grafana answered without a "
-                                   f"dashboard object")
-            found[uid] = strip_push_marker(dashboard)
-        return found
+        return load_remote_dashboards(client, local_uids)
     finally:
         client.close()
 
@@ -66,6 +49,17 @@ def _public_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _warn_stale(project: Project) -> None:
+    """Say so when compiled files are older than a source that now compiles differently."""
+    stale = stale_outputs(project)
+    if stale:
+        files = ", ".join(_display(compiled) for compiled, _src in stale[:3])
+        more = f" and {len(stale) - 3} more" if len(stale) > 3 else ""
+        click.echo(f"warning: {files}{more} older than {_display(stale[0][1])} and not what the "
+                   "sources compile to now; run `grafana-sync build` first (this diff compares "
+                   "the compiled JSON)", err=True)
 
 
 def _use_color() -> bool:
@@ -86,8 +80,9 @@ def _use_color() -> bool:
                    "(docs/diff-output.schema.json).")
 @click.option("--exit-code", is_flag=True,
               help="Exit 1 when there are differences, 0 when there are none.")
-@click.option("--output-dir", default=DEFAULT_OUTPUT_DIR, show_default=True, metavar="DIR",
-              help="Where the local compiled dashboards are (as for `build`).")
+@click.option("--output-dir", metavar="DIR",
+              help="Where the local compiled dashboards are (as for `build`) [default: the "
+                   "project's output-dir, else provisioning/dashboards/ at its root].")
 @connection_options
 def diff(connection: ConnectionSettings | None, against_dir: str | None,
          against_ref: str | None, fmt: str, exit_code: bool, output_dir: str) -> int:
@@ -104,7 +99,7 @@ def diff(connection: ConnectionSettings | None, against_dir: str | None,
     """
     if against_dir and against_ref:
         raise ConfigError("give either --against DIR or --against-ref GITREF, not both")
-    paths = ProjectPaths.from_root(".", output_dir=output_dir)
+    paths = find_project(output_dir=output_dir, required=output_dir is None)
     if not paths.output_dir.is_dir():
         raise ConfigError(f"{_display(paths.output_dir)}: no compiled dashboards "
                           f"(run `grafana-sync build` first)")
@@ -121,13 +116,14 @@ def diff(connection: ConnectionSettings | None, against_dir: str | None,
         new = load_compiled_dashboards(paths.output_dir)
     elif connection is not None:
         new = load_compiled_dashboards(paths.output_dir)
-        old = load_remote_dashboards(connection, set(new))
+        old = _remote(connection, set(new))
         old_label = f"grafana {_public_url(connection.url)}"
     else:
         raise ConfigError("nothing to compare against: pass --url URL (or set GRAFANA_URL) for "
                           "the live Grafana, --against DIR or --against-ref GITREF")
     result = diff_dashboards(old, new, old_label=old_label,
                              new_label=f"local {_display(paths.output_dir)}")
+    _warn_stale(paths)
     if fmt == "json":
         click.echo(render_json(result), nl=False)
     elif fmt == "markdown":

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from grafana_sync import api
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
-from grafana_sync.paths import ProjectPaths
 
 
 def _list_rules() -> str:
@@ -28,10 +28,11 @@ def _list_rules() -> str:
               show_default=True, help="text: one line per finding and a summary; json: a list.")
 @click.option("--metrics-contract", type=click.Path(path_type=Path),
               help="Markdown metrics contract for metric-contract-rule, applied to every PATH. "
-                   "Default: docs/metrics.md, applied to dashboards under provisioning/dashboards.")
+                   "Default: metrics-contract in [tool.grafana-sync.lint] of pyproject.toml, "
+                   "applied to the project's compiled dashboards.")
 @click.option("--rules", "rule_specs", multiple=True, metavar="PATH",
               help="Prometheus rule file, directory or glob defining recording rules "
-                   "(repeatable). Default: prometheus/rules/*.yml.")
+                   "(repeatable). Default: rules in [tool.grafana-sync.lint].")
 @click.option("-c", "--config", "config_files", multiple=True, type=click.Path(path_type=Path),
               help="Extra .lint file (repeatable), on top of the .lint files found next to "
                    "each dashboard, in its parent folders and at the project root.")
@@ -69,7 +70,7 @@ def lint(
     """
     try:  # imported here so `grafana-sync --help` does not load the PromQL parser
         from grafana_sync.lint.output import render_json, render_text
-        from grafana_sync.lint.runner import LintOptions, run_lint
+        from grafana_sync.lint.runner import run_lint  # noqa: F401  (fails early when missing)
     except ImportError as exc:  # promql-parser missing from an old install
         raise ConfigError(f"grafana-sync lint needs {exc.name or 'promql-parser'}: "
                           "pip install promql-parser") from None
@@ -83,21 +84,9 @@ def lint(
         raise ConfigError("--stdin-filename goes with --stdin")
     stdin_text = sys.stdin.read() if from_stdin else None
 
-    project = ProjectPaths.from_root(".")
-    options = LintOptions(
-        root=project.root,
-        output_dir=project.output_dir,
-        paths=list(paths),
-        metrics_contract=metrics_contract,
-        rule_specs=list(rule_specs),
-        config_files=list(config_files),
-        enable=list(enable),
-        disable=list(disable),
-        fix=fix,
-        stdin_text=stdin_text,
-        stdin_path=stdin_filename,
-    )
-    result = run_lint(options)
+    result = api.lint(paths, metrics_contract=metrics_contract, rules=rule_specs,
+                      config_files=config_files, enable=enable, disable=disable, fix=fix,
+                      stdin_text=stdin_text, stdin_path=stdin_filename)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     report = render_json(result) if fmt == "json" else render_text(result)

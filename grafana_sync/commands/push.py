@@ -12,7 +12,7 @@ import click
 from grafana_sync.client import GrafanaClient
 from grafana_sync.connection import ConnectionSettings, connection_options
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
-from grafana_sync.paths import ProjectPaths
+from grafana_sync.project import find_project
 from grafana_sync.provisioning import load_datasources, load_providers
 from grafana_sync.sync import (
     CONFLICT,
@@ -133,11 +133,14 @@ def _summary(plan: Plan, outcomes: list[Outcome] | None) -> str:
                    "[default: git describe + HEAD subject].")
 @click.option("--skip-datasource", is_flag=True,
               help="Leave datasources alone (do not read provisioning/datasources/*.yaml).")
+@click.option("--output-dir", metavar="DIR",
+              help="Where the compiled dashboards are (as for `build`) [default: the project's "
+                   "output-dir, else provisioning/dashboards/ at its root].")
 @click.option("-j", "--jobs", type=click.IntRange(1, 32), default=4, show_default=True,
               help="Dashboards read and written concurrently.")
 @connection_options
 def push(dry_run: bool, prune: bool, force: bool, message: str | None, skip_datasource: bool,
-         jobs: int, connection: ConnectionSettings | None) -> int:
+         output_dir: str | None, jobs: int, connection: ConnectionSettings | None) -> int:
     """Push compiled dashboards, their folders and the datasources to Grafana.
 
     Creates what is missing, updates what changed, leaves equal dashboards alone, and never
@@ -146,7 +149,7 @@ def push(dry_run: bool, prune: bool, force: bool, message: str | None, skip_data
     """
     if connection is None:
         raise ConfigError("no Grafana URL: give --url URL or set GRAFANA_URL")
-    paths = ProjectPaths.from_root(".")
+    paths = find_project(output_dir=output_dir, required=output_dir is None)
     providers = load_providers(paths.output_dir)
     local = load_local_dashboards(paths.output_dir, providers)
     if not local:

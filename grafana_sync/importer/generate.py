@@ -25,8 +25,8 @@ import grafanalib.core as glc
 
 from grafana_sync.compile import compile_dashboard
 from grafana_sync.errors import BuildError, ConfigError
-from grafana_sync.importer.fit import construct, encode, fit, scalar_arguments
-from grafana_sync.importer.pysource import Call, Name, render
+from grafana_sync.importer.fit import construct, encode, fit, get_path, scalar_arguments
+from grafana_sync.importer.pysource import Call, Name, flat, render
 from grafana_sync.importer.shapes import load_classic
 from grafana_sync.normalise import normalise_dashboard
 
@@ -125,17 +125,46 @@ class _Builder:
         if not isinstance(target, dict) or not isinstance(target.get("expr"), str):
             return target  # not a PromQL query: the query object itself, as written
         args: dict[str, Any] = {"expr": target["expr"]}
+        defaults = {"legendFormat": "", "interval": "", "instant": False, "hide": False}
         for key in ("legendFormat", "refId", "format", "interval", "instant", "hide", "datasource"):
-            if key in target and target[key] is not None:
+            if key in target and target[key] is not None and target[key] != defaults.get(key, KeyError):
                 args[key] = target[key]
+        if "format" not in target:
+            args["format"] = None  # grafanalib writes time_series; None leaves it out as the original
         obj, args = construct(glc.Target, {}, args)
         residual = fit(obj, target, lambda t: self._built_target(panel, t))
         if residual is None:
             return target
-        return self.obj(glc.Target, "grafanalib.core", args, {}, residual, has_extra=False)
+        return _prefer(self.obj(glc.Target, "grafanalib.core", args, {}, residual, has_extra=False),
+                       target)
 
     # -- panels -----------------------------------------------------------------------------
+    def library_panel(self, panel: dict[str, Any]) -> Any:
+        from grafana_sync.grafanalib_extra import LibraryPanel
+
+        library = panel["libraryPanel"]
+        args: dict[str, Any] = {"uid": str(library.get("uid", ""))}
+        if isinstance(library.get("name"), str) and library["name"]:
+            args["name"] = library["name"]
+        nodes: dict[str, Any] = {}
+        if isinstance(panel.get("title"), str) and panel["title"] != args.get("name"):
+            args["title"] = panel["title"]
+        pos = panel.get("gridPos")
+        if isinstance(pos, dict) and all(isinstance(pos.get(k), int) for k in "hwxy"):
+            args["gridPos"] = glc.GridPos(h=pos["h"], w=pos["w"], x=pos["x"], y=pos["y"])
+            nodes["gridPos"] = Call(self.use("grafanalib.core", "GridPos").name,
+                                    [(k, pos[k]) for k in "hwxy"])
+        if panel.get("id") is not None:
+            args["id"] = panel["id"]
+        obj = LibraryPanel(**args)
+        residual = fit(obj, panel, self._built_panel)
+        if residual is None:
+            raise BuildError(f"{self.name}: library panel {library.get('uid')!r} cannot be expressed")
+        return self.obj(LibraryPanel, EXTRA_MODULE, args, nodes, residual, has_extra=False)
+
     def panel(self, panel: dict[str, Any]) -> Any:
+        if isinstance(panel.get("libraryPanel"), dict) and isinstance(panel["libraryPanel"].get("uid"), str):
+            return self.library_panel(panel)
         built_type = self._built_panel(panel).get("type")
         cls = panel_classes().get(str(built_type)) or panel_classes().get(str(panel.get("type")))
         module = "grafanalib.core"
@@ -184,7 +213,17 @@ class _Builder:
                 args["panels"] = []
                 nodes["panels"] = [self.panel(p) for p in children]
         optional = {k: v for k, v in scalar_arguments(cls, panel).items() if k not in args}
+        thresholds = get_path(panel, ("fieldConfig", "defaults", "thresholds"))
+        if isinstance(thresholds, dict) and isinstance(thresholds.get("steps"), list) and thresholds["steps"]:
+            optional["thresholds"] = thresholds["steps"]
+            if thresholds.get("mode") == "percentage":
+                optional["thresholdType"] = thresholds["mode"]
         obj, kept = construct(cls, args, optional)
+        if "thresholds" in kept and get_path(encode(obj), ("fieldConfig", "defaults", "thresholds",
+                                                          "steps")) != kept["thresholds"]:
+            kept.pop("thresholds")  # this class does not write them there: leave them to the residual
+            kept.pop("thresholdType", None)
+            obj, kept = construct(cls, args, kept)
         args.update(kept)
         residual = fit(obj, panel, self._built_panel, fixed_keys=("targets", "panels"), native=True)
         native = residual is not None
@@ -218,8 +257,8 @@ class _Builder:
         residual = fit(obj, var, lambda v: self._built_variable(index, v))
         if residual is None:
             return var
-        return self.obj(glc.Template, "grafanalib.core", {**fixed, **kept}, {}, residual,
-                        has_extra=False)
+        return _prefer(self.obj(glc.Template, "grafanalib.core", {**fixed, **kept}, {}, residual,
+                                has_extra=False), var)
 
     def link(self, link: Any) -> Any:
         if not isinstance(link, dict):
@@ -232,7 +271,8 @@ class _Builder:
         residual = fit(obj, link, self._built_link)
         if residual is None:
             return link
-        return self.obj(glc.DashboardLink, "grafanalib.core", kept, {}, residual, has_extra=False)
+        return _prefer(self.obj(glc.DashboardLink, "grafanalib.core", kept, {}, residual,
+                                has_extra=False), link)
 
     # -- the dashboard ----------------------------------------------------------------------
     def dashboard(self) -> Any:
@@ -279,6 +319,32 @@ class _Builder:
         return self.obj(glc.Dashboard, "grafanalib.core", kept, nodes, residual, has_extra=False)
 
 
+#: A grafanalib object is kept unless its residual makes it this much longer than the plain JSON.
+PREFER_OBJECT_RATIO = 1.25
+
+
+def _prefer(call: Call, plain: dict[str, Any]) -> Any:
+    """The grafanalib call, or the object as plain JSON when grafanalib's defaults make the call
+    (with the residual undoing them) clearly longer than the object itself."""
+    if len(flat(call)) <= PREFER_OBJECT_RATIO * len(flat(plain)):
+        return call
+    return plain
+
+
+def _called(node: Any, names: set[str]) -> set[str]:
+    if isinstance(node, Call):
+        names.add(node.func)
+        for _, value in node.args:
+            _called(value, names)
+    elif isinstance(node, dict):
+        for value in node.values():
+            _called(value, names)
+    elif isinstance(node, list):
+        for value in node:
+            _called(value, names)
+    return names
+
+
 @lru_cache(maxsize=1)
 def _plugin_panel() -> type:
     from grafana_sync.grafanalib_extra import PluginPanel
@@ -291,32 +357,48 @@ def _plugin_panel() -> type:
 # ---------------------------------------------------------------------------------------------
 
 
-def _walk_values(node: Any, key: str, seen: list[tuple[str, Any]]) -> None:
+def _has_removal(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(v is None or _has_removal(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_removal(v) for v in value)
+    return False
+
+
+def _walk_values(node: Any, key: str, owner: str, seen: list[tuple[str, str, Any]]) -> None:
+    """(key, owning class, value) of every dict/list literal that could be named."""
     if isinstance(node, Call):
+        owner = node.func if node.func not in ("ExtraJson",) else owner
         for k, v in node.args:
-            _walk_values(v, k or key, seen)
+            _walk_values(v, k or key, owner, seen)
     elif isinstance(node, dict):
-        if node and key != "extraJson":  # a residual is one object's own difference
-            seen.append((key, node))
+        # a residual is one object's own difference; removal markers are not values
+        if node and key != "extraJson" and not _has_removal(node):
+            seen.append((key, owner, node))
         for k, v in node.items():
-            _walk_values(v, k, seen)
+            _walk_values(v, k, owner, seen)
     elif isinstance(node, list):
-        if node and all(not isinstance(v, Call) for v in node):
-            seen.append((key, node))
+        if node and all(not isinstance(v, Call) for v in node) and not _has_removal(node):
+            seen.append((key, owner, node))
         for v in node:
-            _walk_values(v, key, seen)
+            _walk_values(v, key, owner, seen)
 
 
-def _constant_name(key: str, value: Any, taken: set[str]) -> str:
-    if key.lower() in ("datasource", "datasource_") and isinstance(value, dict):
-        base = "DS_" + str(value.get("uid") or value.get("type") or "default")
+def _snake(name: str) -> str:
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
+
+
+def _constant_name(key: str, owner: str, value: Any, taken: set[str]) -> str:
+    if key.lower() == "datasource" and isinstance(value, dict):
+        base = "DS_" + _snake(str(value.get("uid") or value.get("type") or "default"))
+        base = base.replace("DS_DS_", "DS_")
     else:
-        base = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key)
-    base = re.sub(r"[^A-Za-z0-9]+", "_", base).strip("_").upper() or "VALUE"
+        base = _snake(key) or "VALUE"
+        if owner and owner not in ("Dashboard",):
+            base = f"{_snake(owner)}_{base}"
     if base[0].isdigit():
         base = f"V_{base}"
-    if base.startswith("DS_DS_"):
-        base = base[3:]
     name, n = base, 2
     while name in taken:
         name, n = f"{base}_{n}", n + 1
@@ -324,20 +406,26 @@ def _constant_name(key: str, value: Any, taken: set[str]) -> str:
     return name
 
 
-def _hoist(tree: Any, min_len: int = 24) -> tuple[Any, list[tuple[str, Any]]]:
-    seen: list[tuple[str, Any]] = []
-    _walk_values(tree, "value", seen)
-    counts = Counter(json.dumps(v, sort_keys=False) for _, v in seen)
+def _hoist(tree: Any, min_len: int = 40, min_uses: int = 3) -> tuple[Any, list[tuple[str, Any]]]:
+    """Name datasource refs used twice or more, and other values used min_uses times or more."""
+    seen: list[tuple[str, str, Any]] = []
+    _walk_values(tree, "value", "", seen)
+    counts = Counter(json.dumps(v, sort_keys=False) for _, _, v in seen)
     names: dict[str, str] = {}
     constants: list[tuple[str, Any]] = []
     taken: set[str] = set()
-    for key, value in seen:
+    for key, owner, value in seen:
         text = json.dumps(value, sort_keys=False)
-        if counts[text] < 2 or text in names or len(text) < min_len:
+        if text in names:
+            continue
+        datasource = key.lower() == "datasource" and isinstance(value, dict)
+        if datasource and counts[text] < 2:
+            continue
+        if not datasource and (counts[text] < min_uses or len(text) < min_len):
             continue
         if any(text in other and text != other for other in names):  # inside a named value
             continue
-        names[text] = _constant_name(key, value, taken)
+        names[text] = _constant_name(key, owner, value, taken)
         constants.append((names[text], value))
 
     def replace(node: Any) -> Any:
@@ -448,9 +536,12 @@ def _fixups(dash: dict[str, Any], name: str, notes: list[str]) -> dict[str, Any]
                 continue
             count += 1
             if panel.get("type") != "row" and not str(panel.get("title") or "").strip():
-                new = f"Untitled {panel.get('type') or 'panel'} {panel.get('id') or count}"
-                notes.append(f"{name}: panel #{count} {panel.get('type')!r} (id {panel.get('id')}): title: "
-                             f"the build requires one; set to {new!r}")
+                library = panel.get("libraryPanel") if isinstance(panel.get("libraryPanel"), dict) else {}
+                new = str(library.get("name") or "").strip() or \
+                    f"Untitled {panel.get('type') or 'panel'} {panel.get('id') or count}"
+                kind = "library panel" if library else f"{panel.get('type')} panel"
+                notes.append(f"{name}: panel {new!r} (id {panel.get('id')}): title: the original {kind} "
+                             f"has none and the build requires one; set to {new!r}")
                 panel["title"] = new
             if panel.get("type") == "row":
                 walk(panel.get("panels") or [])
@@ -509,7 +600,11 @@ def import_dashboard(data: Any, name: str, *, folder: str | None = None) -> Impo
     builder = _Builder(dash, name)
     tree = builder.dashboard()
     tree, constants = _hoist(tree)
-    source = render_module(tree, constants, builder.imports, dash["title"], name, folder)
+    used = _called(tree, set())
+    for _, value in constants:
+        _called(value, used)
+    imports = {(module, n) for module, n in builder.imports if n in used}
+    source = render_module(tree, constants, imports, dash["title"], name, folder)
     if _DEBUG_DIR:
         Path(_DEBUG_DIR, module_name_for(dash["uid"]) + ".py").write_text(source)
     check = _exec_module(source, name)
@@ -538,33 +633,65 @@ def first_difference(a: Any, b: Any, path: str = "") -> str:
 
 
 def loss_notes(original: dict[str, Any], built: dict[str, Any], name: str) -> list[str]:
-    """Per field: what `grafana-sync diff --against` will show between the original and the build."""
+    """Per field: what `grafana-sync diff --against` will show between the original and the build.
+
+    Fields the build writes out with Grafana's default are counted, not listed. A field dropped or
+    changed in many places (a legacy key on every query, say) is one note listing where.
+    """
     from grafana_sync.diff import diff_dashboards
 
     uid = str(built.get("uid"))
     result = diff_dashboards({uid: original}, {uid: built})
-    notes: list[str] = []
+    grouped: dict[tuple[str, str], list[str]] = {}
     defaults = 0
     for dash in result.dashboards:
         for change in dash.changes:
             if change.change == "added":
                 defaults += 1
-            else:
-                notes.append(f"{name}: {change.path}: {_describe(change)}")
+                continue
+            grouped.setdefault((_generic(change.path), _describe(change)), []).append("")
         for panel in dash.panels:
             ref = panel.ref
             where = f"panel {ref.title!r} (id {ref.id})"
             if panel.kind in ("added", "removed"):
-                notes.append(f"{name}: {where}: {panel.kind} by the build")
+                grouped.setdefault(("(panel)", f"{panel.kind} by the build"), []).append(where)
+            added = {c.path: c for c in panel.fields if c.change == "added"}
+            moved: set[str] = set()
+            for change in panel.fields:
+                if change.change != "removed":
+                    continue
+                target = next((path for path, c in added.items()
+                               if path.endswith("." + change.path) and c.new == change.old), None)
+                if target is not None:  # e.g. a Grafana 6 text panel's content -> options.content
+                    moved.add(target)
+                    grouped.setdefault((_generic(change.path), f"moved to {target} by the build"),
+                                       []).append(where)
             for change in panel.fields:
                 if change.change == "added":
-                    defaults += 1
-                else:
-                    notes.append(f"{name}: {where}: {change.path}: {_describe(change)}")
+                    defaults += change.path not in moved
+                    continue
+                if change.change == "removed" and any(t.endswith("." + change.path) for t in moved):
+                    continue
+                grouped.setdefault((_generic(change.path), _describe(change)), []).append(where)
+    notes = []
+    for (path, what), places in grouped.items():
+        places = [p for p in places if p]
+        if not places:
+            notes.append(f"{name}: {path}: {what}")
+        elif len(places) == 1:
+            notes.append(f"{name}: {places[0]}: {path}: {what}")
+        else:
+            shown = ", ".join(places[:4]) + (f" and {len(places) - 4} more" if len(places) > 4 else "")
+            notes.append(f"{name}: {path}: {what} in {len(places)} panels: {shown}")
     if defaults:
         notes.append(f"{name}: {defaults} field(s) the original leaves to Grafana's defaults are written "
                      "out by the build (`grafana-sync diff --against` lists them)")
     return notes
+
+
+def _generic(path: str) -> str:
+    """targets[A].step -> targets[*].step: the same field of every item of a list."""
+    return re.sub(r"\[[^\]]*\]", "[*]", path)
 
 
 def _short(value: Any) -> str:

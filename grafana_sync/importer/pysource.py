@@ -103,12 +103,16 @@ def _string_chunks(text: str, room: int) -> list[str]:
     return pieces or [""]
 
 
+#: A string piece may end after these characters (PromQL and markdown read well split there).
+_BREAK_AFTER = " ,({[|"
+
+
 def _words(line: str) -> list[str]:
-    """Words with their trailing spaces attached, so pieces break after a space."""
+    """Words with their trailing break characters attached, so pieces break after them."""
     words: list[str] = []
     current = ""
     for ch in line:
-        if current and ch != " " and current[-1] == " ":
+        if current and current[-1] in _BREAK_AFTER and ch not in _BREAK_AFTER:
             words.append(current)
             current = ""
         current += ch

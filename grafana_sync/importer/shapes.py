@@ -29,6 +29,11 @@ def load_classic(data: Any, name: str) -> tuple[dict[str, Any], list[str]]:
     if isinstance(data.get("rows"), list) and data["rows"]:
         notes.append(f"{name}: legacy rows: laid out on the grid as Grafana's schema-16 migration does "
                      "(row panels, span -> width, height -> grid rows)")
+    for item in data.get("__inputs") or []:
+        if isinstance(item, dict) and item.get("type") == "datasource" and item.get("name"):
+            notes.append(f"{name}: __inputs: the dashboard refers to its {item.get('pluginId', '')} "
+                         f"datasource as ${{{item['name']}}}, which Grafana's import dialog replaces; "
+                         f"replace it in the module or add a datasource variable named {item['name']}")
     for key in EXPORT_KEYS:
         if key in data:
             notes.append(f"{name}: {key}: export-only section, not part of the dashboard; not carried")

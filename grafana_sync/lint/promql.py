@@ -84,6 +84,8 @@ def _current_value(var: dict[str, Any]) -> str | list[str] | None:
         options = var.get("options")
         if isinstance(options, list) and options and isinstance(options[0], dict):
             value = options[0].get("value")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)  # `query: 5` on a constant variable
     if isinstance(value, list):
         strings = [v for v in value if isinstance(v, str) and "$" not in v]
         return strings or None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grafana_sync.lint import rules_grafana as g
+from grafana_sync.lint import rules_json as j
 from grafana_sync.lint import rules_project as p
 from grafana_sync.lint.base import Rule
 from grafana_sync.lint.model import ERROR, WARNING
@@ -113,6 +114,14 @@ RULES: tuple[Rule, ...] = (
          "Threshold steps (defaults and overrides) ascend; only the first, base step is null.",
          "Grafana picks the last step below the value: out-of-order steps colour the wrong range.",
          p.panel_thresholds, origin=OURS),
+    Rule("json-finite-numbers-rule", ERROR,
+         "No NaN, Infinity or -Infinity anywhere in the dashboard.",
+         "They are not JSON: Grafana's API refuses the dashboard and other tools fail to read it.",
+         j.json_finite_numbers, origin=OURS),
+    Rule("panel-object-rule", ERROR,
+         "Every entry of a `panels` list (top level, rows, legacy rows) is a panel object.",
+         "A null or a string in `panels` is silently dropped or breaks the dashboard in Grafana.",
+         j.panel_objects, origin=OURS),
 )
 
 RULES_BY_NAME = {rule.name: rule for rule in RULES}

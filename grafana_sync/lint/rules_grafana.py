@@ -184,7 +184,8 @@ def template_on_time_change_reload(dash: Dashboard, ctx: LintContext) -> Iterato
 # --- panel-* ------------------------------------------------------------------------------------
 
 def panel_datasource(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
-    ds_vars = {v.get("name") for v in dash.variables_of_type("datasource")}
+    ds_vars = {v["name"] for v in dash.variables_of_type("datasource")
+               if isinstance(v.get("name"), str)}
     if not ds_vars:
         return  # template-datasource-rule reports the missing variable, once
 

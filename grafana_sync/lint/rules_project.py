@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,8 +12,8 @@ from grafana_sync.lint import promql
 from grafana_sync.lint.base import LintContext
 from grafana_sync.lint.model import Dashboard, Issue, PanelRef
 from grafana_sync.model import GRID_WIDTH as GRID_COLUMNS
+from grafana_sync.uids import UID_RULE, is_valid_uid
 
-UID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
 # Panel types built on AngularJS, which Grafana 11 no longer loads (angular_support_enabled=false).
 ANGULAR_PANEL_TYPES = {
     "graph": "timeseries",
@@ -39,8 +38,8 @@ def dashboard_uid(dash: Dashboard, ctx: LintContext) -> Iterator[Issue]:
     if not isinstance(uid, str) or not uid:
         yield Issue("has no uid; set one so links, pushes and diffs keep their identity")
         return
-    if not UID_RE.match(uid):
-        yield Issue(f"uid {uid!r} must be 1-40 characters of [a-zA-Z0-9_-]")
+    if not is_valid_uid(uid):
+        yield Issue(f"uid {uid!r} must be {UID_RULE}")
     for other in ctx.dashboards:
         if other is dash:
             break

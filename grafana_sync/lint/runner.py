@@ -21,9 +21,8 @@ from grafana_sync.lint.config import LintConfig, apply_configs, load_lint_file
 from grafana_sync.lint.contract import MetricContract, load_contract, load_records, rule_files
 from grafana_sync.lint.model import ERROR, WARNING, Dashboard, Finding
 from grafana_sync.lint.registry import ALIASES, FOREIGN_RULES, RULES, RULES_BY_NAME
+from grafana_sync.project import LintSettings, Project
 
-DEFAULT_CONTRACT = "docs/metrics.md"
-DEFAULT_RULES_DIR = "prometheus/rules"
 LINT_FILE = ".lint"
 
 
@@ -42,6 +41,10 @@ class LintOptions:
     # which `.lint` files apply (it need not exist). With fix, the fixed JSON is in `fixed_text`.
     stdin_text: str | None = None
     stdin_path: Path | None = None
+    #: The project's configured contract and rule files ([tool.grafana-sync.lint] of root's
+    #: pyproject.toml, grafana_sync.project), used when metrics_contract / rule_specs are not
+    #: given; None reads them from root. The engine has no default file names of its own.
+    project_settings: LintSettings | None = None
 
 
 @dataclass
@@ -125,32 +128,34 @@ def _under(path: Path, folder: Path) -> bool:
 def load_metric_contract(options: LintOptions, notes: list[str]) -> tuple[MetricContract | None, bool]:
     """(contract, explicit). The default contract applies only inside the output dir."""
     explicit = options.metrics_contract is not None
+    settings = options.project_settings or Project.from_root(options.root).lint
     if explicit:
         path = options.metrics_contract
         if not path.is_file():
             raise ConfigError(f"{path}: metrics contract not found")
         contract = load_contract(path, display(path))
     else:
-        path = options.root / DEFAULT_CONTRACT
+        path = settings.metrics_contract
+        if path is None:
+            notes.append("metric-contract-rule skipped: no metrics contract (pass "
+                         "--metrics-contract PATH, or set metrics-contract in "
+                         "[tool.grafana-sync.lint] of pyproject.toml)")
+            return None, False
         if not path.is_file():
-            notes.append(f"metric-contract-rule skipped: no metrics contract ({DEFAULT_CONTRACT} "
-                         "not found; pass --metrics-contract PATH)")
+            notes.append(f"metric-contract-rule skipped: the configured metrics contract "
+                         f"{display(path)} does not exist")
             return None, False
         try:
             contract = load_contract(path, display(path))
         except ConfigError as exc:
             notes.append(f"metric-contract-rule skipped: {exc}")
             return None, False
-    if options.rule_specs:
-        files = []
-        for spec in options.rule_specs:
-            found = rule_files(spec, options.root)
-            if not found:
-                raise ConfigError(f"{spec}: matches no rule files")
-            files.extend(found)
-    else:
-        rules_dir = options.root / DEFAULT_RULES_DIR
-        files = rule_files(str(rules_dir), options.root) if rules_dir.is_dir() else []
+    files = []
+    for spec in options.rule_specs or list(settings.rules):
+        found = rule_files(spec, options.root)
+        if not found and options.rule_specs:
+            raise ConfigError(f"{spec}: matches no rule files")
+        files.extend(found)
     for rule_file in files:
         contract.records |= load_records(rule_file, display(rule_file))
         contract.rule_sources.append(display(rule_file))

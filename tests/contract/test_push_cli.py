@@ -101,6 +101,17 @@ def run(capsys: pytest.CaptureFixture[str], *args: str, token: str | None = SECR
     return int(exc.value.code or 0), out, err
 
 
+def push_then_undefine(capsys: pytest.CaptureFixture[str], root: Path,
+                       dashboards: list[dict[str, Any]]) -> None:
+    """Push these dashboards with the real CLI, then delete their files (as prune's input)."""
+    for dash in dashboards:
+        write_dashboard(root, f"{dash['uid']}.json", dash)
+    code, out, err = run(capsys)
+    assert code == 0, out + err
+    for dash in dashboards:
+        (root / "provisioning" / "dashboards" / f"{dash['uid']}.json").unlink()
+
+
 def dashboard_posts(fake: FakeGrafana) -> list[dict[str, Any]]:
     return [b for m, p, b in fake.calls if m == "POST" and p == "/api/dashboards/db"]
 
@@ -177,12 +188,9 @@ def test_dry_run_makes_no_write_call_and_prints_the_plan(grafana, project, capsy
 
 
 def test_dry_run_shows_every_kind_of_action(grafana, project, capsys):
-    run(capsys)
+    push_then_undefine(capsys, project, [make_dashboard("stale", "Stale")])
     write_dashboard(project, "ml/perf.json", make_dashboard("perf", "Performance", unit="ms"))
     grafana.ui_edit("ovw", lambda d: d["panels"][0].update(title="Edited in UI"))
-    stale = make_dashboard("stale", "Stale")
-    stale["tags"].append(HASH_TAG_PREFIX + "0")
-    grafana.add_dashboard(stale, updated_by="sa-1-ci-push")
     writes = len(grafana.writes())
     code, out, _ = run(capsys, "--dry-run", "--prune")
     assert grafana.writes()[writes:] == []
@@ -195,13 +203,14 @@ def test_dry_run_shows_every_kind_of_action(grafana, project, capsys):
 
 # -- prune -------------------------------------------------------------------------------------
 def test_prune_deletes_exactly_the_stale_managed_dashboards(grafana, project, capsys):
-    grafana.add_dashboard(make_dashboard("old1", "Old one"))
-    grafana.add_dashboard(make_dashboard("old2", "Old two"))
+    push_then_undefine(capsys, project, [make_dashboard("old1", "Old one"),
+                                         make_dashboard("old2", "Old two")])
     grafana.add_dashboard(make_dashboard("theirs", "Someone else's", tags=["team-a"]))
     grafana.add_dashboard(make_dashboard("untagged", "No tags", tags=[]))
     code, out, _ = run(capsys)  # without --prune nothing is deleted
     assert code == 0
     assert {"old1", "old2", "theirs", "untagged"} <= set(grafana.dashboards)
+    assert grafana.count("DELETE", "/api/dashboards/uid/old1") == 0
     code, out, _ = run(capsys, "--prune")
     assert code == 0, out
     deleted = sorted(p for m, p, _ in grafana.calls if m == "DELETE")
@@ -495,11 +504,12 @@ def test_secrets_never_in_output_logs_or_errors(contract, project, capsys, caplo
 
 def test_search_pages_are_all_read_for_prune(grafana, project, capsys, monkeypatch):
     monkeypatch.setattr("grafana_sync.client.SEARCH_PAGE_SIZE", 2)
-    for i in range(5):
-        grafana.add_dashboard(make_dashboard(f"old{i}", f"Old {i}"))
+    push_then_undefine(capsys, project, [make_dashboard(f"old{i}", f"Old {i}") for i in range(5)])
+    searches = grafana.count("GET", "/api/search")
     code, out, _ = run(capsys, "--prune")
     assert code == 0, out
-    assert grafana.count("GET", "/api/search") == 3  # pages of 2, 2 and 1 hits
+    # 8 tagged dashboards (3 defined + 5 stale): pages of 2, 2, 2, 2 hits and an empty one
+    assert grafana.count("GET", "/api/search") - searches == 5
     assert set(grafana.dashboards) == {"ovw", "perf", "cost"}
 
 

@@ -83,13 +83,12 @@ def test_check_reports_missing_stale_and_orphaned(project: Path) -> None:
     assert "missing: provisioning/dashboards/team-a/example-service.json" in proc.stdout
     assert not (project / "provisioning").exists(), "--check must write nothing"
 
+    write_module(project, "old.py", simple(uid="old", title="Old"))
     assert run(project, "build").returncode == 0
+    (project / "dashboards" / "old.py").unlink()  # an earlier build wrote old.json
     out = project / "provisioning" / "dashboards" / "team-a" / "example-service.json"
     out.write_text(out.read_text().replace("Request rate", "Request rate (edited)"))
     orphan = project / "provisioning" / "dashboards" / "old.json"
-    orphan.write_text('{\n  "panels": [],\n  "uid": "old"\n}\n')  # canonical: an earlier build's
-    foreign = project / "provisioning" / "dashboards" / "exported.json"
-    foreign.write_text('{"uid": "exported", "panels": []}')  # put there by hand
     proc = run(project, "build", "--check")
     assert proc.returncode == 1
     assert "stale: provisioning/dashboards/team-a/example-service.json" in proc.stdout
@@ -100,8 +99,7 @@ def test_check_reports_missing_stale_and_orphaned(project: Path) -> None:
     assert proc.returncode == 0
     assert "removed provisioning/dashboards/old.json" in proc.stdout
     assert not orphan.exists()
-    assert foreign.exists(), "a file build did not write is never deleted"
-    assert "left provisioning/dashboards/exported.json alone" in proc.stderr
+    assert "(edited)" not in out.read_text()
     assert run(project, "build", "--check").returncode == 0
 
 
@@ -178,9 +176,14 @@ def test_overlapping_panels_are_rejected(project: Path) -> None:
 
 
 def test_missing_dashboards_folder(tmp_path: Path) -> None:
-    proc = run(tmp_path, "build")
+    proc = run(tmp_path, "build")  # not a project at all: says where it looked
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: dashboards: dashboards folder not found"
+    assert proc.stderr.startswith(f"error: {tmp_path} is not inside a grafana-sync project")
+    assert "-C DIR" in proc.stderr and proc.stderr.count("\n") == 1
+    (tmp_path / "pyproject.toml").write_text('[tool.grafana-sync]\ndashboards-dir = "src"\n')
+    proc = run(tmp_path, "build")  # a project whose configured sources folder is missing
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: src: dashboards folder not found"
     assert "Traceback" not in proc.stderr
 
 

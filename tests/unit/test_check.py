@@ -260,6 +260,7 @@ def test_unreachable_prometheus_exits_2_with_one_line(tmp_path):
 
 
 def test_cli_usage_errors(tmp_path, monkeypatch):
+    (tmp_path / "dashboards").mkdir()  # a project (grafana_sync.project) with nothing compiled
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     result = runner.invoke(cli, ["check"])

@@ -187,6 +187,7 @@ def test_usage_errors_are_one_line_exit_2(tmp_path, monkeypatch, capsys, args, n
 
 
 def test_no_compiled_dashboards_is_a_one_line_error(tmp_path, monkeypatch, capsys) -> None:
+    (tmp_path / "dashboards").mkdir()  # a project (grafana_sync.project) with nothing compiled
     code, _, err = run(tmp_path, monkeypatch, capsys, "--against", ".")
     assert code == 2 and err.count("\n") == 1 and "run `grafana-sync build` first" in err
 

@@ -317,14 +317,15 @@ def test_swapped_side_by_side_panels_are_both_moved() -> None:
     assert dash["shifted"] == []
 
 
-def test_position_only_change_is_still_a_difference() -> None:
-    """A panel moved into free space keeps its reading order: a shift, but not "identical"."""
+def test_position_only_change_is_a_move_when_nothing_above_explains_it() -> None:
+    """A panel moved down into free space keeps its reading order, but nothing above it changed,
+    so the layout did not flow it there: it was moved by hand (issue #19)."""
     new = base_dashboard()
     panel(new, "Error ratio")["gridPos"]["y"] = 11
     result = diff_dashboards({"infra": base_dashboard()}, {"infra": new})
-    assert not result.is_empty
-    assert [(o.title, n.grid_pos["y"]) for o, n in result.dashboards[0].shifted] == [
-        ("Error ratio", 11)]
+    assert not result.is_empty and result.dashboards[0].shifted == ()
+    assert [(c.kind, c.ref.title, c.new.grid_pos["y"]) for c in result.dashboards[0].panels] == [
+        ("moved", "Error ratio", 11)]
 
 
 def test_moved_and_changed_panel_gives_two_entries() -> None:

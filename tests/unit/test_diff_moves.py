@@ -1,8 +1,8 @@
 """Move detection, field paths and row membership in the panel diff (issue #19).
 
-The property test generates random packed layouts (seeded: every run checks the same 400
-layouts, and a failure names its seed), moves one panel to free space, and checks that the diff
-names exactly that panel and nothing else.
+The property test generates random packed layouts, half of them with row panels (seeded: every
+run checks the same 400 layouts, and a failure names its seed), moves one panel to free space,
+and checks that the diff names exactly that panel, as moved, and nothing else.
 """
 
 from __future__ import annotations
@@ -65,10 +65,17 @@ def test_sideways_move_keeping_reading_order_is_a_move_not_a_shift() -> None:
 
 
 def _random_layout(rng: random.Random) -> list[dict[str, Any]]:
-    """Rows of panels filling the 24 columns, 2..12 panels, random widths and heights."""
+    """Bands of panels filling the 24 columns, 2..12 panels, random widths and heights; in
+    half the layouts, some bands start with a row panel (1 high, full width)."""
     panels: list[dict[str, Any]] = []
     y = 0
-    while len(panels) < rng.randint(2, 12):
+    with_rows = rng.random() < 0.5
+    while len([p for p in panels if p["type"] != "row"]) < rng.randint(2, 12):
+        if with_rows and rng.random() < 0.4:
+            panels.append({"id": len(panels) + 1, "type": "row", "title": f"R{len(panels) + 1}",
+                           "collapsed": False, "panels": [],
+                           "gridPos": {"x": 0, "y": y, "w": 24, "h": 1}})
+            y += 1
         x, h = 0, rng.choice([4, 6, 8])
         while x < 24:
             w = rng.choice([w for w in (6, 8, 12, 24) if x + w <= 24] or [24 - x])
@@ -99,17 +106,39 @@ def test_property_moving_one_panel_names_exactly_that_panel(seed: int) -> None:
     rng = random.Random(seed)
     old_panels = _random_layout(rng)
     new_panels = copy.deepcopy(old_panels)
-    moving = rng.choice(new_panels)
+    moving = rng.choice([p for p in new_panels if p["type"] != "row"])
     x, y = _free_spot(rng, new_panels, moving)
     moving["gridPos"]["x"], moving["gridPos"]["y"] = x, y
     if rng.random() < 0.5:  # list order follows the layout, as Grafana saves it ... or not
         new_panels.sort(key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"]))
     dash = _diff(_dash(old_panels), _dash(new_panels))
-    named = [c.ref.title for c in dash.panels] + [n.title for _o, n in dash.shifted]
-    assert named == [moving["title"]], f"seed {seed}"
-    old_x = next(p for p in old_panels if p["title"] == moving["title"])["gridPos"]["x"]
-    if x != old_x:
-        assert [c.kind for c in dash.panels] == ["moved"], f"seed {seed}"
+    assert [(c.kind, c.ref.title) for c in dash.panels] == [("moved", moving["title"])], (
+        f"seed {seed}")
+    assert dash.shifted == (), f"seed {seed}"
+    assert dash.panels[0].new.grid_pos == moving["gridPos"]
+
+
+def test_insert_above_shifts_the_panels_below_and_moves_none() -> None:
+    """The other side of the rule: a shift with a cause above it stays a shift."""
+    old = _dash([_panel(1, "A", 0, 0, 24), _panel(2, "B", 0, 8, 12), _panel(3, "C", 12, 8, 12)])
+    new = copy.deepcopy(old)
+    for p in new["panels"]:
+        p["gridPos"]["y"] += 4
+    new["panels"].insert(0, _panel(4, "New", 0, 0, 24, h=4))
+    dash = _diff(old, new)
+    assert [(c.kind, c.ref.title) for c in dash.panels] == [("added", "New")]
+    assert sorted(n.title for _o, n in dash.shifted) == ["A", "B", "C"]
+
+
+def test_shift_without_cause_above_is_a_move_even_with_a_change_below() -> None:
+    old = _dash([_panel(1, "A", 0, 0, 24), _panel(2, "B", 0, 8, 24)])
+    new = copy.deepcopy(old)
+    new["panels"][1]["gridPos"]["y"] = 10  # B slides down into nothing
+    new["panels"].append(_panel(3, "New", 0, 30, 24))  # added far below: no cause for B
+    dash = _diff(old, new)
+    assert sorted((c.kind, c.ref.title) for c in dash.panels) == [("added", "New"),
+                                                                   ("moved", "B")]
+    assert dash.shifted == ()
 
 
 def test_unit_added_to_empty_field_config_is_reported_at_its_own_path() -> None:

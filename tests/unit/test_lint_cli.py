@@ -45,6 +45,7 @@ def acceptance_dashboard() -> dict:
 
 
 def test_json_output_lists_exactly_the_two_findings(project: Path, capsys) -> None:
+    write(project / "pyproject.toml", '[tool.grafana-sync.lint]\nmetrics-contract = "docs/metrics.md"\n')
     write(project / "docs" / "metrics.md", "| `demo_requests_total` | counter |\n")
     write(project / "some.json", acceptance_dashboard())
     code, out, err = run(capsys, "--format", "json", "some.json")
@@ -97,6 +98,7 @@ def test_no_paths_lints_every_compiled_dashboard(project: Path, capsys) -> None:
 
 
 def test_no_compiled_dashboards_is_a_usage_error(project: Path, capsys) -> None:
+    (project / "dashboards").mkdir()  # a project (grafana_sync.project) with nothing compiled
     code, out, err = run(capsys)
     assert code == 2 and out == ""
     assert err == ("error: no compiled dashboards under provisioning/dashboards "

@@ -65,6 +65,13 @@ def test_contract_knows_histogram_series_patterns_records_and_prometheus_series(
 
 
 def project(tmp_path: Path, contract: str | None = CONTRACT, rules: str | None = RULES) -> Path:
+    """A project whose configuration (grafana_sync.project) names its contract and rules."""
+    config = ["[tool.grafana-sync.lint]"]
+    if contract is not None:
+        config.append('metrics-contract = "docs/metrics.md"')
+    if rules is not None:
+        config.append('rules = ["prometheus/rules"]')
+    (tmp_path / "pyproject.toml").write_text("\n".join(config) + "\n")
     if contract is not None:
         (tmp_path / "docs").mkdir()
         (tmp_path / "docs" / "metrics.md").write_text(contract)

@@ -8,12 +8,12 @@ import pytest
 
 from grafana_sync.jsonio import compiled_files
 from grafana_sync.lint import LintOptions, run_lint
-from grafana_sync.paths import ProjectPaths
+from grafana_sync.project import Project
 from tests.conftest import IN_CI
 
 
 def test_repository_dashboards_have_no_lint_errors(repo_root: Path) -> None:
-    paths = ProjectPaths.from_root(repo_root)
+    paths = Project.from_root(repo_root)
     if not compiled_files(paths.output_dir):
         if IN_CI:
             pytest.fail(f"no compiled dashboards under {paths.output_dir}")

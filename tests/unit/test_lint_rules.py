@@ -177,6 +177,11 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
         ("panel-thresholds-rule", steps([None, 200, 100])),
         ("panel-thresholds-rule", steps([None, 100, None])),
         ("panel-thresholds-rule", steps(["null", 100])),  # grafanalib's string "null"
+        ("dashboard-uid-rule", lambda d: d.update(uid="abc\n")),  # `$` would match before \n
+        ("json-finite-numbers-rule", set_panel(3, "maxDataPoints", float("nan"))),
+        ("json-finite-numbers-rule", lambda d: d.update(weight=float("-inf"))),
+        ("panel-object-rule", lambda d: d["panels"].append(None)),
+        ("panel-object-rule", lambda d: d["panels"].insert(0, "x")),
     ]
 
 

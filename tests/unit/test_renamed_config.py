@@ -139,13 +139,54 @@ def test_selector_and_thresholds_reach_the_rules(renamed: Path) -> None:
     assert exprs["MLModelTargetDown/critical"] == 'up{job="model-serving"} == 0'
 
 
-@pytest.mark.integration
-def test_promtool_accepts_the_renamed_rules(renamed: Path) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
         if os.environ.get("CI"):
             pytest.fail("promtool not found")
         pytest.skip("promtool not found (apt-get install prometheus)")
+    return path
+
+
+@pytest.mark.integration
+def test_promtool_accepts_the_renamed_rules(renamed: Path) -> None:
     files = sorted(str(p) for p in (renamed / "rules").glob("*.yml"))
-    proc = subprocess.run([promtool, "check", "rules", *files], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([promtool(), "check", "rules", *files], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.integration
+def test_promtool_tests_follow_the_renamed_config(renamed: Path) -> None:
+    """The generated unit tests use the new names and thresholds, and pass against the new rules."""
+    tests = sorted(p.name for p in (renamed / "tests").glob("*_test.yml"))
+    assert tests == ["alerts_test.yml", "recording_test.yml"]
+    text = (renamed / "tests" / "alerts_test.yml").read_text()
+    assert 'model_name="churn"' in text and 'job="model-serving"' in text
+    assert 'model="churn"' not in text and 'job="ml-model"' not in text
+    assert "critical above 8%" in text and "SLO: p95 at most 300ms" in text
+    proc = subprocess.run([promtool(), "test", "rules", *tests], capture_output=True, text=True,
+                          timeout=120, cwd=renamed / "tests")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("SUCCESS") == 2
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("config", [
+    # other renames, other thresholds and windows, a regex selector, an alert switched off
+    "labels: {model: svc, version: rev, feature: col, attribute: attr, group: grp}\n"
+    "selectors: {serving: 'job=~\"serving|canary\"', evaluation: 'job=\"batch-eval\"'}\n"
+    "thresholds: {error_ratio_warn: 0.002, error_ratio_crit: 0.3, latency_p95_warn_seconds: 1,\n"
+    "  latency_p95_crit_seconds: 4, quality_drop_crit: 0.2, concept_drift_z: 5, drifted_share_crit: 0.6,\n"
+    "  evaluation_missed_runs_crit: 3, budget_burn_crit: 2, gpu_memory_crit: 0.8, audit_coverage_min: 0.5,\n"
+    "  spd_fair_bound: 0.3, dir_fair_lower: 0.5, dir_fair_upper: 2}\n"
+    "alerts: {MLCostOverBudget: {for: 1h, severity: critical}, MLAuditLogGap: {enabled: false},\n"
+    "  MLErrorRatioHigh: {for: 2m}}\n",
+])
+def test_promtool_tests_pass_under_other_configs(tmp_path: Path, config: str) -> None:
+    built = build_with(config, tmp_path)
+    tests = sorted(p.name for p in (built / "tests").glob("*_test.yml"))
+    proc = subprocess.run([promtool(), "test", "rules", *tests], capture_output=True, text=True,
+                          timeout=120, cwd=built / "tests")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    rules = (built / "rules" / "alerts.yml").read_text()
+    assert "MLAuditLogGap" not in rules and "severity: critical" in rules

@@ -1,0 +1,172 @@
+"""Dashboard sources: what `build` reads from the dashboards folder (DESIGN.md "Compile").
+
+A source is a file in the dashboards folder whose name does not start with `_`:
+- a Python module exposing `dashboard` or `dashboards` (a list), each one of
+  - a grafanalib `Dashboard` (anything with `to_json_data()`),
+  - a Grafana foundation-SDK dashboard builder (`build()`) or model (`to_json()`), classic or v2,
+  - a plain dict of dashboard JSON (classic, legacy rows or Kubernetes-shaped);
+  and optionally `folder` (a Grafana folder uid) to place its output in `<output>/<folder>/`;
+- a `.json` file holding one dashboard (any shape `grafana_sync.shapes` reads); a Kubernetes
+  resource's `metadata.annotations["grafana.app/folder"]` places it in that folder.
+
+Every source becomes the same raw JSON object here; `grafana_sync.compile` then normalises them
+all the same way, so the shape of the source never shows in the output.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grafana_sync.errors import BuildError, ConfigError, SyncError
+from grafana_sync.jsonio import load_json_file
+from grafana_sync.shapes import classic, is_kubernetes
+
+SOURCE_SUFFIXES = (".py", ".json")
+FOLDER_ANNOTATION = "grafana.app/folder"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One dashboard object read from a source file, with the folder it goes in (as written:
+    grafana_sync.compile checks it is a folder uid) and where that folder was given."""
+
+    path: Path
+    obj: Any
+    folder: Any = None
+    folder_from: str = "`folder`"
+
+
+def discover_sources(dashboards_dir: Path) -> list[Path]:
+    """Source files in name order; `_`-prefixed files are libraries or data, not dashboards."""
+    if not dashboards_dir.is_dir():
+        raise ConfigError(f"{dashboards_dir}: dashboards folder not found")
+    return sorted(p for p in dashboards_dir.iterdir()
+                  if p.suffix in SOURCE_SUFFIXES and p.is_file() and not p.name.startswith(("_", ".")))
+
+
+def _user_frame(exc: BaseException, path: Path) -> str:
+    """'file:line' of the deepest traceback frame inside the dashboards folder, if any."""
+    where = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).resolve().parent == path.parent.resolve():
+            where = f"{Path(frame.filename).name}:{frame.lineno}"
+    return where
+
+
+def import_module(path: Path) -> Any:
+    """Import one dashboard module by path, with its folder on sys.path for shared helpers."""
+    name = f"_grafana_sync_dashboards.{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{path}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    folder = str(path.parent.resolve())
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except SyncError:  # already one line naming its cause (e.g. a bad shared config file)
+        raise
+    except (Exception, SystemExit) as exc:  # user code's errors: one line, never a traceback
+        where = _user_frame(exc, path)
+        detail = f" (at {where})" if where and not where.startswith(f"{path.name}:0") else ""
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        raise ConfigError(f"{path}: import failed{detail}: {type(exc).__name__}: {message}") from None
+    finally:
+        if added and folder in sys.path:
+            sys.path.remove(folder)
+    return module
+
+
+def _module_dashboards(module: Any, path: Path) -> list[Any]:
+    if hasattr(module, "dashboards"):
+        items = module.dashboards
+        if not isinstance(items, (list, tuple)):
+            kind = type(items).__name__
+            raise ConfigError(f"{path}: `dashboards` must be a list of dashboards, got {kind}")
+        return list(items)
+    if hasattr(module, "dashboard"):
+        return [module.dashboard]
+    raise ConfigError(f"{path}: defines neither `dashboard` nor `dashboards`")
+
+
+def _json_folder(data: Any) -> Any:
+    if isinstance(data, dict) and is_kubernetes(data):
+        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        annotations = metadata.get("annotations")
+        return annotations.get(FOLDER_ANNOTATION) if isinstance(annotations, dict) else None
+    return None
+
+
+def load_sources(path: Path) -> list[Source]:
+    """The dashboards one source file defines (a module may define several)."""
+    if path.suffix == ".json":
+        data = load_json_file(path)
+        return [Source(path, data, _json_folder(data),
+                       f"metadata.annotations[{FOLDER_ANNOTATION!r}]")]
+    module = import_module(path)
+    folder = getattr(module, "folder", None)
+    return [Source(path, obj, folder) for obj in _module_dashboards(module, path)]
+
+
+def _to_json_default(obj: Any) -> Any:
+    """json.dumps fallback for foundation-SDK models (and anything else with to_json())."""
+    to_json = getattr(obj, "to_json", None)
+    if callable(to_json):
+        return to_json()
+    to_json_data = getattr(obj, "to_json_data", None)
+    if callable(to_json_data):
+        return to_json_data()
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serialisable")
+
+
+def source_kind(obj: Any) -> str:
+    """'dict', 'grafanalib', 'foundation-sdk builder', 'foundation-sdk model' or 'unknown'."""
+    if isinstance(obj, dict):
+        return "dict"
+    if callable(getattr(obj, "to_json_data", None)):
+        return "grafanalib"
+    if callable(getattr(obj, "build", None)):
+        return "foundation-sdk builder"
+    if callable(getattr(obj, "to_json", None)):
+        return "foundation-sdk model"
+    return "unknown"
+
+
+def to_raw_json(obj: Any, path: Path) -> dict[str, Any]:
+    """Any supported dashboard object -> raw classic dashboard JSON (a new dict)."""
+    kind = source_kind(obj)
+    try:
+        if kind == "dict":
+            data = json.loads(json.dumps(obj))  # a deep copy that also proves it is JSON
+        elif kind == "grafanalib":
+            from grafanalib._gen import DashboardEncoder
+
+            data = json.loads(json.dumps(obj.to_json_data(), cls=DashboardEncoder))
+        elif kind == "foundation-sdk builder":
+            data = json.loads(json.dumps(obj.build(), default=_to_json_default))
+        elif kind == "foundation-sdk model":
+            data = json.loads(json.dumps(obj.to_json(), default=_to_json_default))
+        else:
+            raise ConfigError(f"{path}: `dashboard` is a {type(obj).__name__}, not a grafanalib "
+                              "Dashboard, a foundation-SDK dashboard (builder or model) or a dict")
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise BuildError(f"{path}: dashboard cannot be encoded as JSON: {exc}") from None
+    except Exception as exc:  # a builder's own validation (foundation SDK raises its own errors)
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        raise ConfigError(f"{path}: building the {kind} dashboard failed: "
+                          f"{type(exc).__name__}: {message}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: dashboard did not encode to a JSON object")
+    return classic(data, str(path))

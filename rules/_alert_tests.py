@@ -1,0 +1,463 @@
+"""promtool tests of every alert (prometheus/tests/alerts_test.yml), following the config.
+
+Each alert: a "bad" series that crosses its threshold fires only once its `for` has elapsed (an
+earlier eval_time expects nothing firing), and a healthy series stays silent; two-level alerts
+also get a series between the warning and the critical threshold (warning only). Inputs are
+derived from the configured thresholds and `for` windows, and labels from the configured names
+(rules/_testlib.py), so a team's monitoring.yaml gets tests of its own alerts. Inputs are raw
+exporter series, so the recording rules under the alerts are exercised too. With the default
+config the values are the hand-worked ones of the comments.
+"""
+
+from __future__ import annotations
+
+from _rulelib import CONFIG, num, pct, seconds, t
+from _testlib import exp_labels, humanize_duration, humanize_percentage, job, minutes, series
+
+SERVING = "ml-model"
+EVAL = "ml_evaluation"
+BASE = CONFIG.runbook_url
+
+
+def _for(name: str) -> int:
+    return minutes(CONFIG.alert(name).for_)
+
+
+def _human_for(name: str) -> str:
+    from _rulelib import human_duration
+
+    return human_duration(CONFIG.alert(name).for_)
+
+
+def _on(name: str) -> bool:
+    return CONFIG.alert(name).enabled
+
+
+def _alert(name: str, severity: str, summary: str, description: str, source: str = "serving",
+           **labels: str) -> dict:
+    return {"exp_labels": {"severity": severity, **exp_labels(source, **labels)},
+            "exp_annotations": {"summary": summary, "description": description,
+                                "runbook_url": f"{BASE}#{name.lower()}"}}
+
+
+def _case(name: str, inputs: list[tuple[str, str]], fired: list[dict], *, start: int = 0,
+          length: int | None = None) -> dict:
+    """One test: nothing fires before `for` has elapsed; at `for` + 5m exactly `fired` does."""
+    window = _for(name)
+    end = start + window + 5
+    n = length or end + 5
+    return {
+        "interval": "1m",
+        "input_series": [{"series": s, "values": v.replace("{n}", str(n))} for s, v in inputs],
+        "alert_rule_test": [
+            {"eval_time": f"{max(start + window - 1, 1)}m", "alertname": name, "exp_alerts": []},
+            {"eval_time": f"{end}m", "alertname": name, "exp_alerts": fired},
+        ],
+    }
+
+
+def _levels(name: str, warn: float, crit: float) -> list[str]:
+    """The severities a two-level alert is configured with."""
+    settings = CONFIG.alert(name)
+    return [s for s in ("warning", "critical") if s in settings.severities]
+
+
+# --- serving -----------------------------------------------------------------------------------
+
+
+def target_down() -> dict:
+    name = "MLModelTargetDown"
+    j = job(SERVING)
+    (sev,) = CONFIG.alert(name).severities
+    return _case(name, [(series("up", job=SERVING, instance="demo:8000"), "0x{n}"),
+                        (series("up", job=SERVING, instance="demo:8001"), "1x{n}")], [
+        _alert(name, sev, "Model service target demo:8000 is down",
+               f"Prometheus has failed to scrape demo:8000 (job {j}) for {_human_for(name)}: the model "
+               "service is down or unreachable, and every other ML alert for it is blind.",
+               job=SERVING, instance="demo:8000"),
+    ])
+
+
+def error_ratio() -> dict:
+    """v1 fails at twice the critical ratio (both levels), v2 between warning and critical."""
+    name = "MLErrorRatioHigh"
+    warn, crit = t("error_ratio_warn"), t("error_ratio_crit")
+    per_min = 1000
+    bad = min(round(2 * crit * per_min), per_min)
+    mid = round((warn + crit) / 2 * per_min)
+    inputs = []
+    for model, version, errors in (("churn", "v1", bad), ("churn", "v2", mid), ("fraud", "v1", 0)):
+        inputs += [
+            (series("ml_inference_requests_total", job=SERVING, model=model, version=version,
+                    status="success"), f"0+{per_min - errors}x{{n}}"),
+            (series("ml_inference_requests_total", job=SERVING, model=model, version=version,
+                    status="error"), f"0+{errors}x{{n}}" if errors else "0x{n}"),
+        ]
+    fired = []
+    for version, errors in (("v1", bad), ("v2", mid)):
+        ratio = errors / per_min
+        shown = humanize_percentage(ratio)
+        for severity, threshold in (("warning", warn), ("critical", crit)):
+            if ratio > threshold and severity in _levels(name, warn, crit):
+                fired.append(_alert(
+                    name, severity, f"churn {version}: {shown} of requests fail",
+                    f"{shown} of inference requests to model churn version {version} failed over the "
+                    f"last 5 minutes ({severity} above {pct(threshold)}).",
+                    job=SERVING, model="churn", version=version))
+    return _case(name, inputs, fired, start=1)
+
+
+def latency() -> dict:
+    """v1: every request in (crit, 2 crit] (both levels); v2 in (warn, crit]; fraud in (0, warn/2]."""
+    name = "MLLatencySLOBreach"
+    warn, crit = t("latency_p95_warn_seconds"), t("latency_p95_crit_seconds")
+    bounds = [warn / 2, warn, crit, 2 * crit]
+    inputs, fired = [], []
+    for model, version, upper in (("churn", "v1", 3), ("churn", "v2", 2), ("fraud", "v1", 0)):
+        for i, le in enumerate([*bounds, None]):
+            values = "0+60x{n}" if le is None or i >= upper else "0x{n}"
+            inputs.append((series("ml_inference_duration_seconds_bucket", job=SERVING, model=model,
+                                  version=version, le="+Inf" if le is None else num(le)), values))
+        low = bounds[upper - 1] if upper else 0.0
+        p95 = low + (bounds[upper] - low) * 0.95
+        for severity, threshold in (("warning", warn), ("critical", crit)):
+            if p95 > threshold and severity in _levels(name, warn, crit):
+                why = (f"SLO: p95 at most {seconds(threshold)}" if severity == "warning" else
+                       f"critical above {seconds(threshold)}"
+                       + (", twice the SLO" if threshold == 2 * warn else ""))
+                fired.append(_alert(
+                    name, severity, f"{model} {version}: p95 latency {humanize_duration(p95)}",
+                    f"The 95th percentile inference latency of model {model} version {version} is "
+                    f"{humanize_duration(p95)} over the last 5 minutes ({why}).",
+                    job=SERVING, model=model, version=version))
+    return _case(name, inputs, fired, start=1)
+
+
+def no_predictions() -> dict:
+    """churn stops after 5 minutes (its 5m rate is 0 from 10m on); fraud keeps serving."""
+    name = "MLNoPredictions"
+    window = _for(name)
+    n = 10 + window + 10
+    case = _case(name, [
+        (series("ml_predictions_total", job=SERVING, model="churn", version="v1"), f"0+50x5 250x{n}"),
+        (series("ml_predictions_total", job=SERVING, model="fraud", version="v1"), f"0+50x{n + 5}"),
+    ], [_alert(name, CONFIG.alert(name).severities[0], "churn serves no predictions",
+               f"Model churn returned no predictions for {_human_for(name)} although its service is "
+               "scraped: traffic stopped reaching it, or every request fails.", job=SERVING, model="churn")],
+        start=10)
+    return case
+
+
+def workers() -> dict:
+    """churn: all 100 workers busy; fraud: half the threshold."""
+    name = "MLWorkersSaturated"
+    limit = t("worker_saturation_crit")
+    calm = int(limit * 100 / 2)
+    return _case(name, [
+        (series("ml_inference_in_progress_requests", job=SERVING, model="churn", version="v1"), "60x{n}"),
+        (series("ml_inference_in_progress_requests", job=SERVING, model="churn", version="v2"), "40x{n}"),
+        (series("ml_inference_max_concurrency", job=SERVING, model="churn"), "100x{n}"),
+        (series("ml_inference_in_progress_requests", job=SERVING, model="fraud", version="v1"),
+         f"{calm}x{{n}}"),
+        (series("ml_inference_max_concurrency", job=SERVING, model="fraud"), "100x{n}"),
+    ], [_alert(name, CONFIG.alert(name).severities[0], "churn: workers 100% busy",
+               "100% of the worker concurrency of model churn is in use: requests queue up and latency "
+               "will follow.", job=SERVING, model="churn")] if limit < 1 else [])
+
+
+# --- quality and drift -------------------------------------------------------------------------
+
+
+def quality() -> dict:
+    name = "MLModelQualityBelowBaseline"
+    warn, crit = t("quality_drop_warn"), t("quality_drop_crit")
+    baseline = 0.95
+    rows = [("v1", "accuracy", round(baseline - 2 * crit, 4)),  # both levels
+            ("v1", "f1", round(baseline - (warn + crit) / 2, 4)),  # warning only
+            ("v2", "accuracy", round(baseline - warn / 2, 4))]  # silent
+    inputs, fired = [], []
+    for version, metric, score in rows:
+        labels = {"job": SERVING, "model": "churn", "version": version, "metric": metric}
+        inputs += [(series("ml_model_quality_ratio", **labels), f"{score}x{{n}}"),
+                   (series("ml_model_baseline_quality_ratio", **labels), f"{baseline}x{{n}}")]
+        delta = score - baseline
+        for severity, threshold in (("warning", warn), ("critical", crit)):
+            if delta < -threshold and severity in _levels(name, warn, crit):
+                fired.append(_alert(
+                    name, severity, f"churn {version}: {metric} below its training baseline",
+                    f"Online {metric} of model churn version {version} differs from its validation "
+                    f"baseline by {delta:.3f} (online minus baseline; {severity} below -{num(threshold)}).",
+                    **labels))
+    return _case(name, inputs, fired)
+
+
+def concept_drift() -> dict:
+    name = "MLConceptDrift"
+    z = t("concept_drift_z")
+    bad, calm = round(z + 1.2, 1), round(z / 3, 1)
+    return _case(name, [
+        (series("ml_concept_drift_score", job=SERVING, model="churn", version="v1"), f"{bad}x{{n}}"),
+        (series("ml_concept_drift_score", job=SERVING, model="churn", version="v2"), f"{calm}x{{n}}"),
+    ], [_alert(name, CONFIG.alert(name).severities[0], "churn v1: error rate drifted from validation",
+               f"The error rate of model churn version v1 on labelled traffic is {bad:.1f} standard errors "
+               f"above its validation error rate (concept drift from {num(z)}).",
+               job=SERVING, model="churn", version="v1")])
+
+
+def feature_drift() -> dict:
+    """tenure/psi 0.31 >= its exported 0.2 fires; tenure/ks 0.1 and age/psi 0.05 stay silent."""
+    name = "MLFeatureDrift"
+    inputs = []
+    for feature, method, score in (("tenure", "psi", 0.31), ("tenure", "ks", 0.1), ("age", "psi", 0.05)):
+        labels = {"job": SERVING, "model": "churn", "feature": feature, "method": method}
+        inputs += [(series("ml_feature_drift_score", **labels), f"{score}x{{n}}"),
+                   (series("ml_feature_drift_threshold", **labels), "0.2x{n}")]
+    return _case(name, inputs, [_alert(
+        name, CONFIG.alert(name).severities[0], "churn: feature tenure drifted (psi)",
+        "Feature tenure of model churn has a psi drift score of 0.310 against its training reference, "
+        f"at or above the exported threshold, for {_human_for(name)}.",
+        job=SERVING, model="churn", feature="tenure", method="psi")])
+
+
+def drift_widespread() -> dict:
+    name = "MLDataDriftWidespread"
+    share = t("drifted_share_crit")
+    bad = min(1.0, round(share + 0.2, 4))
+    return _case(name, [
+        (series("ml_drifted_features_ratio", job=SERVING, model="churn"), f"{bad}x{{n}}"),
+        (series("ml_drifted_features_ratio", job=SERVING, model="fraud"), f"{round(share / 3, 4)}x{{n}}"),
+    ], [_alert(name, CONFIG.alert(name).severities[0],
+               f"churn: {humanize_percentage(bad)} of features drifted",
+               f"{humanize_percentage(bad)} of the monitored input features of model churn are drifted "
+               f"under PSI (at least {pct(share)}): the input data no longer looks like the training "
+               "data; consider retraining.", job=SERVING, model="churn")] if bad >= share else [])
+
+
+def prediction_drift() -> dict:
+    """v1 psi above the threshold fires; the same value under another method, and v2, stay silent."""
+    name = "MLPredictionDrift"
+    psi = t("prediction_drift_crit")
+    bad = round(psi + 0.15, 4)
+    return _case(name, [
+        (series("ml_prediction_drift_score", job=SERVING, model="churn", version="v1", method="psi"),
+         f"{bad}x{{n}}"),
+        (series("ml_prediction_drift_score", job=SERVING, model="churn", version="v1",
+                method="jensenshannon"), f"{bad}x{{n}}"),
+        (series("ml_prediction_drift_score", job=SERVING, model="churn", version="v2", method="psi"),
+         f"{round(psi / 4, 4)}x{{n}}"),
+    ], [_alert(name, CONFIG.alert(name).severities[0], "churn v1: prediction distribution drifted",
+               f"The output distribution of model churn version v1 has a PSI of {bad:.3f} against its "
+               f"outputs on the validation split (threshold {num(psi)}).",
+               job=SERVING, model="churn", version="v1", method="psi")])
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+
+def evaluation_stale() -> dict:
+    """Test time starts at Unix 0. churn last succeeded at 0 with a 900 s schedule: stale after
+    `evaluation_missed_runs_crit` x 900 s, firing `for` later. fraud succeeds every minute."""
+    name = "MLEvaluationStale"
+    runs = t("evaluation_missed_runs_crit")
+    stale = int(runs * 15) + 1  # minutes after which churn's age exceeds runs x 15 min
+    window = _for(name)
+    end = stale + window + 5
+    n = end + 5
+    ev = {"job": EVAL}
+    times = "twice" if runs == 2 else f"{num(runs)} times"
+    return {
+        "interval": "1m",
+        "input_series": [
+            {"series": series("ml_evaluation_last_success_timestamp_seconds", **ev, model="churn"),
+             "values": f"0x{n}"},
+            {"series": series("ml_evaluation_schedule_interval_seconds", **ev, model="churn"),
+             "values": f"900x{n}"},
+            {"series": series("ml_evaluation_last_success_timestamp_seconds", **ev, model="fraud"),
+             "values": f"0+60x{n}"},
+            {"series": series("ml_evaluation_schedule_interval_seconds", **ev, model="fraud"),
+             "values": f"900x{n}"},
+        ],
+        "alert_rule_test": [
+            {"eval_time": f"{stale + window - 1}m", "alertname": name, "exp_alerts": []},
+            {"eval_time": f"{end}m", "alertname": name, "exp_alerts": [_alert(
+                name, CONFIG.alert(name).severities[0], "churn: batch evaluation is stale",
+                f"The last successful evaluation run of model churn finished {humanize_duration(end * 60)} "
+                f"ago, more than {times} its schedule: quality scores on the dashboards are out of date.",
+                "evaluation", job=EVAL, model="churn")]},
+        ],
+    }
+
+
+def evaluation_failing() -> dict:
+    name = "MLEvaluationFailing"
+    ev = {"job": EVAL}
+    return _case(name, [
+        (series("ml_evaluation_last_success_timestamp_seconds", **ev, model="churn"), "100x{n}"),
+        (series("ml_evaluation_last_failure_timestamp_seconds", **ev, model="churn"), "200x{n}"),
+        (series("ml_evaluation_last_success_timestamp_seconds", **ev, model="fraud"), "300x{n}"),
+        (series("ml_evaluation_last_failure_timestamp_seconds", **ev, model="fraud"), "0x{n}"),
+    ], [_alert(name, CONFIG.alert(name).severities[0], "churn: the last batch evaluation run failed",
+               "The most recent evaluation run of model churn failed (at 1970-01-01 00:03:20 +0000 UTC) "
+               "after the last successful one; the quality scores shown are from the last good run.",
+               "evaluation", job=EVAL, model="churn")])
+
+
+def push_failing() -> dict:
+    name = "MLPushgatewayPushFailing"
+    ev = {"job": EVAL}
+    j = job(EVAL, "evaluation")
+    model = CONFIG.labels.model
+    return _case(name, [
+        (series("push_failure_time_seconds", **ev, model="churn"), "200x{n}"),
+        (series("push_time_seconds", **ev, model="churn"), "100x{n}"),
+        (series("push_failure_time_seconds", **ev, model="fraud"), "0x{n}"),
+        (series("push_time_seconds", **ev, model="fraud"), "300x{n}"),
+    ], [_alert(name, CONFIG.alert(name).severities[0], f"Pushes of job {j} to the Pushgateway fail",
+               f"The last push of group job={j}, {model}=churn to the Pushgateway failed (at 1970-01-01 "
+               "00:03:20 +0000 UTC) after its last successful push: the batch job's metrics are not being "
+               "updated.", "evaluation", job=EVAL, model="churn")])
+
+
+# --- cost and infrastructure -------------------------------------------------------------------
+
+
+def cost_over_budget() -> dict:
+    """churn-v1-0 on node n1: 2 CPU x 0.5 + 4 GiB x 0.25 + 1 GPU x 3 = 5 USD/h, budgeted so the
+    burn is 1.25 x the threshold; fraud-v1-0: 1 CPU x 0.5 + 2 GiB x 0.25 = 1 USD/h, budget 10."""
+    name = "MLCostOverBudget"
+    burn = t("budget_burn_crit")
+    budget = 5 / (1.25 * burn)
+    pod = {"job": "opencost", "namespace": "ml", "node": "n1"}
+    info = {"job": SERVING, "version": "v1", "namespace": "ml", "approved": "true"}
+    shown = humanize_percentage(5 / budget)
+    return _case(name, [
+        (series("node_cpu_hourly_cost", job="opencost", node="n1"), "0.5x{n}"),
+        (series("node_ram_hourly_cost", job="opencost", node="n1"), "0.25x{n}"),
+        (series("node_gpu_hourly_cost", job="opencost", node="n1"), "3x{n}"),
+        (series("container_cpu_allocation", **pod, pod="churn-v1-0", container="churn"), "2x{n}"),
+        (series("container_memory_allocation_bytes", **pod, pod="churn-v1-0", container="churn"),
+         "4294967296x{n}"),
+        (series("container_gpu_allocation", **pod, pod="churn-v1-0", container="churn"), "1x{n}"),
+        (series("container_cpu_allocation", **pod, pod="fraud-v1-0", container="fraud"), "1x{n}"),
+        (series("container_memory_allocation_bytes", **pod, pod="fraud-v1-0", container="fraud"),
+         "2147483648x{n}"),
+        (series("ml_model_info", **info, model="churn", pod="churn-v1-0"), "1x{n}"),
+        (series("ml_model_info", **info, model="fraud", pod="fraud-v1-0"), "1x{n}"),
+        (series("ml_cost_budget_usd_per_hour", job=SERVING, model="churn"), f"{num(round(budget, 6))}x{{n}}"),
+        (series("ml_cost_budget_usd_per_hour", job=SERVING, model="fraud"), "1000x{n}"),
+    ], [_alert(name, CONFIG.alert(name).severities[0], f"churn: serving cost at {shown} of budget",
+               f"Serving model churn costs {shown} of its hourly budget (ml_cost_budget_usd_per_hour) for "
+               f"{_human_for(name)}.", model="churn")])
+
+
+def gpu() -> list[dict]:
+    """churn v1's GPU above both thresholds, fraud v1's at half of them."""
+    util, mem = t("gpu_utilisation_crit"), t("gpu_memory_crit")
+    busy = round((util * 100 + 100) / 2, 2)
+    used = round((mem + 1) / 2 * 16000)
+    pods = {"churn-v1-0": (busy, used), "fraud-v1-0": (round(util * 50, 2), round(mem * 8000))}
+    inputs = []
+    for i, (pod, (u, fb)) in enumerate(pods.items()):
+        labels = {"job": "dcgm", "gpu": str(i), "namespace": "ml", "pod": pod}
+        inputs += [(series("DCGM_FI_DEV_GPU_UTIL", **labels), f"{num(u)}x{{n}}"),
+                   (series("DCGM_FI_DEV_FB_USED", **labels), f"{fb}x{{n}}"),
+                   (series("DCGM_FI_DEV_FB_FREE", **labels), f"{16000 - fb}x{{n}}")]
+        model = pod.split("-")[0]
+        inputs.append((series("ml_model_info", job=SERVING, model=model, version="v1", namespace="ml",
+                              pod=pod, approved="true"), "1x{n}"))
+    saturated = _case("MLGPUSaturated", inputs, [_alert(
+        "MLGPUSaturated", CONFIG.alert("MLGPUSaturated").severities[0],
+        f"churn v1: GPUs {humanize_percentage(busy / 100)} busy",
+        f"The GPUs serving model churn version v1 are {humanize_percentage(busy / 100)} utilised on "
+        f"average for {_human_for('MLGPUSaturated')} (above {pct(util)}): no headroom for traffic peaks.",
+        model="churn", version="v1")])
+    pressure = _case("MLGPUMemoryPressure", inputs, [_alert(
+        "MLGPUMemoryPressure", CONFIG.alert("MLGPUMemoryPressure").severities[0],
+        f"churn v1: GPU memory {humanize_percentage(used / 16000)} used",
+        f"A GPU serving model churn version v1 has {humanize_percentage(used / 16000)} of its framebuffer "
+        f"in use for {_human_for('MLGPUMemoryPressure')} (above {pct(mem)}): out-of-memory errors are next.",
+        model="churn", version="v1")])
+    return [c for c, name in ((saturated, "MLGPUSaturated"), (pressure, "MLGPUMemoryPressure"))
+            if _on(name)]
+
+
+# --- compliance --------------------------------------------------------------------------------
+
+
+def fairness() -> list[dict]:
+    spd, low, high = t("spd_fair_bound"), t("dir_fair_lower"), t("dir_fair_upper")
+    bad_spd, bad_dir = -round(spd + 0.08, 4), round(low - 0.1, 4)
+    base = {"job": SERVING, "model": "churn", "version": "v1", "attribute": "age_band"}
+    inputs = [
+        (series("ml_fairness_parity_difference", **base, group="65_plus"), f"{bad_spd}x{{n}}"),
+        (series("ml_fairness_parity_difference", **base, group="under_40"), f"{round(spd / 2, 4)}x{{n}}"),
+        (series("ml_fairness_disparate_impact_ratio", **base, group="65_plus"), f"{bad_dir}x{{n}}"),
+        (series("ml_fairness_disparate_impact_ratio", **base, group="under_40"),
+         f"{round((low + high) / 2, 4)}x{{n}}"),
+    ]
+    cases = []
+    if _on("MLFairnessParityOutOfRange"):
+        name = "MLFairnessParityOutOfRange"
+        cases.append(_case(name, inputs, [_alert(
+            name, CONFIG.alert(name).severities[0], "churn v1: group 65_plus treated unequally",
+            f"The statistical parity difference of group age_band=65_plus for model churn version v1 is "
+            f"outside the fair range -{num(spd)}..{num(spd)} (|SPD| = {abs(bad_spd):.3f}) for "
+            f"{_human_for(name)}.", **base, group="65_plus")]))
+    if _on("MLDisparateImpactOutOfRange"):
+        name = "MLDisparateImpactOutOfRange"
+        cases.append(_case(name, inputs, [_alert(
+            name, CONFIG.alert(name).severities[0], "churn v1: disparate impact for group 65_plus",
+            f"The disparate impact ratio of group age_band=65_plus for model churn version v1 is "
+            f"{bad_dir:.2f}, outside the fair range {num(low)}..{num(high)} (four-fifths rule), for "
+            f"{_human_for(name)}.", **base, group="65_plus")]))
+    return cases
+
+
+def audit_gap() -> dict:
+    """churn logs 9 points of the target fewer than it predicts; fraud logs everything."""
+    name = "MLAuditLogGap"
+    audit = t("audit_coverage_min")
+    logged = max(0, round((audit - 0.09) * 1000))
+    v1 = {"job": SERVING, "model": "churn", "version": "v1"}
+    f1 = {"job": SERVING, "model": "fraud", "version": "v1"}
+    return _case(name, [
+        (series("ml_predictions_total", **v1), "0+1000x{n}"),
+        (series("ml_predictions_logged_total", **v1), f"0+{logged}x{{n}}"),
+        (series("ml_predictions_total", **f1), "0+1000x{n}"),
+        (series("ml_predictions_logged_total", **f1), "0+1000x{n}"),
+    ], [_alert(name, CONFIG.alert(name).severities[0], "churn v1: predictions missing from the audit log",
+               f"Only {humanize_percentage(logged / 1000)} of the predictions of model churn version v1 "
+               f"reached the audit log over 15 minutes (target {pct(audit)}+).", **v1)], start=1)
+
+
+def unapproved() -> dict:
+    """churn v2 is unapproved and serves traffic (fires); fraud v2 is unapproved but idle."""
+    name = "MLUnapprovedVersionServing"
+    return _case(name, [
+        (series("ml_model_info", job=SERVING, model="churn", version="v1", approved="true"), "1x{n}"),
+        (series("ml_model_info", job=SERVING, model="churn", version="v2", approved="false"), "1x{n}"),
+        (series("ml_model_info", job=SERVING, model="fraud", version="v2", approved="false"), "1x{n}"),
+        (series("ml_predictions_total", job=SERVING, model="churn", version="v1"), "0+100x{n}"),
+        (series("ml_predictions_total", job=SERVING, model="churn", version="v2"), "0+10x{n}"),
+        (series("ml_predictions_total", job=SERVING, model="fraud", version="v2"), "0x{n}"),
+    ], [_alert(name, CONFIG.alert(name).severities[0], "churn v2 serves traffic without approval",
+               "Model churn version v2 has not passed the model-risk review (approved=\"false\") but "
+               f"serves 0.17 predictions/s, for {_human_for(name)}.",
+               job=SERVING, model="churn", version="v2")], start=1)
+
+
+_SINGLE = {
+    "MLModelTargetDown": target_down, "MLErrorRatioHigh": error_ratio, "MLLatencySLOBreach": latency,
+    "MLNoPredictions": no_predictions, "MLWorkersSaturated": workers,
+    "MLModelQualityBelowBaseline": quality, "MLConceptDrift": concept_drift,
+    "MLFeatureDrift": feature_drift, "MLDataDriftWidespread": drift_widespread,
+    "MLPredictionDrift": prediction_drift, "MLEvaluationStale": evaluation_stale,
+    "MLEvaluationFailing": evaluation_failing, "MLPushgatewayPushFailing": push_failing,
+    "MLCostOverBudget": cost_over_budget, "MLAuditLogGap": audit_gap,
+    "MLUnapprovedVersionServing": unapproved,
+}
+
+
+def cases() -> list[dict]:
+    out = [make() for name, make in _SINGLE.items() if _on(name)]
+    return out + gpu() + fairness()
