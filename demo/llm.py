@@ -63,6 +63,7 @@ from demo.exporters import (
     pod_name,
 )
 from demo.instruments import Snapshot, SnapshotCollector
+from demo.labels import grouping_key, renamed
 
 # --------------------------------------------------------------------------------------------
 # Bucket layouts. The contract's latency buckets are vLLM's (vllm/v1/metrics/loggers.py @
@@ -629,8 +630,8 @@ class LLMEvaluation:
         collector.publish("push", self.snapshot(clock, only=name))
         registry.register(collector)
         try:
-            push_to_gateway(url, job=EVALUATION_JOB, grouping_key={"model": name},
-                            registry=registry, timeout=5)
+            push_to_gateway(url, job=EVALUATION_JOB, grouping_key=grouping_key({"model": name}),
+                            registry=renamed(registry), timeout=5)
         except Exception as exc:  # noqa: BLE001 - a down Pushgateway must not stop the demo
             if not self.serving._push_warned:
                 print(f"demo: warning: push to {url} failed: {exc}", file=sys.stderr)
