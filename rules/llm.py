@@ -43,6 +43,7 @@ from _rulelib import (
 from _rulelib import (
     alert as _alert,
 )
+from _testlib import exp_labels, series
 
 SLO = t("llm_ttft_slo_seconds")
 TARGET = t("llm_ttft_slo_target")
@@ -143,23 +144,30 @@ def _alerts() -> list[dict]:
 # --- promtool unit tests (values worked out by hand in the comments) ---------------------------
 
 RUNBOOK = CONFIG.runbook_url
-S = 'job="llm", model="chat", version="v1"'
+# written with the contract's names and the demo's scrape job; _testlib renders them under the
+# monitoring config's label names and selectors
+BASE = {"job": "ml-model", "model": "chat", "version": "v1"}
 
 
 def _series(name: str, values: str, **labels: str) -> dict:
-    extra = "".join(f', {k}="{v}"' for k, v in labels.items())
-    return {"series": f"{name}{{{S}{extra}}}", "values": values}
+    return {"series": series(name, **{**BASE, **labels}), "values": values}
+
+
+def _eval_series(version: str, values: str) -> dict:
+    return {"series": series("ml_llm_evaluation_score_ratio", job="ml_evaluation", model="chat",
+                             version=version, metric="faithfulness"), "values": values}
 
 
 def _ttft(good_per_min: int, total_per_min: int) -> list[dict]:
     """TTFT histogram series: `good` requests per minute within the 1 s bound, `total` in all."""
     return [
-        _series("ml_llm_time_to_first_token_seconds_bucket", f"0+{good_per_min}x420", le="1.0"),
-        _series("ml_llm_time_to_first_token_seconds_count", f"0+{total_per_min}x420"),
+        _series("ml_llm_time_to_first_token_seconds_bucket", f"0+{good_per_min}x100", le="1.0"),
+        _series("ml_llm_time_to_first_token_seconds_count", f"0+{total_per_min}x100"),
     ]
 
 
-EXP = {"job": "llm", "model": "chat", "version": "v1"}
+def EXP_(**labels: str) -> dict:  # noqa: N802 - reads like the constant it replaces
+    return exp_labels(**{**BASE, **labels})
 
 tests = [
     # LLMTTFTErrorBudgetBurn: 20 of 100 requests per minute within 1 s -> 80 % over the SLO =
@@ -168,13 +176,13 @@ tests = [
     {"interval": "1m", "input_series": _ttft(20, 100), "alert_rule_test": [
         {"eval_time": "1m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": []},
         {"eval_time": "90m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": [
-            {"exp_labels": {**EXP, "severity": "critical"}, "exp_annotations": {
+            {"exp_labels": EXP_(severity="critical"), "exp_annotations": {
                 "summary": "chat v1: time-to-first-token error budget burning 14.4x too fast",
                 "description": "80% of the requests to chat v1 waited longer than 1s for their "
                 "first token over the last 5m (and over 1h): the SLO (95% of first tokens "
                 "within 1s) burns its error budget more than 14.4 times too fast.",
                 "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
-            {"exp_labels": {**EXP, "severity": "warning"}, "exp_annotations": {
+            {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
                 "summary": "chat v1: time-to-first-token error budget burning 6x too fast",
                 "description": "80% of the requests to chat v1 waited longer than 1s for their "
                 "first token over the last 30m (and over 6h): the SLO (95% of first tokens "
@@ -184,7 +192,7 @@ tests = [
     ]},
     {"interval": "1m", "input_series": _ttft(50, 100), "alert_rule_test": [
         {"eval_time": "90m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": [
-            {"exp_labels": {**EXP, "severity": "warning"}, "exp_annotations": {
+            {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
                 "summary": "chat v1: time-to-first-token error budget burning 6x too fast",
                 "description": "50% of the requests to chat v1 waited longer than 1s for their "
                 "first token over the last 30m (and over 6h): the SLO (95% of first tokens "
@@ -199,18 +207,18 @@ tests = [
     # windows), then 80 % over the SLO: the long windows see only the bad minutes, so both levels
     # fire by 90m; during the quiet start nothing fires.
     {"interval": "1m", "input_series": [
-        _series("ml_llm_time_to_first_token_seconds_bucket", "0x20 0+20x400", le="1.0"),
-        _series("ml_llm_time_to_first_token_seconds_count", "0x20 0+100x400"),
+        _series("ml_llm_time_to_first_token_seconds_bucket", "0x20 0+20x80", le="1.0"),
+        _series("ml_llm_time_to_first_token_seconds_count", "0x20 0+100x80"),
     ], "alert_rule_test": [
         {"eval_time": "15m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": []},
         {"eval_time": "90m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": [
-            {"exp_labels": {**EXP, "severity": "critical"}, "exp_annotations": {
+            {"exp_labels": EXP_(severity="critical"), "exp_annotations": {
                 "summary": "chat v1: time-to-first-token error budget burning 14.4x too fast",
                 "description": "80% of the requests to chat v1 waited longer than 1s for their "
                 "first token over the last 5m (and over 1h): the SLO (95% of first tokens "
                 "within 1s) burns its error budget more than 14.4 times too fast.",
                 "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
-            {"exp_labels": {**EXP, "severity": "warning"}, "exp_annotations": {
+            {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
                 "summary": "chat v1: time-to-first-token error budget burning 6x too fast",
                 "description": "80% of the requests to chat v1 waited longer than 1s for their "
                 "first token over the last 30m (and over 6h): the SLO (95% of first tokens "
@@ -222,12 +230,11 @@ tests = [
     # (the healthy v2) never.
     {"interval": "1m", "input_series": [
         _series("ml_llm_kv_cache_usage_ratio", "0.98x30"),
-        {"series": 'ml_llm_kv_cache_usage_ratio{job="llm", model="chat", version="v2"}',
-         "values": "0.9x30"},
+        _series("ml_llm_kv_cache_usage_ratio", "0.9x30", version="v2"),
     ], "alert_rule_test": [
         {"eval_time": "5m", "alertname": "LLMKVCacheSaturated", "exp_alerts": []},
         {"eval_time": "15m", "alertname": "LLMKVCacheSaturated", "exp_alerts": [
-            {"exp_labels": {**EXP, "severity": "warning"}, "exp_annotations": {
+            {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
                 "summary": "chat v1: KV cache 98% full",
                 "description": "The KV cache of chat v1 has been 98% full (above 95%) for 10 "
                 "minutes: the engine preempts running requests and queues new ones; time to "
@@ -240,12 +247,11 @@ tests = [
     # minutes, value 30. A long but steady queue (50, v2) does not fire.
     {"interval": "1m", "input_series": [
         _series("ml_llm_requests_waiting", "0+2x15 30x15"),
-        {"series": 'ml_llm_requests_waiting{job="llm", model="chat", version="v2"}',
-         "values": "50x30"},
+        _series("ml_llm_requests_waiting", "50x30", version="v2"),
     ], "alert_rule_test": [
         {"eval_time": "8m", "alertname": "LLMQueueGrowing", "exp_alerts": []},
         {"eval_time": "20m", "alertname": "LLMQueueGrowing", "exp_alerts": [
-            {"exp_labels": {**EXP, "severity": "warning"}, "exp_annotations": {
+            {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
                 "summary": "chat v1: 30 requests waiting, and rising",
                 "description": "30 requests wait for chat v1 (more than 10) and the queue has "
                 "been growing for 5 minutes: arrivals exceed what the engine can hold (batch "
@@ -258,24 +264,20 @@ tests = [
     {"interval": "1m", "input_series": [
         _series("ml_llm_requests_total", "0+90x30", finish_reason="stop"),
         _series("ml_llm_requests_total", "0+10x30", finish_reason="error"),
-        {"series": 'ml_llm_requests_total{job="llm", model="chat", version="v2", '
-                   'finish_reason="stop"}', "values": "0+98x30"},
-        {"series": 'ml_llm_requests_total{job="llm", model="chat", version="v2", '
-                   'finish_reason="error"}', "values": "0+2x30"},
-        {"series": 'ml_llm_requests_total{job="llm", model="chat", version="v3", '
-                   'finish_reason="stop"}', "values": "0x30"},
-        {"series": 'ml_llm_requests_total{job="llm", model="chat", version="v3", '
-                   'finish_reason="error"}', "values": "0x30"},
+        _series("ml_llm_requests_total", "0+98x30", version="v2", finish_reason="stop"),
+        _series("ml_llm_requests_total", "0+2x30", version="v2", finish_reason="error"),
+        _series("ml_llm_requests_total", "0x30", version="v3", finish_reason="stop"),
+        _series("ml_llm_requests_total", "0x30", version="v3", finish_reason="error"),
     ], "alert_rule_test": [
         {"eval_time": "4m", "alertname": "LLMErrorFinishRatioHigh", "exp_alerts": []},
         {"eval_time": "15m", "alertname": "LLMErrorFinishRatioHigh", "exp_alerts": [
-            *[{"exp_labels": {**EXP, "severity": sev}, "exp_annotations": {
+            *[{"exp_labels": EXP_(severity=sev), "exp_annotations": {
                 "summary": "chat v1: 10% of requests finish with an error",
                 "description": "10% of the requests chat v1 finished over the last 5 minutes "
                 f"ended with an error (above {limit}) for 5 minutes.",
                 "runbook_url": f"{RUNBOOK}#llmerrorfinishratiohigh"}}
               for sev, limit in (("warning", "1%"), ("critical", "5%"))],
-            {"exp_labels": {**EXP, "version": "v2", "severity": "warning"}, "exp_annotations": {
+            {"exp_labels": EXP_(version="v2", severity="warning"), "exp_annotations": {
                 "summary": "chat v2: 2% of requests finish with an error",
                 "description": "2% of the requests chat v2 finished over the last 5 minutes "
                 "ended with an error (above 1%) for 5 minutes.",
@@ -287,14 +289,12 @@ tests = [
         _series("ml_llm_requests_total", "0+100x30", finish_reason="stop"),
         _series("ml_llm_requests_total", "0x30", finish_reason="error"),
         _series("ml_llm_preemptions_total", "0+20x30"),
-        {"series": 'ml_llm_requests_total{job="llm", model="chat", version="v2", '
-                   'finish_reason="stop"}', "values": "0+100x30"},
-        {"series": 'ml_llm_preemptions_total{job="llm", model="chat", version="v2"}',
-         "values": "0+1x30"},
+        _series("ml_llm_requests_total", "0+100x30", version="v2", finish_reason="stop"),
+        _series("ml_llm_preemptions_total", "0+1x30", version="v2"),
     ], "alert_rule_test": [
         {"eval_time": "4m", "alertname": "LLMPreemptionBurst", "exp_alerts": []},
         {"eval_time": "15m", "alertname": "LLMPreemptionBurst", "exp_alerts": [
-            {"exp_labels": {**EXP, "severity": "warning"}, "exp_annotations": {
+            {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
                 "summary": "chat v1: 0.2 preemptions per request",
                 "description": "chat v1 preempted 0.2 running requests per finished request "
                 "(above 0.05) for 5 minutes: the KV cache is too small for the load; preempted "
@@ -304,15 +304,13 @@ tests = [
     ]},
     # LLMEvaluationScoreLow (< 0.75 for 5m): v2's faithfulness 0.6 fires; v1's 0.9 does not.
     {"interval": "1m", "input_series": [
-        {"series": 'ml_llm_evaluation_score_ratio{job="ml_evaluation", model="chat", '
-                   'version="v2", metric="faithfulness"}', "values": "0.6x30"},
-        {"series": 'ml_llm_evaluation_score_ratio{job="ml_evaluation", model="chat", '
-                   'version="v1", metric="faithfulness"}', "values": "0.9x30"},
+        _eval_series("v2", "0.6x30"),
+        _eval_series("v1", "0.9x30"),
     ], "alert_rule_test": [
         {"eval_time": "3m", "alertname": "LLMEvaluationScoreLow", "exp_alerts": []},
         {"eval_time": "10m", "alertname": "LLMEvaluationScoreLow", "exp_alerts": [
-            {"exp_labels": {"job": "ml_evaluation", "model": "chat", "version": "v2",
-                            "metric": "faithfulness", "severity": "warning"},
+            {"exp_labels": exp_labels("evaluation", job="ml_evaluation", model="chat",
+                                      version="v2", metric="faithfulness", severity="warning"),
              "exp_annotations": {
                 "summary": "chat v2: faithfulness score 60%",
                 "description": "The last evaluation run scored the answers of chat v2 60% on "
