@@ -136,7 +136,10 @@ def assert_matches_ground_truth(stack: Any, stack_name: str) -> None:
         # Rates of two targets scraped at different instants, one through a rule evaluated up
         # to a second earlier, in a window that is under a minute old: a few % apart. Ratios of
         # rates taken at the same instant cancel that out and must agree closely.
-        requests = one(stack, "model_version:ml_llm_requests:rate5m", **mv)
+        # finished requests from the adapter's own group (recorded at the same instant as its
+        # token rates; model_version:ml_llm_requests:rate5m is derived a rule group later)
+        requests = one(stack, "sum by (model, version) "
+                       "(model_version_finish_reason:ml_llm_requests:rate5m)", **mv)
         true_requests = truth(f"sum(rate(demo_truth_llm_requests_total{sel}[5m]))")
         assert requests == pytest.approx(true_requests, rel=0.1)
         prompt = one(stack, "model_version:ml_llm_prompt_tokens:rate5m", **mv)
