@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+BUILD_STAMP := $(VENV)/.installed-build
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
@@ -10,18 +11,23 @@ STAMP := $(VENV)/.installed
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# What building needs (the package and its dependencies), then everything else on top.
+$(BUILD_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(BUILD_STAMP)
+
+$(STAMP): $(BUILD_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,demo]'
 	touch $(STAMP)
 
 venv: $(STAMP) ## Create .venv and install the package with its dev and demo extras
 
-dashboards: $(STAMP) ## Compile every dashboard in dashboards/ to provisioning/dashboards/
+dashboards: $(BUILD_STAMP) ## Compile every dashboard in dashboards/ to provisioning/dashboards/ (installs only what building needs)
 	$(BIN)/grafana-sync build
 
-check: $(STAMP) ## Fail if the committed dashboard JSON is stale
+check: $(BUILD_STAMP) ## Fail if the committed dashboard JSON is stale
 	$(BIN)/grafana-sync build --check
 
 test: $(STAMP) ## Run the whole test suite (unit, contract, integration with real Prometheus)
@@ -37,7 +43,7 @@ lint: $(STAMP) ## ruff + grafana-sync lint on the compiled dashboards
 demo: $(STAMP) ## Run Prometheus, Pushgateway, node_exporter, Alertmanager and the demo exporter on loopback
 	bash scripts/demo-stack.sh
 
-bench: $(STAMP) ## Measure build, push and query cost; appends to docs/benchmarks.md
+bench: $(STAMP) ## Measure build, push, query cost and ml_monitoring; appends to docs/benchmarks.md
 	$(BIN)/python bench/run.py
 
 clean: ## Remove the virtualenv and caches

@@ -1,6 +1,8 @@
-"""`make bench`: measure build, push and dashboard query cost; append the tables to a markdown file.
+"""`make bench`: measure build, push, dashboard query cost and the instrumentation library;
+append the tables to a markdown file.
 
-Run as `.venv/bin/python bench/run.py [--quick] [--only build|push|query] ...` from the repo root.
+Run as `.venv/bin/python bench/run.py [--quick] [--only build|push|query|instr] ...` from the
+repo root.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import click  # noqa: E402
 
 from bench.common import REPO_ROOT, log  # noqa: E402
 
-PARTS = ("build", "push", "query")
+PARTS = ("build", "push", "query", "instr")
 
 
 def _sizes(text: str) -> list[int]:
@@ -30,7 +32,7 @@ def _sizes(text: str) -> list[int]:
 @click.option("--quick", is_flag=True,
               help="Smoke run: small sizes, one run each, tiny TSDB (about a minute).")
 @click.option("--only", "only", multiple=True, type=click.Choice(PARTS),
-              help="Run only this part (repeatable). Default: all three.")
+              help="Run only this part (repeatable). Default: all four.")
 @click.option("--runs", type=click.IntRange(1, 20), default=None,
               help="Repetitions per measurement (default 3, --quick 1).")
 @click.option("--build-sizes", default=None,
@@ -45,13 +47,17 @@ def _sizes(text: str) -> list[int]:
               help="Query bench: features per model.")
 @click.option("--hours", type=float, default=24.0, show_default=True,
               help="Query bench: hours of history.")
+@click.option("--no-evidently", is_flag=True,
+              help="Instrumentation bench: skip Evidently (otherwise installed once in "
+                   ".venv-bench-evidently).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               default=REPO_ROOT / "docs" / "benchmarks.md", show_default="docs/benchmarks.md",
               help="Markdown file the results are appended to.")
 @click.option("--no-write", is_flag=True, help="Print the results only; append nothing.")
 def main(quick: bool, only: tuple[str, ...], runs: int | None, build_sizes: str | None,
          push_sizes: str | None, latencies_ms: str, models: int | None, versions: int,
-         features: int, hours: float, output: Path, no_write: bool) -> None:
+         features: int, hours: float, no_evidently: bool, output: Path,
+         no_write: bool) -> None:
     """Benchmark `grafana-sync build` and `push` against the obvious alternatives, and the
     dashboards' query cost on a real, backfilled Prometheus, with and without recording rules.
 
@@ -84,6 +90,11 @@ def main(quick: bool, only: tuple[str, ...], runs: int | None, build_sizes: str 
                       features=6 if quick else features, hours=hours)
         text, _ = query_bench.run(scale, runs)
         sections.append("### Dashboard query cost\n\n" + text)
+    if "instr" in parts:
+        from bench import instr_bench
+
+        text, _ = instr_bench.run(runs, quick=quick, with_evidently=not no_evidently)
+        sections.append("### Instrumentation library (ml_monitoring)\n\n" + text)
     elapsed = time.perf_counter() - began
     label = "quick smoke run" if quick else "full run"
     if only:

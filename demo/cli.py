@@ -17,6 +17,7 @@ from demo.scenario import INCIDENT_KINDS, SCENARIOS
 
 TICK_SECONDS = 0.5
 MAX_SPEED = 3600.0
+MAX_SEED = 2**32 - 1
 
 
 class UsageError(Exception):
@@ -97,6 +98,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not math.isfinite(speed) or speed <= 0 or speed > MAX_SPEED:
         raise UsageError(f"invalid --speed {args.speed!r}: must be > 0 and <= {MAX_SPEED:g}")
     args.speed = speed
+    if not 0 <= args.seed <= MAX_SEED:  # numpy and scikit-learn take 32-bit unsigned seeds
+        raise UsageError(f"invalid --seed {args.seed}: must be 0-{MAX_SEED}")
     if not 1 <= args.port <= 65535:
         raise UsageError(f"invalid --port {args.port}: must be 1-65535")
     if args.scenario not in SCENARIOS:
@@ -114,11 +117,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _serve(args: argparse.Namespace) -> int:
     try:
-        from prometheus_client import start_http_server
-
         from demo.evaluation import EvaluationJob
         from demo.instruments import Instruments
         from demo.llm import make_renderer
+        from demo.serving import start_metrics_server
         from demo.simulation import build
     except ImportError as exc:
         raise UsageError(f"the demo needs its extra dependencies ({exc}): "
@@ -133,8 +135,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     instruments = Instruments()
     try:
-        server, _thread = start_http_server(args.port, addr=args.host,
-                                            registry=renamed(instruments.registry, names))
+        server, ready = start_metrics_server(args.port, args.host,
+                                             renamed(instruments.registry, names))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UsageError(f"port {args.port} on {args.host} is already in use") from None
@@ -154,6 +156,8 @@ def _serve(args: argparse.Namespace) -> int:
         if getattr(ext, "paths", None) and ext.paths():
             server.set_app(_with_paths(server.get_app(), ext.render))
     sim.warm_up()
+    sim.step()
+    ready.set()  # /metrics answered 503 until now: no scrape sees a half-built exposition
     print(f"demo: serving http://{args.host}:{args.port}/metrics (scenario {args.scenario}, "
           f"speed {args.speed:g}, seed {args.seed}); Ctrl-C stops", file=sys.stderr, flush=True)
     try:

@@ -1,8 +1,8 @@
-"""Prometheus instruments of the demo: counters/histograms, plus a collector for gauge snapshots.
+"""Prometheus instruments of the demo: the ml_monitoring hub, plus a collector for snapshots.
 
-Counters and histograms are prometheus-client objects updated as simulated requests happen.
-Gauges (window scores, drift, info, simulated exporters) are recomputed by the simulation and
-published as a whole snapshot, so series that stop existing (a retired pod, a changed `stage`)
+The model service's metrics come from the instrumentation library (`ml_monitoring`), fed by the
+simulated requests. The simulated exporters and the demo's own control gauges are recomputed by
+the simulation and published as a whole snapshot, so series that stop existing (a retired pod)
 disappear at once instead of lingering.
 """
 
@@ -13,21 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import prometheus_client
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 # `_created` series would be undocumented extra series for every counter and histogram.
 prometheus_client.disable_created_metrics()
-
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
-QUEUE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
-DELAY_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0)
-OUTLIER_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
-
-MV = ("model", "version")
-
 
 @dataclass
 class Series:
@@ -69,7 +60,8 @@ class SnapshotCollector(Collector):
         self._lock = threading.Lock()
         self._slots: dict[str, Snapshot] = {}
 
-    def publish(self, slot: str, snapshot: Snapshot | None) -> None:
+    def publish(self, slot: str, snapshot: Snapshot | Collector | None) -> None:
+        """Serve `snapshot` (or, for a collector such as a registry, what it collects)."""
         with self._lock:
             if snapshot is None:
                 self._slots.pop(slot, None)
@@ -83,6 +75,9 @@ class SnapshotCollector(Collector):
         # the LLM evaluation jobs) is exposed once, with the samples of all of them.
         merged: dict[str, Series] = {}
         for snap in slots:
+            if not isinstance(snap, Snapshot):
+                yield from snap.collect()
+                continue
             for name, fam in snap.families.items():
                 into = merged.setdefault(name, Series(fam.kind, fam.doc, fam.labelnames))
                 into.samples.update(fam.samples)
@@ -97,57 +92,40 @@ class SnapshotCollector(Collector):
 
 
 class Instruments:
-    """The registry served on /metrics and every counter/histogram the service updates."""
+    """The registry served on /metrics: the ml_monitoring hub's families plus the snapshots.
+
+    The model service's own metrics (every `ml_*` family of docs/metrics.md except the batch
+    evaluation's) are created and computed by the instrumentation library, `ml_monitoring`,
+    exactly as in a user's service; the simulation feeds it requests. The attributes below are
+    the library's families under the names the demo's modules use.
+    """
 
     def __init__(self) -> None:
+        from ml_monitoring import Monitoring
+
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.snapshots = SnapshotCollector()
         r.register(self.snapshots)
-        self.requests = Counter(
-            "ml_inference_requests", "Inference requests finished, by status.",
-            (*MV, "status"), registry=r)
-        self.predictions = Counter(
-            "ml_predictions", "Predictions returned.", MV, registry=r)
-        self.duration = Histogram(
-            "ml_inference_duration_seconds", "End-to-end request latency (simulated).",
-            MV, buckets=LATENCY_BUCKETS, registry=r)
-        self.queue_duration = Histogram(
-            "ml_inference_queue_duration_seconds", "Time a request waited in the queue.",
-            ("model",), buckets=QUEUE_BUCKETS, registry=r)
-        self.labeled = Counter(
-            "ml_labeled_predictions", "Predictions whose ground truth arrived, by correctness.",
-            (*MV, "correct"), registry=r)
-        self.outcomes = Counter(
-            "ml_classification_outcomes", "One-vs-rest confusion counts per class.",
-            (*MV, "class", "outcome"), registry=r)
-        self.ground_truth = Counter(
-            "ml_ground_truth_received", "Ground-truth labels joined to a prediction.",
-            MV, registry=r)
-        self.ground_truth_delay = Histogram(
-            "ml_ground_truth_delay_seconds", "Delay between prediction and ground truth.",
-            ("model",), buckets=DELAY_BUCKETS, registry=r)
-        self.score = Histogram(
-            "ml_prediction_score", "Probability of the predicted class (confidence).",
-            MV, buckets=SCORE_BUCKETS, registry=r)
-        self.predicted_class = Counter(
-            "ml_predicted_class", "Predictions per predicted class.", (*MV, "class"), registry=r)
-        self.errors = Counter(
-            "ml_prediction_errors", "Failed requests by cause.", (*MV, "error_type"), registry=r)
-        self.validation = Counter(
-            "ml_input_validation_failures", "Input values rejected by validation.",
-            ("model", "feature", "reason"), registry=r)
-        self.outliers = Counter(
-            "ml_outliers", "Requests flagged as outliers.", ("model", "detector"), registry=r)
-        self.outlier_score = Histogram(
-            "ml_outlier_score", "Outlier score (squared Mahalanobis distance).",
-            ("model", "detector"), buckets=OUTLIER_BUCKETS, registry=r)
-        self.group_predictions = Counter(
-            "ml_group_predictions", "Predictions per fairness group and outcome.",
-            (*MV, "attribute", "group", "outcome"), registry=r)
-        self.logged = Counter(
-            "ml_predictions_logged", "Predictions written to the audit log.", MV, registry=r)
-        self.feedback = Counter(
-            "ml_feedback", "User feedback on predictions.", (*MV, "feedback"), registry=r)
-        self.overrides = Counter(
-            "ml_prediction_overrides", "Predictions a human reviewer overrode.", MV, registry=r)
+        # windows and thresholds are the library's defaults (docs/metrics.md gives the demo's
+        # values, which are those); the simulation sets the clock and refreshes itself
+        self.hub = Monitoring(r, background=False)
+        m = self.hub.metrics
+        self.requests = m["ml_inference_requests"]
+        self.predictions = m["ml_predictions"]
+        self.duration = m["ml_inference_duration_seconds"]
+        self.queue_duration = m["ml_inference_queue_duration_seconds"]
+        self.labeled = m["ml_labeled_predictions"]
+        self.outcomes = m["ml_classification_outcomes"]
+        self.ground_truth = m["ml_ground_truth_received"]
+        self.ground_truth_delay = m["ml_ground_truth_delay_seconds"]
+        self.score = m["ml_prediction_score"]
+        self.predicted_class = m["ml_predicted_class"]
+        self.errors = m["ml_prediction_errors"]
+        self.validation = m["ml_input_validation_failures"]
+        self.outliers = m["ml_outliers"]
+        self.outlier_score = m["ml_outlier_score"]
+        self.group_predictions = m["ml_group_predictions"]
+        self.logged = m["ml_predictions_logged"]
+        self.feedback = m["ml_feedback"]
+        self.overrides = m["ml_prediction_overrides"]

@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from demo.quality import classification_scores
+from ml_monitoring.stats import classification_scores
 
 HOLDOUT_SHARE = 0.4
 JITTER = 0.05  # smoothing of the bootstrap, in training standard deviations
@@ -114,6 +114,7 @@ class TrainedModel:
     reference_X: np.ndarray  # held-out split: reference window and traffic pool
     reference_y: np.ndarray
     drift_reference: np.ndarray  # smoothed bootstrap of reference_X: what healthy traffic is
+    drift_reference_y: np.ndarray  # the labels of drift_reference's rows (baseline, target drift)
     train_min: np.ndarray
     train_max: np.ndarray
     train_std: np.ndarray
@@ -150,6 +151,7 @@ def train_model(spec: ModelSpec, seed: int) -> TrainedModel:
         reference_X=X_hold,
         reference_y=y_hold,
         drift_reference=drift_reference,
+        drift_reference_y=y_hold[boot_idx],
         train_min=X_train.min(axis=0),
         train_max=X_train.max(axis=0),
         train_std=train_std,

@@ -17,12 +17,20 @@ nothing here prints, exits or imports click. Errors a user can cause are raised 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grafana_sync.compile import CompiledDashboard, OutputState, compare_output, compile_all, write_outputs
+from grafana_sync.compile import (
+    MANIFEST_NAME,
+    CompiledDashboard,
+    OutputState,
+    compare_output,
+    compile_all,
+    refusal,
+    write_outputs,
+)
 from grafana_sync.connection import ConnectionSettings as Connection
 from grafana_sync.diff import DiffResult, diff_dashboards
 from grafana_sync.errors import ConfigError, SyncError
@@ -75,12 +83,15 @@ def known_datasources(project: Project) -> dict[str, dict[str, str]]:
 
 @dataclass
 class BuildReport:
-    """What `build` compiled and (unless `write=False`) wrote."""
+    """What `build` compiled and (unless `write=False`) wrote: dashboards, and the Prometheus
+    rule files compiled from rule modules (grafana_sync.rules) when the project has them."""
 
     project: Project
     dashboards: list[CompiledDashboard]
     errors: list[SyncError]
     state: OutputState | None  # None when compiling failed (nothing compared or written)
+    rule_states: list[Any] = field(default_factory=list)  # grafana_sync.rules.FolderState
+    rule_files: int = 0
     written: bool = False
 
     @property
@@ -91,21 +102,33 @@ class BuildReport:
     def exit_code(self) -> int:
         return max((e.exit_code for e in self.errors), default=0)
 
+    def _paths(self, name: str) -> list[Path]:
+        if self.state is None:
+            return []
+        return list(getattr(self.state, name)) + [p for rs in self.rule_states
+                                                   for p in getattr(rs, name)]
+
     @property
     def created(self) -> list[Path]:
-        return list(self.state.missing) if self.state and self.written else []
+        return self._paths("missing") if self.written else []
 
     @property
     def updated(self) -> list[Path]:
-        return list(self.state.stale) if self.state and self.written else []
+        return self._paths("stale") if self.written else []
 
     @property
     def removed(self) -> list[Path]:
-        return list(self.state.orphaned) if self.state and self.written else []
+        return self._paths("orphaned") if self.written else []
 
     @property
     def unchanged(self) -> list[Path]:
-        return list(self.state.unchanged) if self.state else []
+        return self._paths("unchanged")
+
+    @property
+    def left_alone(self) -> list[tuple[Path, str]]:
+        """Rule files build did not touch because someone changed them since it wrote them.
+        (JSON in the dashboards output it cannot prove it wrote makes build refuse instead.)"""
+        return [(p, "changed since build wrote it") for rs in self.rule_states for p in rs.kept]
 
 
 @dataclass
@@ -118,10 +141,12 @@ class CheckReport:
     stale: list[Path] = field(default_factory=list)
     missing: list[Path] = field(default_factory=list)
     orphaned: list[Path] = field(default_factory=list)
+    rule_files: int = 0
+    has_rules: bool = False
 
     @property
     def up_to_date(self) -> bool:
-        return not (self.errors or self.stale or self.missing or self.orphaned)
+        return not (self.errors or self.stale or self.missing or self.orphaned or self.refused)
 
     @property
     def exit_code(self) -> int:
@@ -129,35 +154,108 @@ class CheckReport:
             return max(e.exit_code for e in self.errors)
         return 0 if self.up_to_date else 1
 
+    #: JSON files in the dashboards output that build did not write (or that changed since)
+    refused: list[Path] = field(default_factory=list)
 
-def _compile(project: Project) -> tuple[list[CompiledDashboard], list[SyncError]]:
-    result = compile_all(project.dashboards_dir, known_datasources(project))
-    return result.dashboards, result.errors
+    def problems(self) -> list[tuple[str, Path]]:
+        """("stale" | "missing" | "orphaned" | "not written by build", path) per file."""
+        return ([("stale", p) for p in self.stale] + [("missing", p) for p in self.missing]
+                + [("orphaned", p) for p in self.orphaned]
+                + [("not written by build", p) for p in self.refused])
+
+
+def _rule_states(project: Project) -> tuple[list[Any], list[SyncError], int]:
+    """Compile the rule modules (if the rules folder exists): folder states, errors, file count."""
+    from grafana_sync.project import relative_to_cwd
+    from grafana_sync.rules import MANIFEST, compare_folder, compile_rules
+
+    source = relative_to_cwd(project.rules_dir)
+    if not source.is_dir():
+        if project.rules_dir_given:
+            return [], [ConfigError(f"{source}: rules folder not found")], 0
+        return [], [], 0
+    out, tests = project.rules_output_dir, project.rules_tests_dir
+    result = compile_rules(source, out, tests)
+    if result.errors:
+        return [], list(result.errors), 0
+    states = [compare_folder(result.rules, out)]
+    if result.tests or (tests / MANIFEST).exists():
+        states.append(compare_folder(result.tests, tests))
+    return states, [], len(result.rules) + len(result.tests)
+
+
+def _compile(project: Project) -> tuple[list[CompiledDashboard], list[SyncError], list[Any], int]:
+    from grafana_sync.project import relative_to_cwd
+
+    # paths relative to the current directory keep error lines short
+    result = compile_all(relative_to_cwd(project.dashboards_dir), known_datasources(project))
+    rule_states, rule_errors, rule_files = _rule_states(project)
+    return result.dashboards, [*result.errors, *rule_errors], rule_states, rule_files
+
+
+def _build_project(project: ProjectLike, dashboards_dir: str | Path | None,
+                   output_dir: str | Path | None, rules: Mapping[str, str | Path | None]
+                   ) -> Project:
+    return _project(project, dashboards_dir=dashboards_dir, output_dir=output_dir,
+                    required=dashboards_dir is None or output_dir is None, **rules)
 
 
 def build(project: ProjectLike = None, *, dashboards_dir: str | Path | None = None,
-          output_dir: str | Path | None = None, write: bool = True) -> BuildReport:
-    """Compile every dashboard source and write the changed files (nothing when any fails)."""
-    proj = _project(project, dashboards_dir=dashboards_dir, output_dir=output_dir)
-    dashboards, errors = _compile(proj)
+          output_dir: str | Path | None = None, rules_dir: str | Path | None = None,
+          rules_output_dir: str | Path | None = None, rules_tests_dir: str | Path | None = None,
+          write: bool = True) -> BuildReport:
+    """Compile every dashboard source and rule module; write what changed (nothing at all when
+    anything fails to compile, or when a rule file build would replace is not its own)."""
+    from grafana_sync.rules import write_folder
+
+    proj = _build_project(project, dashboards_dir, output_dir,
+                          {"rules_dir": rules_dir, "rules_output_dir": rules_output_dir,
+                           "rules_tests_dir": rules_tests_dir})
+    dashboards, errors, rule_states, rule_files = _compile(proj)
     if errors:
         return BuildReport(proj, dashboards, errors, None)
     state = compare_output(dashboards, proj.output_dir)
+    report = BuildReport(proj, dashboards, errors, state, rule_states, rule_files)
     if write:
+        if state.refused:  # JSON build cannot prove it wrote: refuse before writing anything
+            raise refusal(state, proj.output_dir, show=lambda p: _relative(p, proj.root))
+        for rs in rule_states:  # refuse before writing anything if a rule target is not ours
+            if rs.foreign:
+                write_folder(rs)  # raises the one-line ConfigError
         write_outputs(dashboards, proj.output_dir, state)
-    return BuildReport(proj, dashboards, errors, state, written=write)
+        for rs in rule_states:
+            write_folder(rs)
+        report.written = True
+    return report
 
 
 def check(project: ProjectLike = None, *, dashboards_dir: str | Path | None = None,
-          output_dir: str | Path | None = None) -> CheckReport:
+          output_dir: str | Path | None = None, rules_dir: str | Path | None = None,
+          rules_output_dir: str | Path | None = None, rules_tests_dir: str | Path | None = None
+          ) -> CheckReport:
     """Compile in memory and compare with the committed files; writes nothing."""
-    proj = _project(project, dashboards_dir=dashboards_dir, output_dir=output_dir)
-    dashboards, errors = _compile(proj)
+    from grafana_sync.rules import MANIFEST
+
+    proj = _build_project(project, dashboards_dir, output_dir,
+                          {"rules_dir": rules_dir, "rules_output_dir": rules_output_dir,
+                           "rules_tests_dir": rules_tests_dir})
+    dashboards, errors, rule_states, rule_files = _compile(proj)
     if errors:
         return CheckReport(proj, dashboards, errors)
     state = compare_output(dashboards, proj.output_dir)
-    return CheckReport(proj, dashboards, errors, stale=list(state.stale),
-                       missing=list(state.missing), orphaned=list(state.orphaned))
+    report = CheckReport(proj, dashboards, errors, stale=list(state.stale),
+                         missing=list(state.missing), orphaned=list(state.orphaned),
+                         rule_files=rule_files, has_rules=bool(rule_states),
+                         refused=list(state.refused))
+    if state.manifest_stale and not report.problems():
+        report.stale.append(proj.output_dir / MANIFEST_NAME)
+    for rs in rule_states:
+        report.stale += rs.stale + rs.foreign
+        report.missing += rs.missing
+        report.orphaned += rs.orphaned
+        if rs.manifest_stale and not (rs.stale or rs.missing or rs.orphaned or rs.foreign):
+            report.stale.append(rs.folder / MANIFEST)
+    return report
 
 
 def stale_outputs(project: ProjectLike = None) -> list[tuple[Path, Path]]:
@@ -182,10 +280,10 @@ def stale_outputs(project: ProjectLike = None) -> list[tuple[Path, Path]]:
     older = [p for p in outputs if p.stat().st_mtime < newest_mtime]
     if not older:
         return []
-    report = check(proj)
-    if report.errors:
+    dashboards, errors, _rules, _n = _compile(proj)
+    if errors:
         return [(p, newest) for p in older]
-    differing = {p.resolve() for p in report.stale}
+    differing = {p.resolve() for p in compare_output(dashboards, proj.output_dir).stale}
     return [(p, newest) for p in older if p.resolve() in differing]
 
 
@@ -252,6 +350,13 @@ class DiffReport:
         return diff_render.render_text(self.result, color=color)
 
 
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
 def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
@@ -300,7 +405,7 @@ def diff(project: ProjectLike = None, *, against: str | Path | None = None,
 def _remote(connection: Connection, local_uids: set[str], jobs: int
             ) -> tuple[dict[str, dict[str, Any]], str]:
     from grafana_sync.client import GrafanaClient
-    from grafana_sync.commands.diff import _public_url
+    from grafana_sync.redact import public_url
     from grafana_sync.sync import load_remote_dashboards
 
     client = GrafanaClient(connection)
@@ -309,7 +414,7 @@ def _remote(connection: Connection, local_uids: set[str], jobs: int
         found = load_remote_dashboards(client, local_uids, jobs=jobs)
     finally:
         client.close()
-    return found, f"grafana {_public_url(connection.url)}"
+    return found, f"grafana {public_url(connection.url)}"
 
 
 # -- push -------------------------------------------------------------------------------------
@@ -344,9 +449,9 @@ def push(connection: Connection, project: ProjectLike = None, *, dry_run: bool =
     """Plan (and unless `dry_run`, apply) a push of the compiled dashboards, their folders and
     the provisioned datasources. A dry run only reads Grafana."""
     from grafana_sync.client import GrafanaClient
-    from grafana_sync.commands.push import default_message
     from grafana_sync.provisioning import load_datasources, load_providers
-    from grafana_sync.sync import apply_plan, load_local_dashboards, make_plan
+    from grafana_sync.sync import default_message, load_local_dashboards
+    from grafana_sync.sync import push as push_dashboards
 
     proj = _project(project, output_dir=output_dir)
     providers = load_providers(proj.output_dir)
@@ -362,16 +467,9 @@ def push(connection: Connection, project: ProjectLike = None, *, dry_run: bool =
                           "alone") from None
     message = message if message is not None else default_message(proj.root)
     client = GrafanaClient(connection)
-    try:
-        client.health()
-        user = client.current_user() or {}
-        identity = user.get("login") if isinstance(user.get("login"), str) else None
-        plan = make_plan(client, local, datasources, force=force, prune=prune,
-                         identity=identity, jobs=jobs)
-        if dry_run:
-            return PushReport(plan=plan, outcomes=None, dry_run=True)
-        outcomes = apply_plan(client, plan, message=message, jobs=jobs,
-                              on_outcome=on_outcome or (lambda _o: None))
+    try:  # the orchestration is grafana_sync.sync.push, shared with the CLI
+        result = push_dashboards(client, local, datasources, dry_run=dry_run, force=force,
+                                 prune=prune, message=message, jobs=jobs, on_outcome=on_outcome)
     finally:
         client.close()
-    return PushReport(plan=plan, outcomes=outcomes, dry_run=False)
+    return PushReport(plan=result.plan, outcomes=result.outcomes, dry_run=dry_run)

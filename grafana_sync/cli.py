@@ -21,6 +21,7 @@ from grafana_sync.commands.lint import lint
 from grafana_sync.commands.pull import pull
 from grafana_sync.commands.push import push
 from grafana_sync.errors import SyncError
+from grafana_sync.redact import escape_controls, scrub
 
 
 class _Group(click.Group):
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="grafana-sync", standalone_mode=False)
     except SyncError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {escape_controls(scrub(str(exc)))}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -1,14 +1,14 @@
-"""Connection settings shared by every command that talks to Grafana (contract: DESIGN.md "CLI")."""
+"""Connection settings shared by every command that talks to Grafana (contract: DESIGN.md "CLI").
+
+The matching command-line options live in grafana_sync/commands/options.py (click stays in the
+CLI layer).
+"""
 
 from __future__ import annotations
 
-import functools
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-import click
+from grafana_sync.redact import public_url
 
 
 @dataclass(frozen=True)
@@ -30,53 +30,16 @@ class ConnectionSettings:
 
 
 def redact_url(url: str) -> str:
-    """https://user:secret@host/x -> https://***@host/x (credentials in a URL are secrets too)."""
-    return re.sub(r"(?<=//)[^/@\s]*@", "***@", url)
+    """https://user:secret@host/x -> https://host/x (grafana_sync.redact.public_url)."""
+    return public_url(url)
 
 
-def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --url/--token/--user/--password/--org-id/--ca-cert/--insecure/--timeout.
+def __getattr__(name: str) -> object:
+    """`connection_options` moved to grafana_sync.commands.options (click stays in the CLI layer);
+    this keeps `from grafana_sync.connection import connection_options` working without
+    importing click here."""
+    if name == "connection_options":
+        from grafana_sync.commands.options import connection_options
 
-    The wrapped command receives one `connection: ConnectionSettings | None` keyword
-    (None when no URL was given, so commands that can work offline may do so).
-    """
-    options = [
-        click.option("--url", envvar="GRAFANA_URL", metavar="URL",
-                     help="Grafana base URL, e.g. https://grafana.example.com [env: GRAFANA_URL]."),
-        click.option("--token", envvar="GRAFANA_TOKEN", metavar="TOKEN",
-                     help="Service account token, sent as Bearer [env: GRAFANA_TOKEN]."),
-        click.option("--user", envvar="GRAFANA_USER", metavar="USER",
-                     help="Basic-auth user [env: GRAFANA_USER]."),
-        click.option("--password", envvar="GRAFANA_PASSWORD", metavar="PASSWORD",
-                     help="Basic-auth password [env: GRAFANA_PASSWORD]."),
-        click.option("--org-id", envvar="GRAFANA_ORG_ID", type=click.IntRange(min=1),
-                     help="Organisation id, sent as X-Grafana-Org-Id with basic auth "
-                          "[env: GRAFANA_ORG_ID]."),
-        click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False),
-                     help="CA bundle to verify Grafana's TLS certificate."),
-        click.option("--insecure", is_flag=True,
-                     help="Do not verify Grafana's TLS certificate (verification is on by default)."),
-        click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
-                     show_default=True, help="Seconds to wait for each HTTP response."),
-    ]
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, url: str | None, token: str | None, user: str | None,
-                password: str | None, org_id: int | None, ca_cert: str | None,
-                insecure: bool, timeout: float, **kwargs: Any) -> Any:
-        if token and (user or password):
-            raise click.UsageError("give either --token or --user/--password, not both")
-        if password and not user:
-            raise click.UsageError("--password needs --user")
-        connection = None
-        if url:
-            connection = ConnectionSettings(
-                url=url.rstrip("/"), token=token or None, user=user or None,
-                password=password or None, org_id=org_id, ca_cert=ca_cert,
-                insecure=insecure, timeout=timeout,
-            )
-        return func(*args, connection=connection, **kwargs)
-
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper
+        return connection_options
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

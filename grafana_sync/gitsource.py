@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grafana_sync.errors import ConfigError
-from grafana_sync.jsonio import check_dashboard, index_by_uid, parse_json_text
+from grafana_sync.jsonio import check_dashboard, decode_text, index_by_uid, parse_json_text
 
 
 def _git(args: list[str], cwd: Path, input_bytes: bytes | None = None) -> bytes:
@@ -104,10 +104,7 @@ def load_dashboards_at_ref(ref: str, folder: Path, cwd: Path | None = None
     def parsed():
         for (path, _blob), raw in zip(files, contents, strict=True):
             name = f"{ref}:{path}"
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ConfigError(f"{name}: not UTF-8 text") from None
+            text = decode_text(raw, name)
             yield name, check_dashboard(parse_json_text(text, name), name)
 
     return {uid: dash for uid, (_name, dash) in index_by_uid(parsed()).items()}

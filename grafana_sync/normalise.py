@@ -49,11 +49,14 @@ TARGET_DROP = {"step", "intervalFactor", "query", "target", "metric"}
 VARIABLE_KEYS = {
     "allValue", "auto", "auto_count", "auto_min", "current", "datasource", "description", "hide",
     "includeAll", "label", "multi", "name", "options", "query", "refresh", "regex", "skipUrlSync",
-    "sort", "type", "definition",
+    "sort", "type",
 }
 ANNOTATION_KEYS = {"builtIn", "datasource", "enable", "expr", "filter", "hide", "iconColor", "name",
                    "target", "type", "step", "titleFormat", "tagKeys", "textFormat",
-                   "useValueForTime", "tags", "matchAny", "limit"}  # tags/matchAny/limit: tag filters
+                   "useValueForTime"}
+#: Pre-8 Grafana annotations kept their tag filter at the top level; Grafana now keeps it in
+#: `target` (with the annotation's type), which is where the schema allows it.
+ANNOTATION_TARGET_KEYS = ("tags", "matchAny", "limit")
 LINK_DEFAULTS = {"asDropdown": False, "icon": "external link", "includeVars": False,
                  "keepTime": False, "tags": [], "targetBlank": False, "title": "", "tooltip": "",
                  "type": "dashboards"}
@@ -286,7 +289,11 @@ def _normalise_variable(var: dict[str, Any], resolve: DatasourceResolver) -> dic
 
 
 def _normalise_annotation(ann: dict[str, Any], resolve: DatasourceResolver) -> dict[str, Any]:
-    ann = {k: v for k, v in drop_nulls(ann).items() if k in ANNOTATION_KEYS}
+    ann = drop_nulls(ann)
+    legacy = {k: ann[k] for k in ANNOTATION_TARGET_KEYS if k in ann}
+    if legacy and not isinstance(ann.get("target"), dict):
+        ann["target"] = {**legacy, "type": ann.get("type", "tags")}
+    ann = {k: v for k, v in ann.items() if k in ANNOTATION_KEYS}
     if ann.get("builtIn"):
         ann["datasource"] = {"type": "grafana", "uid": "-- Grafana --"}
     else:

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grafana_sync.errors import ConfigError
+from grafana_sync.redact import register_secret
 from grafana_sync.uids import UID_RULE, is_valid_uid
 from grafana_sync.yamlio import load_yaml_file
 
@@ -114,6 +115,11 @@ def load_datasources(directory: Path, env: Mapping[str, str] | None = None
                 raise ConfigError(f"{path}: datasource uid {uid!r} is also defined in {seen[uid]}")
             seen[uid] = path
             body = {k: entry[k] for k in _DATASOURCE_API_FIELDS if k in entry}
+            secure = body.get("secureJsonData")
+            if isinstance(secure, dict):  # never printed, whatever message they end up in
+                for value in secure.values():
+                    if isinstance(value, str):
+                        register_secret(value)
             body.setdefault("access", "proxy")
             specs.append(DatasourceSpec(source=path, uid=uid, name=name, body=body))
     return specs

@@ -39,6 +39,7 @@ class Pulled:
 class PullResult:
     pulled: list[Pulled] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # one line each: uid and why
+    folders: dict[str, str] = field(default_factory=dict)  # folder uid -> title, of the modules
     errors: list[SyncError] = field(default_factory=list)
 
 
@@ -104,6 +105,8 @@ def pull(client: GrafanaClient, uids: list[str], *, json_dir: Path, python_dir: 
             if python_dir is not None:  # import first: a dashboard that cannot be imported writes nothing
                 folder = meta.get("folderUid") if isinstance(meta.get("folderUid"), str) else None
                 imported = import_dashboard(dashboard, f"{uid}.json", folder=folder or None)
+                if folder:
+                    result.folders[folder] = str(meta.get("folderTitle") or folder)
                 item.notes = imported.notes
             target = json_dir / f"{uid}.json"
             if target.exists() and not force:

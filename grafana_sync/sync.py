@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -190,6 +191,13 @@ class Plan:
 
     def count(self, action: str) -> int:
         return sum(1 for d in self.dashboards if d.action == action)
+
+    @property
+    def writes(self) -> int:
+        """How many write calls applying the plan makes."""
+        return (sum(1 for f in self.folders if f.action in (CREATE, UPDATE))
+                + sum(1 for d in self.datasources if d.action in (CREATE, UPDATE))
+                + sum(1 for d in self.dashboards if d.action in (CREATE, UPDATE, DELETE)))
 
     @property
     def failures(self) -> list[tuple[str, str, str]]:
@@ -458,6 +466,72 @@ def load_remote_dashboards(client: GrafanaClient, local_uids: Iterable[str], *, 
         if answer is not None:
             found[uid] = strip_push_marker(answer["dashboard"])
     return found
+
+
+# -- the whole push -------------------------------------------------------------------------
+@dataclass
+class PushResult:
+    """What `push` planned and (unless a dry run) did."""
+
+    plan: Plan
+    outcomes: list[Outcome] | None  # None: dry run, nothing was written
+
+    @property
+    def failures(self) -> list[tuple[str, str, str]]:
+        done = [(o.kind, o.name, o.detail) for o in self.outcomes or [] if o.failed]
+        return self.plan.failures + done
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures or self.plan.conflicts else 0
+
+
+def plan_push(client: GrafanaClient, local: list[LocalDashboard],
+              datasources: list[DatasourceSpec], *, force: bool = False, prune: bool = False,
+              jobs: int = 4) -> Plan:
+    """Check that the URL is Grafana, learn who we are, and plan (GET requests only).
+
+    `local` must not be empty: with nothing defined, prune would treat every dashboard as stale.
+    """
+    if not local:
+        raise ConfigError("no compiled dashboards to push (push refuses to run, and to prune, "
+                          "with nothing defined)")
+    client.health()
+    user = client.current_user() or {}
+    identity = user.get("login") if isinstance(user.get("login"), str) else None
+    return make_plan(client, local, datasources, force=force, prune=prune, identity=identity,
+                     jobs=jobs)
+
+
+def push(client: GrafanaClient, local: list[LocalDashboard], datasources: list[DatasourceSpec],
+         *, dry_run: bool = False, force: bool = False, prune: bool = False, message: str = "",
+         jobs: int = 4, on_outcome: Callable[[Outcome], None] | None = None) -> PushResult:
+    """`plan_push`, then unless `dry_run` apply the plan (`on_outcome` sees each result)."""
+    plan = plan_push(client, local, datasources, force=force, prune=prune, jobs=jobs)
+    if dry_run:
+        return PushResult(plan, None)
+    return PushResult(plan, apply_plan(client, plan, message=message, jobs=jobs,
+                                       on_outcome=on_outcome))
+
+
+def default_message(root: Path) -> str:
+    """`grafana-sync push <git describe>: <HEAD subject>` in a git checkout, else a plain line."""
+    def git(*args: str) -> str:
+        try:
+            proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                                  text=True, timeout=10, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    describe = git("describe", "--always", "--dirty")
+    subject = git("log", "-1", "--format=%s")
+    message = "grafana-sync push"
+    if describe:
+        message += f" {describe}"
+    if subject:
+        message += f": {subject}"
+    return message[:500]
 
 
 # -- applying it ------------------------------------------------------------------------------

@@ -5,10 +5,12 @@ prometheus/prometheus.yml and prometheus/alertmanager.yml name docker-compose se
 rewrites them for processes on 127.0.0.1 without touching the originals: every target is mapped
 to a loopback port, the exporters that do not run here (DCGM, OpenCost: the demo simulates their
 metrics on its own endpoint) are dropped, rule files and templates point into the repository,
-and secret files point into the stack's temp dir. An unknown target is an error, so a job added
-to prometheus.yml is never silently scraped from the wrong place.
+and every Alertmanager receiver notifies only the local webhook sink (scripts/webhook_sink.py),
+so a demo never pages anyone. An unknown target is an error, so a job added to prometheus.yml is
+never silently scraped from the wrong place.
 
-    python scripts/render_demo_config.py OUT_DIR --prometheus-port 19090 --demo-port 18000 ...
+    python scripts/render_demo_config.py OUT_DIR --prometheus-port 19090 --demo-port 18000 \
+        --webhook-port 19095 ...
 """
 
 from __future__ import annotations
@@ -97,11 +99,31 @@ def _replace_paths(node, mapping: dict[str, str]):
     return node
 
 
-def render_alertmanager(config: dict, secrets_dir: Path, templates_dir: Path) -> dict:
-    """The Alertmanager config with secret files and templates at local paths."""
-    return _replace_paths(
+def render_alertmanager(config: dict, secrets_dir: Path, templates_dir: Path,
+                        webhook_url: str | None = None) -> dict:
+    """The Alertmanager config with secret files and templates at local paths.
+
+    With `webhook_url` (what `make demo` uses) every receiver keeps its name, route and
+    inhibition but notifies only `webhook_url/<receiver>` (scripts/webhook_sink.py on loopback):
+    no PagerDuty, Slack or other external integration is left, so a demo can never page anyone.
+    """
+    out = _replace_paths(
         config, {SECRETS_DIR: str(secrets_dir), TEMPLATES_DIR: str(templates_dir)}
     )
+    if webhook_url is None:
+        return out
+    if not webhook_url.startswith(("http://127.", "http://localhost:", "http://[::1]:")):
+        raise RenderError(f"webhook URL {webhook_url!r} is not on loopback")
+    out["global"] = {k: v for k, v in (out.get("global") or {}).items()
+                     if not k.startswith(("slack_", "pagerduty_", "opsgenie_", "victorops_",
+                                          "wechat_", "telegram_", "webex_", "smtp_"))}
+    out["receivers"] = [
+        {"name": r["name"],
+         "webhook_configs": [{"url": f"{webhook_url.rstrip('/')}/{r['name']}",
+                              "send_resolved": True}]}
+        for r in out.get("receivers", [])
+    ]
+    return out
 
 
 def secret_files(config: dict) -> list[str]:
@@ -128,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path)
     for option in sorted(set(TARGETS.values())):
         parser.add_argument("--" + option.replace("_", "-"), type=int, required=True)
+    parser.add_argument("--webhook-port", type=int, required=True,
+                        help="port of the local webhook sink every receiver notifies")
     parser.add_argument("--scrape-interval", default=None,
                         help="override the global scrape/evaluation interval (e.g. 1s)")
     args = parser.parse_args(argv)
@@ -141,20 +165,14 @@ def main(argv: list[str] | None = None) -> int:
             args.scrape_interval,
         )
         am = render_alertmanager(
-            yaml.safe_load(ALERTMANAGER_YML.read_text()), secrets, REPO / "prometheus" / "templates"
+            yaml.safe_load(ALERTMANAGER_YML.read_text()), secrets, REPO / "prometheus" / "templates",
+            webhook_url=f"http://127.0.0.1:{args.webhook_port}",
         )
     except RenderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     (out / "prometheus.yml").write_text(yaml.safe_dump(prom, sort_keys=False))
     (out / "alertmanager.yml").write_text(yaml.safe_dump(am, sort_keys=False))
-    # Placeholders that point at a closed loopback port: notifications fail locally and never
-    # leave the machine. Put real values in prometheus/secrets/ for docker compose instead.
-    for path in secret_files(am):
-        p = Path(path)
-        if p.parent == secrets and not p.exists():
-            placeholder = "http://127.0.0.1:9/demo-placeholder" if "url" in p.name else "demo"
-            p.write_text(placeholder + "\n")
     return 0
 
 

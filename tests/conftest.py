@@ -45,5 +45,8 @@ def contracts_dir() -> Path:
     if not CONTRACTS_DIR.is_dir():
         if IN_CI:
             pytest.fail(f"{CONTRACTS_DIR} is missing: contract tests must run in CI")
-        pytest.skip(f"{CONTRACTS_DIR} not found (Grafana contracts ship beside the repo, not in it)")
+        pytest.skip(f"{CONTRACTS_DIR} not found: Grafana's published dashboard schemas and OpenAPI "
+                    "spec, which these tests validate against, live beside the checkout in "
+                    "../shared/grafana-contracts, not in the repository (set GRAFANA_CONTRACTS_DIR "
+                    "to a copy; see README 'Set up')")
     return CONTRACTS_DIR

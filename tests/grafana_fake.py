@@ -63,6 +63,7 @@ class FakeGrafana:
         self.headers_seen: list[dict[str, str]] = []
         self.urls: list[str] = []  # full request URLs, query strings included
         self._overrides: list[_Override] = []
+        self.ignore_page = False  # a faulty Grafana answering page 1 whatever `page` says
         self._next_id = 1
 
     # -- set-up helpers ------------------------------------------------------------------------
@@ -258,7 +259,7 @@ class FakeGrafana:
                            folderUrl=f"/dashboards/f/{meta['folderUid']}/")
             hits.append(hit)
         limit = int(query.get("limit", ["1000"])[0])
-        page = int(query.get("page", ["1"])[0])
+        page = 1 if self.ignore_page else int(query.get("page", ["1"])[0])
         return hits[(page - 1) * limit: page * limit]
 
     def _save_dashboard(self, body: dict[str, Any]) -> tuple[int, Any]:

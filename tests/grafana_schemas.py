@@ -33,8 +33,16 @@ def _load(contracts_dir: str, name: str, version: str = "11.4") -> dict[str, Any
 
 
 def _relax_threshold(schema: dict[str, Any]) -> dict[str, Any]:
-    """Allow {"color": "green", "value": null} / no value for the base threshold step."""
+    """Allow {"color": "green", "value": null} / no value for the base threshold step.
+
+    And, for the 11.4 schema only, a variable's `definition` (a string): Grafana 11.4's variable
+    editor saves it on query variables (Grafana's own v1beta1 docs example has it) and build
+    keeps what Grafana keeps; the 12.3 schema lists it, the 11.4 one omitted it.
+    """
     schema = copy.deepcopy(schema)
+    variable = schema.get("definitions", {}).get("VariableModel")
+    if variable and "definition" not in variable.get("properties", {}):
+        variable["properties"]["definition"] = {"type": "string"}
     threshold = schema.get("definitions", {}).get("Threshold")
     if threshold:
         threshold["required"] = [r for r in threshold.get("required", []) if r != "value"]

@@ -182,6 +182,13 @@ def _wait_http(proc: _Proc, url: str, timeout: float, check: Callable[[str], boo
                        f"{proc.tail()}")
 
 
+def pushgateway_isolation(workdir: Path) -> list[str]:
+    """Debian's pushgateway persists to /var/lib/prometheus/pushgateway.data by default: every
+    test pushgateway would load the groups of earlier runs (and of other tests). Keep each one's
+    persistence in its own temp dir."""
+    return [f"--persistence.file={workdir / 'pushgateway.data'}"]
+
+
 def project_rule_files() -> list[Path]:
     rules = REPO_ROOT / "prometheus" / "rules"
     return sorted([*rules.glob("*.yml"), *rules.glob("*.yaml")]) if rules.is_dir() else []
@@ -386,8 +393,8 @@ def run_stack(
             if push_bin is None:
                 raise HarnessError(f"{PUSHGATEWAY_BIN} not found on PATH")
             push_target = f"127.0.0.1:{free_port()}"
-            push_proc = _spawn("pushgateway", [push_bin, f"--web.listen-address={push_target}"],
-                               workdir)
+            push_proc = _spawn("pushgateway", [push_bin, f"--web.listen-address={push_target}",
+                                               *pushgateway_isolation(workdir)], workdir)
             procs.append(push_proc)
             _wait_http(push_proc, f"http://{push_target}/-/ready", startup_timeout)
             demo_args = [*demo_args, "--pushgateway", f"http://{push_target}"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+from _config import CONFIG
 from grafanalib.core import Annotations, Dashboard, DashboardLink, Templating, Time
 
 from _lib import variables
@@ -11,10 +13,12 @@ from _lib.layout import Section, layout
 from _lib.panels import DATASOURCE
 from _lib.promql import M, V, sel
 
+# The built-in areas; a team adds its own by naming it (any lower-case slug) in ml_dashboard.
 AREAS = (
     "overview", "infrastructure", "performance", "drift", "errors", "cost", "versions",
     "fairness", "feedback", "llm",
 )
+AREA_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 BASE_TAGS = ("ml-monitoring", "managed-by-grafana-sync")
 
 INFO_METRIC = "ml_model_info"
@@ -71,8 +75,9 @@ def ml_dashboard(
     `info_metric` is the series the model/version variables list their values from (default
     ml_model_info; a dashboard of one kind of model, e.g. LLMs, names a signal only they have).
     """
-    if area not in AREAS:
-        raise ValueError(f"{uid}: unknown area {area!r}")
+    if not AREA_RE.fullmatch(area) or area in BASE_TAGS:
+        raise ValueError(f"{uid}: area {area!r} must be a lower-case tag (letters, digits, -) "
+                         f"other than {', '.join(BASE_TAGS)}")
     templating = [variables.datasource(), model_variable(info_metric)]
     if with_version:
         templating.append(version_variable(info_metric))
@@ -98,6 +103,13 @@ def ml_dashboard(
         ],
         panels=layout(sections),
     )
+
+
+def ml_dashboards(*, area: str, **kwargs) -> list[Dashboard]:
+    """`[ml_dashboard(...)]`, or `[]` when monitoring.yaml turns the area off (`areas:`)."""
+    if not CONFIG.monitoring.area_on(area):
+        return []
+    return [ml_dashboard(area=area, **kwargs)]
 
 
 def label_variable(name: str, label: str, metric: str, title: str, description: str

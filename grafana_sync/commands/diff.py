@@ -10,19 +10,20 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import click
 
 from grafana_sync.api import stale_outputs
 from grafana_sync.client import GrafanaClient
-from grafana_sync.connection import ConnectionSettings, connection_options
+from grafana_sync.commands.options import connection_options
+from grafana_sync.connection import ConnectionSettings
 from grafana_sync.diff import diff_dashboards
 from grafana_sync.diff_render import render_json, render_markdown, render_text
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from grafana_sync.gitsource import load_dashboards_at_ref
 from grafana_sync.jsonio import load_compiled_dashboards
 from grafana_sync.project import Project, find_project
+from grafana_sync.redact import public_url
 from grafana_sync.sync import load_remote_dashboards
 
 
@@ -40,15 +41,6 @@ def _remote(connection: ConnectionSettings, local_uids: set[str]) -> dict[str, d
         return load_remote_dashboards(client, local_uids)
     finally:
         client.close()
-
-
-def _public_url(url: str) -> str:
-    """The URL without user:password@ or query string, safe to print."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _warn_stale(project: Project) -> None:
@@ -117,7 +109,7 @@ def diff(connection: ConnectionSettings | None, against_dir: str | None,
     elif connection is not None:
         new = load_compiled_dashboards(paths.output_dir)
         old = _remote(connection, set(new))
-        old_label = f"grafana {_public_url(connection.url)}"
+        old_label = f"grafana {public_url(connection.url)}"
     else:
         raise ConfigError("nothing to compare against: pass --url URL (or set GRAFANA_URL) for "
                           "the live Grafana, --against DIR or --against-ref GITREF")

@@ -9,15 +9,22 @@ import click
 from grafana_sync.errors import EXIT_OK, ConfigError, SyncError
 from grafana_sync.importer import import_text
 from grafana_sync.importer.write import write_module
+from grafana_sync.project import DEFAULT_OUTPUT_DIR
+from grafana_sync.pull import defined_uids
 
 
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, metavar="FILE.json...")
 @click.option("--output-dir", default="dashboards", show_default=True, metavar="DIR",
               help="Where to write one Python module per dashboard.")
-@click.option("--force", is_flag=True, help="Overwrite a module that already exists.")
+@click.option("--compiled-dir", default=DEFAULT_OUTPUT_DIR, show_default=True, metavar="DIR",
+              help="The repository's compiled dashboards: a uid found there is already defined.")
+@click.option("--force", is_flag=True,
+              help="Overwrite a module that already exists, or import a dashboard whose uid the "
+                   "repository already defines.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not list the fields the build does not carry.")
-def import_(files: tuple[str, ...], output_dir: str, force: bool, quiet: bool) -> int:
+def import_(files: tuple[str, ...], output_dir: str, compiled_dir: str, force: bool,
+            quiet: bool) -> int:
     """Turn Grafana dashboard JSON into readable grafanalib modules.
 
     \b
@@ -32,6 +39,7 @@ def import_(files: tuple[str, ...], output_dir: str, force: bool, quiet: bool) -
       make dashboards && grafana-sync diff --against exported/
     """
     out = Path(output_dir)
+    defined = defined_uids(Path(compiled_dir))
     code = EXIT_OK
     for name in files:
         path = Path(name)
@@ -41,6 +49,9 @@ def import_(files: tuple[str, ...], output_dir: str, force: bool, quiet: bool) -
             except (OSError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
             result = import_text(text, name)
+            if result.uid in defined and not force:
+                raise ConfigError(f"{name}: dashboard uid {result.uid!r} is already defined in this "
+                                  f"repository ({defined[result.uid]}); pass --force to import it anyway")
             target = write_module(result, out, force=force)
         except SyncError as exc:
             click.echo(f"error: {exc}", err=True)

@@ -9,6 +9,15 @@ import click
 
 from grafana_sync import api
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from grafana_sync.jsonio import decode_text
+
+
+def _read_stdin() -> str:
+    """stdin as UTF-8 text: bytes that are not UTF-8 are a one-line error, not a traceback."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # already text (a test's StringIO, an embedding application)
+        return sys.stdin.read()
+    return decode_text(buffer.read(), "<stdin>")
 
 
 def _list_rules() -> str:
@@ -82,7 +91,7 @@ def lint(
         raise ConfigError("--stdin lints the dashboard read from stdin: give no PATH with it")
     if stdin_filename is not None and not from_stdin:
         raise ConfigError("--stdin-filename goes with --stdin")
-    stdin_text = sys.stdin.read() if from_stdin else None
+    stdin_text = _read_stdin() if from_stdin else None
 
     result = api.lint(paths, metrics_contract=metrics_contract, rules=rule_specs,
                       config_files=config_files, enable=enable, disable=disable, fix=fix,

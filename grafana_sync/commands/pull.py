@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from grafana_sync.client import GrafanaClient
-from grafana_sync.connection import ConnectionSettings, connection_options
+from grafana_sync.commands.options import connection_options
+from grafana_sync.connection import ConnectionSettings
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from grafana_sync.project import DEFAULT_OUTPUT_DIR
 from grafana_sync.pull import describe_selection, select_uids
@@ -66,6 +67,10 @@ def pull(connection: ConnectionSettings | None, uids: tuple[str, ...], folders: 
         click.echo(f"{item.uid} ({item.title}) -> {where}")
         for note in item.notes:
             click.echo(f"  note: {note}")
+    for uid, title in sorted(result.folders.items()):
+        click.echo(f"folder {uid} ({title}): push names a folder after a provider in "
+                   f"provisioning/dashboards/*.yaml (folder: {title}, folderUid: {uid}); without one, "
+                   f"it retitles the folder {uid!r}")
     for line in result.skipped:
         click.echo(f"skipped: {line}", err=True)
     for error in result.errors:

@@ -2,122 +2,33 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
+from grafana_sync import push_report as report
 from grafana_sync.client import GrafanaClient
-from grafana_sync.connection import ConnectionSettings, connection_options
-from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from grafana_sync.commands.options import connection_options
+from grafana_sync.connection import ConnectionSettings
+from grafana_sync.errors import ConfigError
 from grafana_sync.project import find_project
-from grafana_sync.provisioning import load_datasources, load_providers
+from grafana_sync.provisioning import DatasourceSpec, load_datasources, load_providers
+from grafana_sync.redact import escape_controls, scrub
 from grafana_sync.sync import (
-    CONFLICT,
-    CREATE,
-    DELETE,
-    UNCHANGED,
-    UPDATE,
-    DashboardPlan,
+    LocalDashboard,
     Outcome,
-    Plan,
+    PushResult,
     apply_plan,
+    default_message,
     load_local_dashboards,
-    make_plan,
+    plan_push,
 )
-
-_PAST = {CREATE: "created", UPDATE: "updated", DELETE: "deleted", "failed": "FAILED"}
-
-
-def default_message(root: Path) -> str:
-    """`grafana-sync push <git describe>: <HEAD subject>` in a git checkout, else a plain line."""
-    def git(*args: str) -> str:
-        try:
-            proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True,
-                                  text=True, timeout=10, check=False)
-        except (OSError, subprocess.SubprocessError):
-            return ""
-        return proc.stdout.strip() if proc.returncode == 0 else ""
-
-    describe = git("describe", "--always", "--dirty")
-    subject = git("log", "-1", "--format=%s")
-    message = "grafana-sync push"
-    if describe:
-        message += f" {describe}"
-    if subject:
-        message += f": {subject}"
-    return message[:500]
+from grafana_sync.sync import push as push_dashboards
 
 
-def _folder_text(item: DashboardPlan) -> str:
-    return f"folder {item.folder.title!r}" if item.folder else "General"
-
-
-def _plan_lines(plan: Plan, *, force: bool) -> list[str]:
-    lines: list[str] = []
-    for fp in plan.folders:
-        extra = f" (now {fp.current_title!r})" if fp.action == UPDATE else ""
-        extra += f": {fp.reason}" if fp.reason else ""
-        lines.append(f"  folder      {fp.action:<9}  {fp.folder.uid} {fp.folder.title!r}{extra}")
-    for dp in plan.datasources:
-        extra = f": {dp.reason}" if dp.reason else ""
-        lines.append(f"  datasource  {dp.action:<9}  {dp.spec.uid} {dp.spec.name!r}{extra}")
-    for item in plan.dashboards:
-        head = f"  dashboard   {item.action:<9}  {item.uid} {item.title!r}"
-        if item.action in (CREATE, UPDATE):
-            head += f" in {_folder_text(item)}"
-        if item.reason:
-            head += f": {item.reason}"
-        if item.action == CONFLICT:
-            head += "; not overwritten without --force" if not force else ""
-        lines.append(head)
-        if item.diff and item.action in (CONFLICT, UPDATE):
-            lines.extend(_diff_lines(item.diff))
-    return lines
-
-
-def _diff_lines(diff: str) -> list[str]:
-    """The panel-level diff, indented, without its header and summary lines."""
-    keep = [line for line in diff.splitlines()
-            if line.strip() and not line.startswith(("--- ", "+++ ", "dashboards: "))]
-    return [f"      {line}" for line in keep]
-
-
-def _conflict_lines(plan: Plan) -> list[str]:
-    """Conflicts (refused) and forced overwrites, each with the panel-level difference."""
-    out = []
-    for item in plan.conflicts:
-        if isinstance(item, DashboardPlan):
-            out.append(f"  dashboard   conflict   {item.uid} {item.title!r}: {item.reason}; "
-                       "not overwritten without --force")
-            out.extend(_diff_lines(item.diff))
-        else:
-            out.append(f"  datasource  conflict   {item.spec.uid}: {item.reason}")
-    for item in plan.dashboards:
-        if item.forced:
-            out.append(f"  dashboard   forced     {item.uid} {item.title!r}: {item.reason}")
-            out.extend(_diff_lines(item.diff))
-    return out
-
-
-def _summary(plan: Plan, outcomes: list[Outcome] | None) -> str:
-    conflicts = len(plan.conflicts)
-    if outcomes is None:
-        return (f"Dry run: {plan.count(CREATE)} to create, {plan.count(UPDATE)} to update, "
-                f"{plan.count(UNCHANGED)} unchanged, {conflicts} conflict(s), "
-                f"{plan.count(DELETE)} to delete (dashboards); {len(plan.failures)} failed to "
-                "plan. Nothing was changed.")
-    done = [o for o in outcomes if o.kind == "dashboard"]
-
-    def n(action: str) -> int:
-        return sum(1 for o in done if o.action == action)
-
-    failed = sum(1 for o in outcomes if o.failed) + len(plan.failures)
-    return (f"Summary: {n(CREATE)} created, {n(UPDATE)} updated, {plan.count(UNCHANGED)} "
-            f"unchanged, {conflicts} conflict(s) not pushed, {n(DELETE)} deleted, "
-            f"{failed} failed.")
+def _echo(line: str, *, err: bool = False) -> None:
+    click.echo(escape_controls(scrub(line)), err=err)
 
 
 @click.command()
@@ -163,58 +74,47 @@ def push(dry_run: bool, prune: bool, force: bool, message: str | None, skip_data
 
     client = GrafanaClient(connection)
     try:
-        client.health()
-        user = client.current_user() or {}
-        identity = user.get("login") if isinstance(user.get("login"), str) else None
-        plan = make_plan(client, local, datasources, force=force, prune=prune,
-                         identity=identity, jobs=jobs)
         if dry_run:
-            click.echo(f"Plan for {client.base_url} (dry run):")
-            for line in _plan_lines(plan, force=force):
-                click.echo(line)
-            click.echo(_summary(plan, None))
-            for kind, name, error in plan.failures:
-                click.echo(f"error: {kind} {name}: {error}", err=True)
-            return EXIT_FAILURE if plan.conflicts or plan.failures else EXIT_OK
-        outcomes = _apply(client, plan, message=message, jobs=jobs)
+            result = push_dashboards(client, local, datasources, dry_run=True, force=force,
+                                     prune=prune, jobs=jobs)
+        else:
+            result = _push_with_progress(client, local, datasources, force=force, prune=prune,
+                                         message=message, jobs=jobs)
     finally:
         client.close()
-
-    for line in _conflict_lines(plan):
-        click.echo(line)
-    click.echo(_summary(plan, outcomes))
-    failures = plan.failures + [(o.kind, o.name, o.detail) for o in outcomes if o.failed]
-    for kind, name, error in failures:
-        click.echo(f"error: {kind} {name}: {error}", err=True)
-    if plan.conflicts:
-        names = ", ".join(c.uid if isinstance(c, DashboardPlan) else c.spec.uid
-                          for c in plan.conflicts)
-        click.echo(f"error: not pushed because of conflicts: {names} (see above; --force "
-                   "overwrites dashboards)", err=True)
-    return EXIT_FAILURE if failures or plan.conflicts else EXIT_OK
-
-
-def _apply(client: GrafanaClient, plan: Plan, *, message: str, jobs: int) -> list[Outcome]:
-    total = sum(1 for f in plan.folders if f.action in (CREATE, UPDATE)) + \
-        sum(1 for d in plan.datasources if d.action in (CREATE, UPDATE)) + \
-        sum(1 for d in plan.dashboards if d.action in (CREATE, UPDATE, DELETE))
-    if total == 0:
-        return []
-    if sys.stdout.isatty():
-        done: list[Outcome] = []
-        with click.progressbar(length=total, label="Pushing", show_pos=True) as bar:
-            def tick(outcome: Outcome) -> None:
-                done.append(outcome)
-                bar.update(1)
-            outcomes = apply_plan(client, plan, message=message, jobs=jobs, on_outcome=tick)
-        for o in outcomes:
-            click.echo(_outcome_line(o))
-        return outcomes
-    return apply_plan(client, plan, message=message, jobs=jobs,
-                      on_outcome=lambda o: click.echo(_outcome_line(o)))
+    plan = result.plan
+    if dry_run:
+        _echo(f"Plan for {client.base_url} (dry run):")
+        for line in report.plan_lines(plan, force=force):
+            _echo(line)
+    else:
+        for line in report.conflict_lines(plan):
+            _echo(line)
+    _echo(report.summary(plan, result.outcomes))
+    for kind, name, error in result.failures:
+        _echo(f"error: {kind} {name}: {error}", err=True)
+    closing = report.conflicts_line(plan)
+    if closing and not dry_run:
+        _echo(f"error: {closing}", err=True)
+    return result.exit_code
 
 
-def _outcome_line(o: Outcome) -> str:
-    detail: Any = o.detail
-    text = f"  {_PAST.get(o.action, o.action):<8}  {o.kind} {o.name}"
-    return f"{text}: {detail}" if o.failed else (f"{text} {detail!r}" if detail else text)
+def _push_with_progress(client: GrafanaClient, local: list[LocalDashboard],
+                        datasources: list[DatasourceSpec], *, message: str, jobs: int,
+                        **options: Any) -> PushResult:
+    """Push for real, printing each outcome as it happens (a progress bar on a terminal)."""
+    if not sys.stdout.isatty():
+        return push_dashboards(client, local, datasources, message=message, jobs=jobs,
+                               on_outcome=lambda o: _echo(report.outcome_line(o)), **options)
+    plan = plan_push(client, local, datasources, jobs=jobs, **options)
+    if not plan.writes:
+        return PushResult(plan, [])
+    done: list[Outcome] = []
+    with click.progressbar(length=plan.writes, label="Pushing", show_pos=True) as bar:
+        def tick(outcome: Outcome) -> None:
+            done.append(outcome)
+            bar.update(1)
+        outcomes = apply_plan(client, plan, message=message, jobs=jobs, on_outcome=tick)
+    for o in done:
+        _echo(report.outcome_line(o))
+    return PushResult(plan, outcomes)

@@ -84,10 +84,16 @@ class _Builder:
         self.name = name
         self.imports: set[tuple[str, str]] = set()
         self.ctx = {k: v for k, v in dash.items() if k != "panels"}
+        # A panel's build depends on the dashboard only through its datasource variables (the
+        # resolver): projecting panels in this small context keeps fitting fast; the whole
+        # module is checked against the whole build at the end anyway.
+        variables = (dash.get("templating") or {}).get("list") or []
+        self.panel_ctx = {"templating": {"list": [
+            v for v in variables if isinstance(v, dict) and v.get("type") == "datasource"]}}
 
     # -- projections: what the build makes of one object, in this dashboard's context ---------
     def _built_panel(self, panel: dict[str, Any]) -> Any:
-        return normalise_dashboard({**self.ctx, "panels": [panel]})["panels"][0]
+        return normalise_dashboard({**self.panel_ctx, "panels": [panel]})["panels"][0]
 
     def _built_target(self, panel: dict[str, Any], target: dict[str, Any]) -> Any:
         shell = {k: v for k, v in panel.items() if k not in ("targets", "panels")}
@@ -101,7 +107,7 @@ class _Builder:
         return normalise_dashboard(dash)["templating"]["list"][index]
 
     def _built_link(self, link: dict[str, Any]) -> Any:
-        return normalise_dashboard({**self.ctx, "panels": [], "links": [link]})["links"][0]
+        return normalise_dashboard({"links": [link]})["links"][0]
 
     # -- helpers ----------------------------------------------------------------------------
     def use(self, module: str, name: str) -> Name:
@@ -644,35 +650,31 @@ def loss_notes(original: dict[str, Any], built: dict[str, Any], name: str) -> li
     result = diff_dashboards({uid: original}, {uid: built})
     grouped: dict[tuple[str, str], list[str]] = {}
     defaults = 0
-    for dash in result.dashboards:
-        for change in dash.changes:
+
+    def account(changes: tuple[Any, ...], where: str) -> None:
+        nonlocal defaults
+        added = {c.path: c for c in changes if c.change == "added"}
+        used: set[str] = set()
+        for change in changes:
             if change.change == "added":
-                defaults += 1
                 continue
-            grouped.setdefault((_generic(change.path), _describe(change)), []).append("")
+            target = _moved_to(change, added) if change.change == "removed" else None
+            if target is not None:  # a Grafana 6 text panel's content -> options.content, …
+                used.add(target[0])
+                what = f"moved to {_generic(target[1])} by the build"
+            else:
+                what = _describe(change)
+            grouped.setdefault((_generic(change.path), what), []).append(where)
+        defaults += sum(1 for path in added if path not in used)
+
+    for dash in result.dashboards:
+        account(dash.changes, "")
         for panel in dash.panels:
             ref = panel.ref
             where = f"panel {ref.title!r} (id {ref.id})"
             if panel.kind in ("added", "removed"):
                 grouped.setdefault(("(panel)", f"{panel.kind} by the build"), []).append(where)
-            added = {c.path: c for c in panel.fields if c.change == "added"}
-            moved: set[str] = set()
-            for change in panel.fields:
-                if change.change != "removed":
-                    continue
-                target = next((path for path, c in added.items()
-                               if path.endswith("." + change.path) and c.new == change.old), None)
-                if target is not None:  # e.g. a Grafana 6 text panel's content -> options.content
-                    moved.add(target)
-                    grouped.setdefault((_generic(change.path), f"moved to {target} by the build"),
-                                       []).append(where)
-            for change in panel.fields:
-                if change.change == "added":
-                    defaults += change.path not in moved
-                    continue
-                if change.change == "removed" and any(t.endswith("." + change.path) for t in moved):
-                    continue
-                grouped.setdefault((_generic(change.path), _describe(change)), []).append(where)
+            account(panel.fields, where)
     notes = []
     for (path, what), places in grouped.items():
         places = [p for p in places if p]
@@ -687,6 +689,18 @@ def loss_notes(original: dict[str, Any], built: dict[str, Any], name: str) -> li
         notes.append(f"{name}: {defaults} field(s) the original leaves to Grafana's defaults are written "
                      "out by the build (`grafana-sync diff --against` lists them)")
     return notes
+
+
+def _moved_to(change: Any, added: dict[str, Any]) -> tuple[str, str] | None:
+    """(added path, where the value went) when a removed value reappears elsewhere."""
+    parent, _, key = change.path.rpartition(".")
+    for path, other in added.items():
+        if path.endswith("." + change.path) and other.new == change.old:
+            return path, path
+        if path.rpartition(".")[0] == parent and isinstance(other.new, dict) \
+                and key in other.new and other.new[key] == change.old:
+            return path, f"{path}.{key}"
+    return None
 
 
 def _generic(path: str) -> str:

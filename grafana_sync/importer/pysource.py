@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 WIDTH = 100
@@ -30,15 +31,18 @@ class Name:
     name: str
 
 
+@lru_cache(maxsize=65536)
 def pystr(text: str) -> str:
-    """A double-quoted Python literal for `text` (printable characters kept as they are)."""
-    out = ['"']
+    """A Python literal for `text`: double quotes, or single quotes when that avoids escaping
+    the double quotes of a PromQL selector; printable characters are kept as they are."""
+    quote = "'" if '"' in text and "'" not in text else '"'
+    out = [quote]
     for ch in text:
         code = ord(ch)
         if ch == "\\":
             out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
+        elif ch == quote:
+            out.append("\\" + quote)
         elif ch == "\n":
             out.append("\\n")
         elif ch == "\t":
@@ -50,12 +54,26 @@ def pystr(text: str) -> str:
                        f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
         else:
             out.append(ch)
-    out.append('"')
+    out.append(quote)
     return "".join(out)
 
 
+_FLAT: dict[int, tuple[Any, str]] = {}  # id(container) -> (container, text), while rendering
+
+
 def flat(value: Any) -> str:
-    """The one-line rendering of a value."""
+    """The one-line rendering of a value (memoised per container during `render`)."""
+    if isinstance(value, (dict, list, tuple, Call)):
+        hit = _FLAT.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        text = _flat(value)
+        _FLAT[id(value)] = (value, text)
+        return text
+    return _flat(value)
+
+
+def _flat(value: Any) -> str:
     if isinstance(value, Name):
         return value.name
     if isinstance(value, Call):
@@ -122,7 +140,17 @@ def _words(line: str) -> list[str]:
 
 
 def render(value: Any, indent: int = 0, used: int | None = None, tail: int = 1) -> str:
-    """Source for `value` starting at column `used` on a line indented `indent` columns.
+    """Source for `value` starting at column `used` on a line indented `indent` columns."""
+    top = not _FLAT
+    try:
+        return _render(value, indent, used, tail)
+    finally:
+        if top:
+            _FLAT.clear()
+
+
+def _render(value: Any, indent: int = 0, used: int | None = None, tail: int = 1) -> str:
+    """`render` without the memo bookkeeping.
 
     `tail` is the number of characters that follow the value on its last line (a comma, a
     closing bracket), so a flat value is only used when it fits with them.
@@ -145,12 +173,12 @@ def render(value: Any, indent: int = 0, used: int | None = None, tail: int = 1) 
         lines = []
         for key, item in value.items():
             prefix = f"{pystr(str(key))}: "
-            lines.append(pad + prefix + render(item, inner, inner + len(prefix)) + ",")
+            lines.append(pad + prefix + _render(item, inner, inner + len(prefix)) + ",")
         return "{\n" + "\n".join(lines) + "\n" + close + "}"
     if isinstance(value, (list, tuple)):
         if not value:
             return "[]"
-        lines = [pad + render(item, inner) + "," for item in value]
+        lines = [pad + _render(item, inner) + "," for item in value]
         return "[\n" + "\n".join(lines) + "\n" + close + "]"
     if isinstance(value, Call):
         if not value.args:
@@ -158,6 +186,6 @@ def render(value: Any, indent: int = 0, used: int | None = None, tail: int = 1) 
         lines = []
         for key, item in value.args:
             prefix = "" if key is None else f"{key}="
-            lines.append(pad + prefix + render(item, inner, inner + len(prefix)) + ",")
+            lines.append(pad + prefix + _render(item, inner, inner + len(prefix)) + ",")
         return f"{value.func}(\n" + "\n".join(lines) + "\n" + close + ")"
     return one

@@ -6,6 +6,7 @@ import json
 
 from grafana_sync.lint.model import Finding
 from grafana_sync.lint.runner import LintResult
+from grafana_sync.redact import escape_controls
 
 
 def format_finding(finding: Finding) -> str:
@@ -40,6 +41,7 @@ def summary(result: LintResult) -> str:
 def render_text(result: LintResult) -> str:
     lines = [format_finding(f).replace(f"[{f.severity}]", "[fixed]", 1) for f in result.fixed]
     lines += [format_finding(f) for f in result.findings]
+    lines = [escape_controls(line) for line in lines]
     lines.append(summary(result))
     return "\n".join(lines) + "\n"
 

@@ -105,8 +105,9 @@ def _current_value(var: dict[str, Any]) -> str | list[str] | None:
 #   - after `@`: a number (a timestamp);
 #   - anywhere else (a metric name, `up$suffix`, a label list `by ($var)`, an aggregation
 #     parameter `topk($n, ...)`): the variable's value when it is a plain token, else its name,
-#     formatted as asked (`${var:csv}` -> `var,var`); if that does not parse, a number is tried
-#     where the variable stands alone as an operand (`topk($n, x)`).
+#     formatted as asked (`${var:csv}` -> `a,b` for a custom variable's values a and b, `var`
+#     for a query variable); if that does not parse, a number is tried where the variable
+#     stands alone as an operand (`topk($n, x)`).
 
 _VAR_AT = re.compile(r"\$\{([^}]+)\}|\$(\w+)|\[\[([^\[\]]+)\]\]")
 _DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
@@ -203,7 +204,7 @@ def _expand(expr: str, variables: dict[str, Variable], numbers: bool,
             out.append(ch)
             i += 1
             continue
-        before = "".join(out[-40:])
+        before = "".join(out)[-200:]
         spec = match.group(1) or match.group(2) or match.group(3)
         if depth or _OFFSET_BEFORE.search(before):
             where = "duration"

@@ -126,13 +126,13 @@ def test_connection_refused():
     port = free_port()
     assert error_of(client(f"http://127.0.0.1:{port}")) == (
         f"check Grafana health: connection refused by http://127.0.0.1:{port}: is Grafana "
-        "running there? check --url")
+        "running there? check --url (gave up after 1 retry)")  # an error after retries says so
 
 
 def test_dns_failure():
     text = error_of(client("http://no-such-grafana.invalid"))
     assert text == ("check Grafana health: cannot resolve host 'no-such-grafana.invalid' "
-                    "(DNS lookup failed): check --url")
+                    "(DNS lookup failed): check --url (gave up after 1 retry)")
 
 
 def test_https_to_a_plain_http_port(http_port):

@@ -1,8 +1,10 @@
-"""prometheus/alertmanager.yml in a real Alertmanager: it loads, and inhibition works.
+"""prometheus/alertmanager.yml in a real Alertmanager: it loads, inhibition works, and the
+`make demo` rendering notifies only the local webhook sink.
 
-The shipped config (secret and template paths moved to a temp dir exactly as `make demo` does)
-runs in `prometheus-alertmanager` on a free loopback port. Alerts posted through its API show
-that a critical alert inhibits the warnings of the same model and of no other model.
+The shipped config (paths moved to a temp dir and every receiver pointed at
+scripts/webhook_sink.py, exactly as `make demo` does) runs in `prometheus-alertmanager` on a free
+loopback port. Alerts posted through its API show that a critical alert inhibits the warnings of
+the same model and of no other model, and that a notification reaches the sink and is printed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -34,7 +37,28 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def alertmanager(tmp_path):
+def webhook_sink(tmp_path):
+    """scripts/webhook_sink.py on a free port: (port, path of its output)."""
+    port = _free_port()
+    out = tmp_path / "sink.log"
+    with open(out, "wb") as fh:
+        proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "webhook_sink.py"),
+                                 "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while "listening" not in out.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"webhook sink did not start: {out.read_text()}")
+            time.sleep(0.1)
+        yield port, out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+
+@pytest.fixture
+def alertmanager(tmp_path, webhook_sink):
     binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if binary is None:
         message = "prometheus-alertmanager not found (apt-get install prometheus-alertmanager)"
@@ -44,7 +68,7 @@ def alertmanager(tmp_path):
     ports = {name: _free_port() for name in ("prometheus", "alertmanager")}
     argv = [str(tmp_path), "--prometheus-port", str(ports["prometheus"]),
             "--alertmanager-port", str(ports["alertmanager"]), "--pushgateway-port", "1",
-            "--node-exporter-port", "2", "--demo-port", "3"]
+            "--node-exporter-port", "2", "--demo-port", "3", "--webhook-port", str(webhook_sink[0])]
     assert render_demo_config.main(argv) == 0
     url = f"http://127.0.0.1:{ports['alertmanager']}"
     log = open(tmp_path / "alertmanager.log", "wb")  # noqa: SIM115
@@ -89,7 +113,9 @@ def test_loaded_config_is_the_shipped_route_tree(alertmanager):
     status = requests.get(f"{alertmanager}/api/v2/status", timeout=5).json()
     original = status["config"]["original"]
     assert "pagerduty-critical" in original and "slack-warnings" in original
-    assert "routing_key_file" in original and "api_url_file" in original
+    # `make demo` rendering: the receivers keep their names (the route tree is the shipped one)
+    # but read no secret and notify only the local webhook sink
+    assert "routing_key_file" not in original and "api_url_file" not in original
 
 
 def test_critical_inhibits_warnings_of_the_same_model_only(alertmanager):
@@ -113,3 +139,27 @@ def test_critical_inhibits_warnings_of_the_same_model_only(alertmanager):
     assert churn_warning["state"] == "suppressed" and churn_warning["inhibitedBy"], state
     assert state[("MLLatencySLOBreach", "fraud")]["inhibitedBy"] == []
     assert state[("MLErrorRatioHigh", "churn")]["inhibitedBy"] == []
+
+
+def test_demo_notifications_reach_the_local_sink_and_nothing_else(alertmanager, webhook_sink):
+    original = requests.get(f"{alertmanager}/api/v2/status", timeout=5).json()["config"]["original"]
+    receivers = yaml.safe_load(original)["receivers"]
+    assert len(receivers) >= 4
+    for receiver in receivers:  # Alertmanager's loaded view: defaults filled in, nothing else
+        integrations = {k for k, v in receiver.items() if k.endswith("_configs") and v}
+        assert integrations <= {"webhook_configs"}, receiver
+        for hook in receiver.get("webhook_configs", []):
+            assert hook["url"].startswith(f"http://127.0.0.1:{webhook_sink[0]}/"), hook
+    requests.post(f"{alertmanager}/api/v2/alerts", timeout=5, json=[
+        _alert("MLErrorRatioHigh", "critical", model="cancer-screening", version="v2")])
+    _, out = webhook_sink
+    deadline = time.monotonic() + 60  # critical route: group_wait 10s
+
+    def receivers() -> set[str]:
+        return {x.split()[1] for x in out.read_text().splitlines() if "MLErrorRatioHigh" in x}
+
+    while receivers() != {"pagerduty-critical", "slack-critical"}:  # the route's `continue`
+        assert time.monotonic() < deadline, f"notifications printed: {out.read_text()}"
+        time.sleep(0.5)
+    line = next(x for x in out.read_text().splitlines() if "pagerduty-critical" in x)
+    assert "FIRING" in line and "model=cancer-screening version=v2" in line, line

@@ -6,11 +6,14 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from demo.drift import DEFAULT_THRESHOLDS, DRIFT_METHODS  # noqa: E402
 from demo.evaluation import EvaluationJob  # noqa: E402
 from demo.instruments import Instruments  # noqa: E402
 from demo.scenario import SCENARIOS  # noqa: E402
 from demo.simulation import Clock, Simulation  # noqa: E402
+from ml_monitoring._settings import thresholds  # noqa: E402
+from ml_monitoring.drift import METHODS as DRIFT_METHODS  # noqa: E402
+
+DEFAULT_THRESHOLDS = thresholds()
 
 SPEED = 60.0
 STEP = 30.0  # simulated seconds per step (half a wall second at --speed 60)
@@ -29,10 +32,14 @@ class ManualClock(Clock):
 
 
 def _gauges(sim: Simulation, name: str) -> dict[tuple, float]:
-    fam = sim._analytics.families.get(name)
-    if fam is None:
-        return {}
-    return {tuple(zip(fam.labelnames, k, strict=True)): v for k, v in fam.samples.items()}
+    """The gauge's samples as the registry exposes them: {((label, value), ...): value}."""
+    fam = sim.hub.metrics[name]
+    out = {}
+    for metric in fam.collect():
+        for sample in metric.samples:
+            out[tuple(sorted(sample.labels.items(), key=lambda kv: fam._labelnames.index(
+                kv[0])))] = sample.value
+    return out
 
 
 @pytest.fixture(scope="module")

@@ -203,9 +203,9 @@ def test_colour_on_a_terminal_unless_no_color(monkeypatch) -> None:
 
 
 def test_public_url_drops_credentials() -> None:
-    from grafana_sync.commands.diff import _public_url
+    from grafana_sync.redact import public_url
 
-    assert _public_url("https://admin:s3cret@grafana.example.com:3000/sub?x=1") == \
+    assert public_url("https://admin:s3cret@grafana.example.com:3000/sub?x=1") == \
         "https://grafana.example.com:3000/sub"
 
 

@@ -203,3 +203,28 @@ def test_panel_moved_into_another_row_by_grid_pos_is_moved() -> None:
     dash = _diff(_dash(panels), _dash(new))
     assert [(c.kind, c.ref.title, c.old.row, c.new.row) for c in dash.panels] == [
         ("moved", "A", "One", "Two")]
+
+
+def test_move_detection_on_a_kubernetes_resource_against_classic_json() -> None:
+    old = _dash([_panel(1, "A", 0, 0, 12), _panel(2, "B", 12, 0, 12), _panel(3, "C", 0, 8, 24)])
+    spec = copy.deepcopy(old)
+    spec["panels"][1]["gridPos"]["y"] = 16
+    new = {"apiVersion": "dashboard.grafana.app/v1beta1", "kind": "Dashboard",
+           "metadata": {"name": "d"}, "spec": spec}
+    dash = _diff(old, new)
+    assert [(c.kind, c.ref.title) for c in dash.panels] == [("moved", "B")]
+    assert dash.changes == () and dash.shifted == ()
+
+
+def test_swapping_two_legacy_row_panels_moves_both() -> None:
+    """Legacy rows are laid out on the grid first (grafana_sync.shapes): a swap is two moves."""
+    def legacy(titles: list[str]) -> dict[str, Any]:
+        return {"uid": "d", "title": "D", "rows": [{"title": "R", "panels": [
+            {"id": i + 1, "type": "timeseries", "title": t, "span": 6, "targets": []}
+            for i, t in enumerate(titles)]}]}
+    old, new = legacy(["A", "B"]), legacy(["B", "A"])
+    for p in new["rows"][0]["panels"]:
+        p["id"] = {"A": 1, "B": 2}[p["title"]]
+    dash = _diff(old, new)
+    assert sorted((c.kind, c.ref.title, c.old.grid_pos["x"], c.new.grid_pos["x"])
+                  for c in dash.panels) == [("moved", "A", 0, 12), ("moved", "B", 12, 0)]

@@ -264,7 +264,8 @@ def test_lint_runs_on_the_output_of_an_imported_module(tmp_path: Path, capsys, m
 
 
 def test_what_grafana_would_migrate_survives_the_build(tmp_path: Path) -> None:
-    """A Grafana 6 text panel keeps its text; tag-filtered annotations keep their filter."""
+    """A Grafana 6 text panel keeps its text; tag-filtered annotations keep their filter (in
+    `target`, where Grafana keeps it now and the schema allows it)."""
     dash = {"uid": "t", "title": "T", "panels": [
         {"id": 1, "type": "text", "title": "About", "content": "# Runbook", "mode": "markdown",
          "gridPos": {"h": 3, "w": 6, "x": 0, "y": 0}}],
@@ -277,7 +278,27 @@ def test_what_grafana_would_migrate_survives_the_build(tmp_path: Path) -> None:
     built = build_module(result.source, tmp_path)
     assert built["panels"][0]["options"] == {"content": "# Runbook", "mode": "markdown"}
     annotation = built["annotations"]["list"][0]
-    assert (annotation["type"], annotation["tags"], annotation["matchAny"], annotation["limit"]) == \
-        ("tags", ["deploy"], True, 100)
-    assert built["templating"]["list"][0]["definition"] == "label_values(up, job)"
-    assert "panel 'About' (id 1): content: moved to options.content by the build" in result.notes[0]
+    assert annotation["type"] == "tags"
+    assert annotation["target"] == {"type": "tags", "tags": ["deploy"], "matchAny": True, "limit": 100}
+    notes = "\n".join(result.notes)
+    assert "templating.list[*].definition: not carried" in notes  # not in Grafana's schema
+    assert "panel 'About' (id 1): content: moved to options.content by the build" in notes
+    assert "annotations.list[*].tags: moved to annotations.list[*].target.tags by the build" in notes
+
+
+def test_cli_refuses_a_uid_the_repository_defines(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    compiled = tmp_path / "provisioning" / "dashboards" / "ml" / "svc.json"
+    compiled.parent.mkdir(parents=True)
+    compiled.write_text(json.dumps({"uid": "svc", "title": "Ours", "panels": []}), encoding="utf-8")
+    src = tmp_path / "svc.json"
+    src.write_text(json.dumps(small()), encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(["import", str(src)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "dashboard uid 'svc' is already defined in this repository" in err and "--force" in err
+    assert not (tmp_path / "dashboards" / "svc.py").exists()
+    with pytest.raises(SystemExit) as exc:
+        main(["import", str(src), "--force"])
+    assert exc.value.code == 0 and (tmp_path / "dashboards" / "svc.py").is_file()

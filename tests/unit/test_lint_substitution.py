@@ -93,3 +93,34 @@ def test_what_stands_in_where() -> None:
         "topk(${q}, x)": "topk(0.99, x)",  # a constant: its value
     }
     assert {e: parse(e, variables).text for e in cases} == cases
+
+
+def test_metric_name_built_from_a_variable_is_not_checked_against_the_contract(
+        tmp_path: Path) -> None:
+    contract = tmp_path / "metrics.md"
+    contract.write_text("| metric | type |\n|---|---|\n| `demo_queue_length` | gauge |\n")
+    results = {}
+    for expr in ("demo_queue_length$suffix", "{__name__=\"$metric\"}", "demo_typo_length"):
+        path = tmp_path / "d.json"
+        path.write_text(json.dumps(dashboard_with(expr)), encoding="utf-8")
+        result = run_lint(LintOptions(root=tmp_path, output_dir=tmp_path / "out", paths=[path],
+                                      metrics_contract=contract, enable=[],
+                                      disable=["target-promql-rule"]))
+        results[expr] = [f.message for f in result.findings if f.rule == "metric-contract-rule"
+                         and f.panel_id == 2]
+    assert results == {
+        "demo_queue_length$suffix": [],
+        "{__name__=\"$metric\"}": [],
+        "demo_typo_length": [f"metric 'demo_typo_length' is not in the metrics contract "
+                             f"({contract})"],
+    }
+
+
+def test_number_fallback_never_lands_in_a_long_label_list() -> None:
+    """`topk($n, ...)` needs a number, `by (..., $var)` a name, however long the list is."""
+    expr = ("topk($n, sum by (a_very_long_label_name_one, a_very_long_label_name_two, "
+            "third_label_name, $var) (demo_queue_length))")
+    dash = Dashboard(path=Path("d.json"), display_path="d.json", raw=dashboard_with("up"))
+    parsed = parse(expr, dashboard_variables(dash))
+    assert parsed.error is None
+    assert parsed.text == expr.replace("$n", "1").replace("$var", "var")

@@ -64,11 +64,41 @@ def test_alertmanager_secret_and_template_paths_move_to_local_dirs(tmp_path):
     assert rdc.secret_files(ALERTMANAGER)[0].startswith("/etc/alertmanager/secrets/")
 
 
-def test_main_writes_configs_and_placeholder_secrets(tmp_path):
-    argv = [str(tmp_path)] + [
+def test_main_writes_configs_whose_receivers_notify_only_the_local_sink(tmp_path):
+    argv = [str(tmp_path), "--webhook-port", "19095"] + [
         x for k, v in PORTS.items() for x in ("--" + k.replace("_", "-"), str(v))
     ]
     assert rdc.main(argv) == 0
     assert (tmp_path / "prometheus.yml").is_file()
-    slack = (tmp_path / "secrets" / "slack_api_url").read_text().strip()
-    assert slack.startswith("http://127.0.0.1:")  # never a real webhook
+    am = yaml.safe_load((tmp_path / "alertmanager.yml").read_text())
+    shipped = {r["name"] for r in ALERTMANAGER["receivers"]}
+    assert {r["name"] for r in am["receivers"]} == shipped  # routes still resolve
+    for receiver in am["receivers"]:
+        assert set(receiver) == {"name", "webhook_configs"}, receiver
+        (hook,) = receiver["webhook_configs"]
+        assert hook["url"] == f"http://127.0.0.1:19095/{receiver['name']}"
+    assert am["route"] == ALERTMANAGER["route"] and am["inhibit_rules"] == ALERTMANAGER["inhibit_rules"]
+    text = (tmp_path / "alertmanager.yml").read_text()
+    assert "pagerduty" not in text.replace("pagerduty-critical", "") and "slack_api" not in text
+    assert rdc.secret_files(am) == []  # nothing to fill in, nothing that could reach out
+
+
+def test_a_non_loopback_webhook_is_refused(tmp_path):
+    with pytest.raises(rdc.RenderError, match="not on loopback"):
+        rdc.render_alertmanager(ALERTMANAGER, tmp_path, tmp_path, webhook_url="http://10.0.0.1:80")
+
+
+def test_webhook_sink_prints_one_line_per_alert():
+    sys.path.insert(0, str(REPO / "scripts"))
+    import webhook_sink
+
+    lines = webhook_sink.format_notification("slack-warnings", {"status": "firing", "alerts": [
+        {"status": "firing", "labels": {"alertname": "MLFeatureDrift", "severity": "warning",
+                                        "model": "m", "feature": "age"},
+         "annotations": {"summary": "m: age drifted"}},
+        {"status": "resolved", "labels": {"alertname": "MLNoPredictions", "model": "m"}}]})
+    assert lines[0].endswith("slack-warnings FIRING   MLFeatureDrift severity=warning model=m "
+                             "feature=age: m: age drifted")
+    assert lines[1].endswith("slack-warnings RESOLVED MLNoPredictions model=m")
+    with pytest.raises(ValueError, match="alerts"):
+        webhook_sink.format_notification("x", ["not", "a", "payload"])
