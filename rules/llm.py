@@ -60,11 +60,17 @@ def over_slo(window: str) -> str:
     return OVER_SLO.format(window=window)
 
 
+def burn(window: str) -> str:
+    """How many times faster than the SLO allows the TTFT error budget burns (1 = on budget)."""
+    return f"model_version:ml_llm_time_to_first_token_budget:burn_rate{window}"
+
+
 def _records() -> list[dict]:
     tokens = f"(sum {JMV} ({PROMPT_TOKENS}) + sum {JMV} ({GENERATION_TOKENS}))"
     return [
         *derived_rules(),
         *[record(over_slo(w), f"avg_over_time({over_slo('5m')}[{w}])") for w in WINDOWS],
+        *[record(burn(w), f"{over_slo(w)} / {num(BUDGET)}") for w in ("5m", *WINDOWS)],
         # serving cost per hour (OpenCost pods joined through ml_model_info, rules/recording.py)
         # per 1,000 prompt + generated tokens; the token side keeps its `job`
         record(COST_PER_1K,
@@ -74,9 +80,8 @@ def _records() -> list[dict]:
 
 
 def _burn(long: str, short: str, rate: float) -> str:
-    limit = num(round(rate * BUDGET, 6))
-    return (f"{over_slo(long)} > {limit}\n"
-            f"and {on('job', version=True)}\n{over_slo(short)} > {limit}")
+    return (f"{burn(long)} > {num(rate)}\n"
+            f"and {on('job', version=True)}\n{burn(short)} > {num(rate)}")
 
 
 def _alerts() -> list[dict]:
@@ -94,10 +99,10 @@ def _alerts() -> list[dict]:
             "LLMTTFTErrorBudgetBurn", _burn(long, short, rate), severity=severity,
             summary=f"{MODEL} {VERSION}: time-to-first-token error budget burning {num(rate)}x "
                     "too fast",
-            description=f"{{{{ $value | humanizePercentage }}}} of the requests to {MODEL} "
-                        f"{VERSION} waited longer than {seconds(SLO)} for their first token "
-                        f"over the last {short} (and over {long}): the SLO ({slo}) burns its "
-                        f"error budget more than {num(rate)} times too fast.")
+            description=f"Over the last {long} (and the last {short}) the requests to {MODEL} "
+                        f"{VERSION} burnt the time-to-first-token error budget {{{{ $value | "
+                        f"humanize }}}} times as fast as the SLO ({slo}) allows (alert above "
+                        f"{num(rate)}).")
     rules += alert(
         "LLMKVCacheSaturated", f"{KV_CACHE} > {num(kv)}",
         summary=f"{MODEL} {VERSION}: KV cache {{{{ $value | humanizePercentage }}}} full",
@@ -178,15 +183,15 @@ tests = [
         {"eval_time": "90m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": [
             {"exp_labels": EXP_(severity="critical"), "exp_annotations": {
                 "summary": "chat v1: time-to-first-token error budget burning 14.4x too fast",
-                "description": "80% of the requests to chat v1 waited longer than 1s for their "
-                "first token over the last 5m (and over 1h): the SLO (95% of first tokens "
-                "within 1s) burns its error budget more than 14.4 times too fast.",
+                "description": "Over the last 1h (and the last 5m) the requests to chat v1 "
+                "burnt the time-to-first-token error budget 16 times as fast as the SLO "
+                "(95% of first tokens within 1s) allows (alert above 14.4).",
                 "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
             {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
                 "summary": "chat v1: time-to-first-token error budget burning 6x too fast",
-                "description": "80% of the requests to chat v1 waited longer than 1s for their "
-                "first token over the last 30m (and over 6h): the SLO (95% of first tokens "
-                "within 1s) burns its error budget more than 6 times too fast.",
+                "description": "Over the last 6h (and the last 30m) the requests to chat v1 "
+                "burnt the time-to-first-token error budget 16 times as fast as the SLO "
+                "(95% of first tokens within 1s) allows (alert above 6).",
                 "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
         ]},
     ]},
@@ -194,9 +199,9 @@ tests = [
         {"eval_time": "90m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": [
             {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
                 "summary": "chat v1: time-to-first-token error budget burning 6x too fast",
-                "description": "50% of the requests to chat v1 waited longer than 1s for their "
-                "first token over the last 30m (and over 6h): the SLO (95% of first tokens "
-                "within 1s) burns its error budget more than 6 times too fast.",
+                "description": "Over the last 6h (and the last 30m) the requests to chat v1 "
+                "burnt the time-to-first-token error budget 10 times as fast as the SLO "
+                "(95% of first tokens within 1s) allows (alert above 6).",
                 "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
         ]},
     ]},
@@ -214,15 +219,15 @@ tests = [
         {"eval_time": "90m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": [
             {"exp_labels": EXP_(severity="critical"), "exp_annotations": {
                 "summary": "chat v1: time-to-first-token error budget burning 14.4x too fast",
-                "description": "80% of the requests to chat v1 waited longer than 1s for their "
-                "first token over the last 5m (and over 1h): the SLO (95% of first tokens "
-                "within 1s) burns its error budget more than 14.4 times too fast.",
+                "description": "Over the last 1h (and the last 5m) the requests to chat v1 "
+                "burnt the time-to-first-token error budget 16 times as fast as the SLO "
+                "(95% of first tokens within 1s) allows (alert above 14.4).",
                 "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
             {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
                 "summary": "chat v1: time-to-first-token error budget burning 6x too fast",
-                "description": "80% of the requests to chat v1 waited longer than 1s for their "
-                "first token over the last 30m (and over 6h): the SLO (95% of first tokens "
-                "within 1s) burns its error budget more than 6 times too fast.",
+                "description": "Over the last 6h (and the last 30m) the requests to chat v1 "
+                "burnt the time-to-first-token error budget 16 times as fast as the SLO "
+                "(95% of first tokens within 1s) allows (alert above 6).",
                 "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
         ]},
     ]},
