@@ -5,7 +5,7 @@ from _lib import signals as s
 from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import heatmap, higher_is_bad, q, timeseries
-from _lib.promql import MODEL, MV, M, V, per_model, pod_sum, quantile, sel, sum_increase
+from _lib.promql import MODEL, MV, M, V, by, per_model, pod_sum, quantile, sel, sum_increase
 
 folder = C.folder
 
@@ -49,7 +49,7 @@ dashboards = ml_dashboards(
             timeseries("Mean latency per version", "Average end-to-end latency per model "
                        "version (sum/count of the histogram). Bad: one version much slower than "
                        "the other (a canary regression).",
-                       [q(f"max by ({M}, {V}) (model_version:ml_inference_duration_seconds:mean5m"
+                       [q(f"max by ({by(M, V)}) (model_version:ml_inference_duration_seconds:mean5m"
                           f"{sel(version=True)})", MV)],
                        unit="s", steps=LATENCY, min=0, w=12),
         ),
@@ -57,13 +57,13 @@ dashboards = ml_dashboards(
             "Saturation",
             timeseries("Queued requests", "Requests waiting for a worker. Bad: anything "
                        "persistently above 0 (the service cannot keep up).",
-                       [q(f"sum by ({M}) (ml_inference_queued_requests{sel()})", MODEL)],
+                       [q(f"sum by ({by(M)}) (ml_inference_queued_requests{sel()})", MODEL)],
                        unit="short", steps=higher_is_bad(1, 10), min=0, w=6),
             timeseries("Worker saturation", "Requests in flight divided by the configured "
                        f"worker concurrency. Bad: above {C.worker_saturation_crit:g} (requests "
                        "start queueing).",
-                       [q(f"sum by ({M}) (ml_inference_in_progress_requests{sel()})\n/\n"
-                          f"max by ({M}) (ml_inference_max_concurrency{sel()})", MODEL)],
+                       [q(f"sum by ({by(M)}) (ml_inference_in_progress_requests{sel()})\n/\n"
+                          f"max by ({by(M)}) (ml_inference_max_concurrency{sel()})", MODEL)],
                        unit="percentunit", steps=SATURATION, min=0, w=6),
             timeseries("Queue wait p95", "95th-percentile time a request waited in the queue. "
                        "Bad: a large share of the latency budget.",
@@ -98,13 +98,13 @@ dashboards = ml_dashboards(
             timeseries("GPU utilisation", "Average GPU utilisation of each model version's "
                        f"pods (DCGM, recording rule). Bad: above {C.gpu_utilisation_crit:g} "
                        "(saturated) or near 0 (paying for an idle GPU).",
-                       [q(f"max by ({M}, {V}) (model_version:dcgm_gpu_utilisation:avg_ratio"
+                       [q(f"max by ({by(M, V)}) (model_version:dcgm_gpu_utilisation:avg_ratio"
                           f"{sel(source='none', version=True)})", MV)],
                        unit="percentunit", steps=higher_is_bad(C.gpu_utilisation_warn,
                                                                C.gpu_utilisation_crit), min=0, max=1, w=6),
             timeseries("GPU memory used", "Framebuffer occupancy (used / total) of each model "
                        f"version's GPUs. Bad: above {C.gpu_memory_crit:g} (out-of-memory errors follow).",
-                       [q(f"max by ({M}, {V}) (model_version:dcgm_framebuffer_used:max_ratio"
+                       [q(f"max by ({by(M, V)}) (model_version:dcgm_framebuffer_used:max_ratio"
                           f"{sel(source='none', version=True)})", MV)],
                        unit="percentunit", steps=higher_is_bad(C.gpu_memory_warn, C.gpu_memory_crit),
                        min=0, max=1, w=6),
@@ -129,8 +129,8 @@ dashboards = ml_dashboards(
                        unit="percentunit", steps=SATURATION, min=0, max=1, w=8),
             timeseries("Node load per core", "1-minute load average divided by the number of "
                        "cores. Bad: above 1 (runnable tasks wait for a CPU).",
-                       [q(f"node_load1{NODE}\n/ on (instance) "
-                          f"count by (instance) (node_cpu_seconds_total{IDLE_CPU})",
+                       [q(f"node_load1{NODE}\n/ on ({by('instance')}) "
+                          f"count by ({by('instance')}) (node_cpu_seconds_total{IDLE_CPU})",
                           "{{instance}}")],
                        unit="short", steps=higher_is_bad(0.8, 1.0), min=0, w=8),
         ),

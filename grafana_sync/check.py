@@ -465,6 +465,12 @@ class Checker:
                 values[name] = ""
                 continue
             report.values = len(options)
+            if not options and var.get("includeAll") and var.get("allValue"):
+                # Grafana still offers "All" when the query finds nothing; with a custom all value
+                # (`.*` matches a missing label too) the panels query as if everything were chosen.
+                values[name] = str(var["allValue"])
+                report.selected = f"All ({var['allValue']}; the query found no values)"
+                continue
             if not options:
                 report.status = EMPTY
                 report.reason = self._why_variable_empty(var, values, start, end)

@@ -8,7 +8,21 @@ dashboards filter on (the configured model and version labels) are always kept. 
 serving signals come from the stack adapters (rules/stack_*.py); this module rolls them up.
 """
 
-from _rulelib import POD, WINDOW, F, V, by, divide, labels, on, pod_join, quantile_with_traffic, record, sel
+from _rulelib import (
+    POD,
+    WINDOW,
+    F,
+    V,
+    by,
+    divide,
+    labels,
+    node_join,
+    on,
+    pod_join,
+    quantile_with_traffic,
+    record,
+    sel,
+)
 from _testlib import render
 from _zero_traffic import cases as zero_traffic_cases
 
@@ -57,17 +71,17 @@ def _quality() -> list[dict]:
 def _cost() -> list[dict]:
     # OpenCost allocation x node prices per pod (split so CPU-only pods are not dropped by +).
     # These join series of several jobs (OpenCost, the model service), so `job` is not kept.
-    cost = sel(source="cost")
+    cost, node = sel(source="cost"), node_join()
     return [
         record("namespace_pod:ml_cpu_ram_cost_usd_per_hour:sum",
                f"sum {POD_BY} (\n"
                f"    container_cpu_allocation{cost}\n"
-               f"      * on(node) group_left() avg by (node) (node_cpu_hourly_cost{cost})\n"
+               f"      * on({node}) group_left() avg by ({node}) (node_cpu_hourly_cost{cost})\n"
                f"  + container_memory_allocation_bytes{cost} / 1024^3\n"
-               f"      * on(node) group_left() avg by (node) (node_ram_hourly_cost{cost})\n)\n"),
+               f"      * on({node}) group_left() avg by ({node}) (node_ram_hourly_cost{cost})\n)\n"),
         record("namespace_pod:ml_gpu_cost_usd_per_hour:sum",
                f"sum {POD_BY} (\n"
-               f"  container_gpu_allocation{cost} * on(node) group_left() avg by (node) "
+               f"  container_gpu_allocation{cost} * on({node}) group_left() avg by ({node}) "
                f"(node_gpu_hourly_cost{cost})\n)\n"),
         record("namespace_pod:ml_serving_cost_usd_per_hour:sum",
                "(namespace_pod:ml_cpu_ram_cost_usd_per_hour:sum\n"

@@ -11,7 +11,7 @@ from grafanalib.core import Annotations, Dashboard, DashboardLink, Templating, T
 from _lib import variables
 from _lib.layout import Section, layout
 from _lib.panels import DATASOURCE
-from _lib.promql import M, V, sel
+from _lib.promql import CLUSTER, M, V, by, sel
 
 # The built-in areas; a team adds its own by naming it (any lower-case slug) in ml_dashboard.
 AREAS = (
@@ -23,6 +23,14 @@ BASE_TAGS = ("ml-monitoring", "managed-by-grafana-sync")
 
 INFO_METRIC = "ml_model_info"
 DEPLOYED_METRIC = "ml_model_deployed_timestamp_seconds"
+
+
+def cluster_variable() -> variables.Variable:
+    return variables.label_values(
+        "cluster", CLUSTER, f"{INFO_METRIC}{sel(model=False, cluster=False)}", "Cluster",
+        "Clusters to show (the cluster label the agents add, docs/scale-out.md). One cluster "
+        "without the label: no values, and every panel shows everything.",
+    )
 
 
 def model_variable(info_metric: str = INFO_METRIC) -> variables.Variable:
@@ -46,7 +54,7 @@ def deployments_annotation() -> dict:
     it (Grafana's Prometheus annotations step is 60 s by default), so one marker per deployment.
     """
     expr = (
-        f"(time() - max by ({M}, {V}) ({DEPLOYED_METRIC}{sel()})) < 60 >= 0"
+        f"(time() - max by ({by(M, V)}) ({DEPLOYED_METRIC}{sel()})) < 60 >= 0"
     )
     return {
         "datasource": DATASOURCE,
@@ -78,7 +86,7 @@ def ml_dashboard(
     if not AREA_RE.fullmatch(area) or area in BASE_TAGS:
         raise ValueError(f"{uid}: area {area!r} must be a lower-case tag (letters, digits, -) "
                          f"other than {', '.join(BASE_TAGS)}")
-    templating = [variables.datasource(), model_variable(info_metric)]
+    templating = [variables.datasource(), cluster_variable(), model_variable(info_metric)]
     if with_version:
         templating.append(version_variable(info_metric))
     templating.extend(extra_variables)

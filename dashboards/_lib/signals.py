@@ -157,14 +157,14 @@ def retraining_status() -> str:
     drop = quality_drop()
     mild = f"({drop} >= bool {CONFIG.quality_drop_warn})"
     severe = f"({drop} >= bool {CONFIG.quality_drop_crit})"
-    concept = f"max by ({M}) (ml_concept_drift_detected{sel()})"
+    concept = f"max by ({by(M)}) (ml_concept_drift_detected{sel()})"
     watch = f"clamp_max({drift} + {mild} + {concept}, 1)"
     retrain = f"clamp_max({severe} + {drift} * {mild} + {concept}, 1)"
     return f"{watch}\n+\n{retrain}"
 
 
 def live_versions(extra: str = 'stage!="retired"') -> str:
-    return f"max by ({M}, {V}, stage, approved) ({INFO}{sel(extra, version=True)})"
+    return f"max by ({by(M, V, 'stage', 'approved')}) ({INFO}{sel(extra, version=True)})"
 
 
 # --- containers (cAdvisor + kube-state-metrics), per model via ml_model_info ------------------
