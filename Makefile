@@ -33,11 +33,11 @@ check: $(BUILD_STAMP) ## Fail if the committed dashboard JSON is stale
 test: $(STAMP) ## Run the test suite (unit, contract, integration with real Prometheus)
 	$(BIN)/python -m pytest -m "not e2e"
 
-test-e2e: $(STAMP) ## Long end-to-end runs on real binaries (multi-cluster topology, incident tours)
+test-e2e: $(STAMP) ## Long end-to-end runs on real binaries (multi-cluster, incident tours, serving stacks)
 	$(BIN)/python -m pytest -m e2e
 
 test-unit: $(STAMP) ## Run the fast tests only
-	$(BIN)/python -m pytest -m "not integration"
+	$(BIN)/python -m pytest -m "not integration and not e2e"
 
 lint: $(STAMP) ## ruff + grafana-sync lint on the compiled dashboards
 	$(BIN)/ruff check .

@@ -62,7 +62,7 @@ fleet = [
                    f"{C.error_ratio_crit:.0%}.", s.error_ratio(), "percentunit",
                    ERRORS, detail=("ml-errors", "Errors dashboard")),
     per_model_stat("p95 latency", "95th-percentile end-to-end latency per model. Bad: above "
-                   f"{C.latency_p95_crit_seconds} s.", s.latency(95), "s",
+                   f"{C.latency_p95_crit_seconds} s." + s.MEAN_NOTE, s.latency(95), "s",
                    LATENCY, detail=("ml-infrastructure", "Infrastructure dashboard")),
     per_model_stat(f"{C.quality_metric.capitalize()} (live)", f"Live {C.quality_metric} on "
                    "labelled traffic, worst live version. Compare with the drop below the "
@@ -103,7 +103,7 @@ dashboards = ml_dashboards(
                  [q(f"max by ({by()}) ({s.error_ratio()})")], unit="percentunit",
                  steps=ERRORS, w=4),
             stat("Worst p95 latency", "Highest 95th-percentile latency among the models. "
-                 f"Bad: above {C.latency_p95_crit_seconds} s.",
+                 f"Bad: above {C.latency_p95_crit_seconds} s." + s.MEAN_NOTE,
                  [q(f"max by ({by()}) ({s.latency(95)})")], unit="s", steps=LATENCY, w=4),
             stat("Models to retrain", "Models whose retraining status is Retrain (see the "
                  "fleet table and docs/dashboards.md). Bad: anything above 0.",
@@ -152,7 +152,7 @@ dashboards = ml_dashboards(
                        [q(s.error_ratio(), "{{" + M + "}}")],
                        unit="percentunit", steps=ERRORS, min=0, w=8),
             timeseries("p95 latency over time", "95th-percentile end-to-end latency per model. "
-                       f"Bad: above {C.latency_p95_crit_seconds} s.",
+                       f"Bad: above {C.latency_p95_crit_seconds} s." + s.MEAN_NOTE,
                        [q(s.latency(95), "{{" + M + "}}")], unit="s",
                        steps=LATENCY, min=0, w=8),
             timeseries(f"{C.quality_metric.capitalize()} drop below training baseline",

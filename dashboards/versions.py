@@ -68,7 +68,7 @@ dashboards = ml_dashboards(
             "Per version",
             timeseries("p95 latency by version", "95th-percentile latency per version "
                        f"(recording rule). Bad: a new version slower than the old, or above "
-                       f"{C.latency_p95_crit_seconds} s.",
+                       f"{C.latency_p95_crit_seconds} s." + s.MEAN_NOTE,
                        [q(s.latency(95, (M, V), per_version=True), MV)], unit="s",
                        steps=LATENCY, min=0, w=8),
             timeseries("Error ratio by version", "Failed / all requests per version "

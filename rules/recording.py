@@ -28,6 +28,7 @@ from _zero_traffic import cases as zero_traffic_cases
 
 MV = by(version=True)
 MODEL_BUCKETS = "model_le:ml_inference_duration_seconds_bucket:rate5m"
+VERSION_BUCKETS = "model_version_le:ml_inference_duration_seconds_bucket:rate5m"
 JM = by("job")
 POD_BY = f"by ({pod_join()})"
 INFO_JOIN = (f"* on({pod_join()}) group_left({labels(version=True)})\n"
@@ -47,11 +48,24 @@ def _serving() -> list[dict]:
         record("model:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m",
                divide(f"sum {JM} (model_version:ml_inference_request_errors:rate5m)",
                       f"sum {JM} (model_version:ml_inference_requests:rate5m)")),
+        # Percentiles of every latency histogram in seconds (the contract's, and stacks' whose
+        # native histogram is in seconds), per version and per model. Adapters of stacks whose
+        # histogram is in ms or µs record theirs (quantile in the native unit, then scaled).
+        *[record(f"model_version:ml_inference_duration_seconds:p{q}_rate5m",
+                 quantile_with_traffic(f"0.{q}", VERSION_BUCKETS, "job", version=True))
+          for q in ("50", "95", "99")],
         record("model_le:ml_inference_duration_seconds_bucket:rate5m",
                f"sum {by('job', 'le')} (model_version_le:ml_inference_duration_seconds_bucket:rate5m)"),
         *[record(f"model:ml_inference_duration_seconds:p{q}_rate5m",
                  quantile_with_traffic(f"0.{q}", MODEL_BUCKETS, "job"))
           for q in ("50", "95", "99")],
+        # Mean latency per model: the versions' means weighted by their request rates.
+        record("model:ml_inference_duration_seconds:mean5m",
+               divide(f"sum {JM} (\n  model_version:ml_inference_duration_seconds:mean5m\n"
+                      f"    * {on('job', version=True)} model_version:ml_inference_requests:rate5m\n)",
+                      f"sum {JM} (model_version:ml_inference_requests:rate5m)")),
+        record("model:ml_inference_in_progress_requests:sum",
+               f"sum {JM} (model_version:ml_inference_in_progress_requests:sum)"),
     ]
 
 

@@ -78,6 +78,7 @@ PUSHGATEWAY_BIN = os.environ.get("PUSHGATEWAY_BIN", "prometheus-pushgateway")
 DEMO_JOB = "ml-model"
 NODE_JOB = "node"
 PUSHGATEWAY_JOB = "pushgateway"
+DEMO_TARGET = "demo"  # in extra_targets: the demo's host:port (e.g. a second /metrics path)
 DEFAULT_SPEED = 60.0
 DEFAULT_SCENARIO = "ci"
 NODE_COLLECTORS = ("cpu", "meminfo", "loadavg", "filesystem", "netdev")
@@ -205,9 +206,8 @@ def prometheus_config(
     """The generated prometheus.yml (1 s scrape and evaluation interval).
 
     `extra_targets`: items ``{"job_name": str, "targets": ["host:port"], "honor_labels": bool,
-    "metrics_path": str}`` (only job_name and targets required), or with ``"static_configs":
-    [{"targets": [...], "labels": {...}}]`` instead of ``targets`` (target labels, e.g.
-    ``__metrics_path__`` per target). A target ``"{demo}"`` is the demo's own address.
+    "metrics_path": str, "labels": {target labels}}`` (only job_name and targets required); the
+    target ``DEMO_TARGET`` stands for the demo's own address (another endpoint of the demo).
     """
     scrape = [{"job_name": demo_job, "static_configs": [{"targets": [demo_target]}]}]
     if node_target:
@@ -216,10 +216,11 @@ def prometheus_config(
         scrape.append({"job_name": PUSHGATEWAY_JOB, "honor_labels": True,
                        "static_configs": [{"targets": [pushgateway_target]}]})
     for extra in extra_targets:
-        configs = extra.get("static_configs") or [{"targets": extra["targets"]}]
-        job = {"job_name": extra["job_name"], "static_configs": [
-            {**c, "targets": [demo_target if t == "{demo}" else t for t in c["targets"]]}
-            for c in configs]}
+        targets = [demo_target if t == DEMO_TARGET else t for t in extra["targets"]]
+        static: dict = {"targets": targets}
+        if extra.get("labels"):
+            static["labels"] = dict(extra["labels"])
+        job = {"job_name": extra["job_name"], "static_configs": [static]}
         for key in ("honor_labels", "metrics_path", "scrape_interval"):
             if key in extra:
                 job[key] = extra[key]

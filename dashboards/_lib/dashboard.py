@@ -16,7 +16,7 @@ from _lib.promql import CLUSTER, M, V, by, sel
 # The built-in areas; a team adds its own by naming it (any lower-case slug) in ml_dashboard.
 AREAS = (
     "overview", "infrastructure", "performance", "drift", "errors", "cost", "versions",
-    "fairness", "feedback", "llm",
+    "fairness", "feedback",
 )
 AREA_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 BASE_TAGS = ("ml-monitoring", "managed-by-grafana-sync")
@@ -33,17 +33,32 @@ def cluster_variable() -> variables.Variable:
     )
 
 
-def model_variable(info_metric: str = INFO_METRIC) -> variables.Variable:
+# The model and version lists: the model info metric of the service's own instrumentation, or
+# the request rate a serving-stack adapter records (rules/stack_*.py), so a team serving with
+# Triton, KServe, … and no ml_* instrumentation still gets its models listed.
+SERVING_RATE_RULE = "model_version:ml_inference_requests:rate5m"
+
+
+def _listing(model: bool, info_metric: str | None = None) -> str:
+    names = (f'__name__="{info_metric}"' if info_metric
+             else f'__name__=~"{INFO_METRIC}|{SERVING_RATE_RULE}"')
+    rest = sel(model=model)
+    return "{" + ", ".join(p for p in (names, rest[1:-1] if rest else "") if p) + "}"
+
+
+def model_variable(info_metric: str | None = None) -> variables.Variable:
     return variables.label_values(
-        "model", M, f"{info_metric}{sel(model=False)}", "Model",
-        "Models to show; the list comes from the model info metric of the live fleet.",
+        "model", M, _listing(False, info_metric), "Model",
+        "Models to show: from the model info metric of the live fleet, or from the serving "
+        "stack's request rate (docs/stacks/).",
     )
 
 
-def version_variable(info_metric: str = INFO_METRIC) -> variables.Variable:
+def version_variable(info_metric: str | None = None) -> variables.Variable:
     return variables.label_values(
-        "version", V, f"{info_metric}{sel()}", "Version",
-        "Model versions to show (of the selected models).",
+        "version", V, _listing(True, info_metric), "Version",
+        "Model versions to show (of the selected models); \"unknown\" for serving stacks "
+        "without model versions.",
     )
 
 
@@ -76,16 +91,13 @@ def ml_dashboard(
     extra_variables: Sequence[variables.Variable] = (),
     with_version: bool = True,
     time_from: str = "now-6h",
-    info_metric: str = INFO_METRIC,
+    info_metric: str | None = None,
 ) -> Dashboard:
-    """One ML monitoring dashboard following the conventions in docs/dashboards.md.
-
-    `info_metric` is the series the model/version variables list their values from (default
-    ml_model_info; a dashboard of one kind of model, e.g. LLMs, names a signal only they have).
-    """
+    """One ML monitoring dashboard following the conventions in docs/dashboards.md."""
     if not AREA_RE.fullmatch(area) or area in BASE_TAGS:
         raise ValueError(f"{uid}: area {area!r} must be a lower-case tag (letters, digits, -) "
                          f"other than {', '.join(BASE_TAGS)}")
+    # info_metric: a series only this dashboard's kind of model has (e.g. the LLMs' request rate)
     templating = [variables.datasource(), cluster_variable(), model_variable(info_metric)]
     if with_version:
         templating.append(version_variable(info_metric))

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.promharness import PROMETHEUS_BIN, HarnessError, require_binary, run_stack
+from tests.promharness import DEMO_TARGET, PROMETHEUS_BIN, HarnessError, require_binary, run_stack
 from tests.unit.test_dashboards import compiled_dashboards, iter_panels
 
 pytestmark = pytest.mark.integration
@@ -256,14 +256,15 @@ def compile_rules(stacks: list[str], out: Path) -> list[Path]:
 
 
 def engine_targets(stack_name: str) -> list[dict]:
-    """One scrape target per engine endpoint, with the labels the server does not give."""
-    configs = []
+    """One scrape job per engine endpoint, with the labels the server does not give."""
+    jobs = []
     for model, version in ENGINES:
-        labels = {"__metrics_path__": f"/llm/{model}/{version}/metrics", "version": version}
+        labels = {"version": version}
         if stack_name == "tgi":
             labels["model"] = model  # TGI has no model label either
-        configs.append({"targets": ["{demo}"], "labels": labels})
-    return [{"job_name": "llm", "static_configs": configs}]
+        jobs.append({"job_name": f"llm-{model}-{version}", "targets": [DEMO_TARGET],
+                     "metrics_path": f"/llm/{model}/{version}/metrics", "labels": labels})
+    return jobs
 
 
 @pytest.fixture(scope="module", params=["vllm", "tgi"])

@@ -185,7 +185,7 @@ def test_variables_datasource_first_then_label_values(uid: str) -> None:
         assert var["type"] == "query"
         assert var["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
         # metric names may hold colons (recording rules, e.g. the LLM dashboard's)
-        assert re.fullmatch(r"label_values\([\w:]+(\{.*\})?, \w+\)", var["query"]), var["query"]
+        assert re.fullmatch(r"label_values\(([\w:]+)?(\{.*\})?, \w+\)", var["query"]), var["query"]
         assert var["multi"] and var["includeAll"] and var["refresh"] == 2
         assert var["current"]["value"] == ["$__all"]
 
