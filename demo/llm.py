@@ -339,10 +339,10 @@ class LLMServing:
                               "deployed.", ("model", "version"))
         share = snap.gauge("ml_model_traffic_share_ratio", "Configured traffic share.",
                            ("model", "version"))
-        node_l = ("node", "instance_type", "region", "provider_id")
+        node_l = ("node", "instance_type", "region", "provider_id", "arch")
         alloc_l = ("namespace", "pod", "container", "node")
         node = (LLM_NODE, NODE_TYPE["instance_type"], NODE_TYPE["region"],
-                f"aws:///{NODE_TYPE['region']}a/i-0a1b2c3d4e5f60103")
+                f"aws:///{NODE_TYPE['region']}a/i-0a1b2c3d4e5f60103", "amd64")
         snap.gauge("node_cpu_hourly_cost", "Hourly cost per vCPU on this node.", node_l).set(
             node, CPU_PRICE)
         snap.gauge("node_ram_hourly_cost", "Hourly cost per GiB of RAM on this node.",
@@ -354,8 +354,8 @@ class LLMServing:
             + GPU_PRICE * NODE_TYPE["gpus"])
         snap.gauge("node_gpu_count", "Number of GPUs on the node.", node_l).set(
             node, NODE_TYPE["gpus"])
-        dcgm_l = ("gpu", "UUID", "device", "modelName", "Hostname", "namespace", "pod",
-                  "container")
+        dcgm_l = ("gpu", "UUID", "pci_bus_id", "device", "modelName", "hostname", "namespace",
+                  "pod", "container")
         util = snap.gauge("DCGM_FI_DEV_GPU_UTIL", "GPU utilization (in %).", dcgm_l)
         fb_used = snap.gauge("DCGM_FI_DEV_FB_USED", "Framebuffer memory used (in MiB).", dcgm_l)
         fb_free = snap.gauge("DCGM_FI_DEV_FB_FREE", "Framebuffer memory free (in MiB).", dcgm_l)
@@ -381,7 +381,8 @@ class LLMServing:
                 st = self.stats[(spec.name, vspec.version)]
                 index = spec.gpu_first + [v.version for v in spec.versions].index(vspec.version)
                 gl = (str(index), "GPU-" + str(uuid.uuid5(uuid.NAMESPACE_DNS, pod)),
-                      f"nvidia{index}", GPU_MODEL, LLM_NODE, NAMESPACE, pod, spec.name)
+                      f"00000000:{0x17 + index:02X}:00.0", f"nvidia{index}", GPU_MODEL, LLM_NODE,
+                      NAMESPACE, pod, spec.name)
                 busy = 30.0 + 55.0 * st.kv_usage
                 util.set(gl, round(busy))
                 fb_used.set(gl, round(0.9 * GPU_MEMORY_MIB))
