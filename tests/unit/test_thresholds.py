@@ -58,6 +58,18 @@ SHOWN_BY = {
     ("MLGPUSaturated", "warning"): [("ml-infrastructure", "GPU utilisation", "red")],
     ("MLGPUMemoryPressure", "warning"): [("ml-infrastructure", "GPU memory used", "red")],
     ("MLAuditLogGap", "warning"): [("ml-fairness", "Audit coverage", "green")],
+    ("LLMTTFTErrorBudgetBurn", "critical"): [("ml-llm", "Error budget burn rate", "red")],
+    ("LLMTTFTErrorBudgetBurn", "warning"): [("ml-llm", "Error budget burn rate", "orange")],
+    ("LLMKVCacheSaturated", "warning"): [("ml-llm", "KV cache usage", "red"),
+                                         ("ml-llm", "KV cache in use", "red"),
+                                         ("ml-overview", "LLM KV cache in use", "red")],
+    ("LLMQueueGrowing", "warning"): [("ml-llm", "Scheduler state", "red")],
+    ("LLMErrorFinishRatioHigh", "warning"): [("ml-llm", "Error-finish ratio", "orange"),
+                                             ("ml-overview", "LLM error-finish ratio", "orange")],
+    ("LLMErrorFinishRatioHigh", "critical"): [("ml-llm", "Error-finish ratio", "red"),
+                                              ("ml-overview", "LLM error-finish ratio", "red")],
+    ("LLMPreemptionBurst", "warning"): [("ml-llm", "Preemptions per request", "red")],
+    ("LLMEvaluationScoreLow", "warning"): [("ml-llm", "Evaluation scores", "orange")],
 }
 # fair ranges: the alert's two ends are the panel's green (low) and red (high) steps
 RANGES = {
