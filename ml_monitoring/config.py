@@ -96,6 +96,14 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
     "dir_fair_lower": (0.8, "disparate impact ratio fair range: lower end (four-fifths rule)"),
     "dir_fair_upper": (1.25, "disparate impact ratio fair range: upper end"),
     "audit_coverage_min": (0.99, "share of predictions that must reach the audit log"),
+    "ratio_noise_z": (3.0, "standard errors a ratio must clear its threshold by over the long window "
+                      "before an alert judges it (binomial noise of low-traffic versions)"),
+    "ratio_min_requests": (100, "fewer requests in the long window: an error ratio is not judged"),
+    "feedback_volume_drop": (0.5, "feedback per prediction (15m) below this share of its 6h level: "
+                                  "feedback dropped"),
+    "feedback_min_events": (20, "fewer feedback events in the window: feedback alerts do not judge"),
+    "rollout_latency_factor": (1.5, "a canary's p95 latency above this multiple of production's: bad rollout"),
+    "rollout_error_factor": (2.0, "a canary's error ratio above this multiple of production's: bad rollout"),
     "feedback_positive_warn": (0.8, "positive share of user feedback below this: watch"),
     "feedback_positive_crit": (0.6, "positive share of user feedback below this: bad"),
     "override_ratio_warn": (0.05, "share of predictions a human overrode: watch"),
@@ -119,6 +127,8 @@ class AlertDefault:
 
 ALERTS: dict[str, AlertDefault] = {
     "MLModelTargetDown": AlertDefault("2m", ("critical",)),
+    "MLModelJobAbsent": AlertDefault("5m", ("critical",)),
+    "MLModelStoppedReporting": AlertDefault("10m"),
     "MLErrorRatioHigh": AlertDefault("5m", ("warning", "critical")),
     "MLLatencySLOBreach": AlertDefault("10m", ("warning", "critical")),
     "MLNoPredictions": AlertDefault("10m"),
@@ -131,13 +141,18 @@ ALERTS: dict[str, AlertDefault] = {
     "MLEvaluationStale": AlertDefault("5m"),
     "MLEvaluationFailing": AlertDefault("5m"),
     "MLPushgatewayPushFailing": AlertDefault("5m"),
-    "MLCostOverBudget": AlertDefault("30m"),
+    "MLCostOverBudget": AlertDefault("5m"),
     "MLGPUSaturated": AlertDefault("15m"),
     "MLGPUMemoryPressure": AlertDefault("15m"),
-    "MLFairnessParityOutOfRange": AlertDefault("30m"),
-    "MLDisparateImpactOutOfRange": AlertDefault("30m"),
+    "MLFairnessParityOutOfRange": AlertDefault("10m"),
+    "MLDisparateImpactOutOfRange": AlertDefault("10m"),
     "MLAuditLogGap": AlertDefault("15m"),
     "MLUnapprovedVersionServing": AlertDefault("5m"),
+    "MLFeedbackVolumeDrop": AlertDefault("15m"),
+    "MLFeedbackPositiveShareLow": AlertDefault("15m"),
+    "MLRolloutErrorRegression": AlertDefault("10m"),
+    "MLRolloutLatencyRegression": AlertDefault("10m"),
+    "MLRolloutQualityRegression": AlertDefault("15m"),
 }
 
 # Serving stacks whose native metrics an adapter rule module turns into the contract's signals.
