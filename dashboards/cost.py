@@ -2,14 +2,14 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import ml_dashboard
+from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import bargauge, higher_is_bad, neutral, q, stat, timeseries
 from _lib.promql import MODEL, MV, M, V, sel
 
 folder = C.folder
 
-BURN = higher_is_bad(0.8, 1.0)
+BURN = higher_is_bad(C.budget_burn_warn, C.budget_burn_crit)
 BUDGET = higher_is_bad(C.budget_usd_per_hour * 0.8, C.budget_usd_per_hour)
 COST_SEL = sel(source="cost", model=False)
 
@@ -18,7 +18,7 @@ burn_expr = (
     f"or on ({M})\n({s.cost_per_hour()} / {C.budget_usd_per_hour})"
 )
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-cost",
     title="ML monitoring: cost",
     area="cost",

@@ -2,7 +2,7 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import label_variable, ml_dashboard
+from _lib.dashboard import label_variable, ml_dashboards
 from _lib.layout import section
 from _lib.panels import (
     OK_BAD,
@@ -30,7 +30,7 @@ relative_score = (
     f"/\nmax by ({by(M, F, 'method')}) (ml_feature_drift_threshold{FEATURE})"
 )
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-drift",
     title="ML monitoring: data and concept drift",
     area="drift",
@@ -92,10 +92,11 @@ dashboard = ml_dashboard(
                     unit="percentunit", w=12),
             timeseries("Prediction drift", "Drift of the model's output distribution vs its "
                        "outputs on the validation split (psi / jensenshannon). Bad: psi above "
-                       "0.2.",
+                       f"{C.prediction_drift_crit:g}.",
                        [q(f"max by ({by(M, V, 'method')}) (ml_prediction_drift_score"
                           f"{sel(version=True)})", MV + " {{method}}")],
-                       unit="none", steps=higher_is_bad(0.1, 0.2), min=0, w=12),
+                       unit="none", steps=higher_is_bad(C.prediction_drift_warn, C.prediction_drift_crit),
+                       min=0, w=12),
             timeseries("Predicted class mix", "Share of predictions per predicted class. "
                        "Bad: a class share moving far from its training prior.",
                        [q(ratio(

@@ -2,7 +2,7 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import ml_dashboard
+from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import OK_BAD, higher_is_bad, q, state_timeline, timeseries
 from _lib.promql import (
@@ -27,7 +27,7 @@ folder = C.folder
 ERRORS = higher_is_bad(C.error_ratio_warn, C.error_ratio_crit)
 CONTAINER = sel(source="container", model=False)
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-errors",
     title="ML monitoring: errors and anomalies",
     area="errors",
@@ -88,11 +88,12 @@ dashboard = ml_dashboard(
         section(
             "Unexpected outputs",
             timeseries("Prediction drift", "Drift of the model's output distribution from "
-                       "its validation outputs (psi). Bad: above 0.2: the model answers "
-                       "differently than it did at training, even if nothing errors.",
+                       f"its validation outputs (psi). Bad: above {C.prediction_drift_crit:g}: "
+                       "the model answers differently than it did at training, even if nothing errors.",
                        [q(f"max by ({by(M, V)}) (ml_prediction_drift_score"
                           f"{sel(eq('method', 'psi'), version=True)})", MV)],
-                       unit="none", steps=higher_is_bad(0.1, 0.2), min=0, w=12),
+                       unit="none", steps=higher_is_bad(C.prediction_drift_warn, C.prediction_drift_crit),
+                       min=0, w=12),
             timeseries("Low-confidence share", "Share of predictions whose confidence is "
                        "below 0.6. Bad: a rise (inputs the model does not recognise).",
                        [q(ratio(

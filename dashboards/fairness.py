@@ -2,7 +2,7 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import label_variable, ml_dashboard
+from _lib.dashboard import label_variable, ml_dashboards
 from _lib.layout import section
 from _lib.panels import (
     bargauge,
@@ -38,7 +38,7 @@ def gauge_metric(metric: str) -> str:
     return f"max by ({by(*FAIRNESS_LABELS)}) ({metric}{GROUPS})"
 
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-fairness",
     title="ML monitoring: fairness and compliance",
     area="fairness",

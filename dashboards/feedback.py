@@ -1,7 +1,7 @@
 """User feedback: what do the people using the predictions say about them?"""
 
 from _config import CONFIG as C
-from _lib.dashboard import ml_dashboard
+from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import higher_is_bad, lower_is_bad, q, stat, table, table_q, timeseries
 from _lib.promql import MV, M, V, eq, ratio, sel, sum_increase, sum_rate
@@ -24,7 +24,7 @@ positive_share = ratio(
     sum_rate("ml_feedback_total", ALL, (M, V)),
 )
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-feedback",
     title="ML monitoring: user feedback",
     area="feedback",

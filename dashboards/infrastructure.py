@@ -2,7 +2,7 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import ml_dashboard
+from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import heatmap, higher_is_bad, q, timeseries
 from _lib.promql import MODEL, MV, M, V, per_model, pod_sum, quantile, sel, sum_increase
@@ -10,12 +10,12 @@ from _lib.promql import MODEL, MV, M, V, per_model, pod_sum, quantile, sel, sum_
 folder = C.folder
 
 LATENCY = higher_is_bad(C.latency_p95_warn_seconds, C.latency_p95_crit_seconds)
-SATURATION = higher_is_bad(0.7, 0.9)
+SATURATION = higher_is_bad(C.worker_saturation_warn, C.worker_saturation_crit)
 GPU = sel(source="gpu", model=False)
 NODE = sel(source="node", model=False)
 IDLE_CPU = sel('mode="idle"', source="node", model=False)
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-infrastructure",
     title="ML monitoring: infrastructure",
     area="infrastructure",
@@ -60,7 +60,8 @@ dashboard = ml_dashboard(
                        [q(f"sum by ({M}) (ml_inference_queued_requests{sel()})", MODEL)],
                        unit="short", steps=higher_is_bad(1, 10), min=0, w=6),
             timeseries("Worker saturation", "Requests in flight divided by the configured "
-                       "worker concurrency. Bad: above 0.9 (requests start queueing).",
+                       f"worker concurrency. Bad: above {C.worker_saturation_crit:g} (requests "
+                       "start queueing).",
                        [q(f"sum by ({M}) (ml_inference_in_progress_requests{sel()})\n/\n"
                           f"max by ({M}) (ml_inference_max_concurrency{sel()})", MODEL)],
                        unit="percentunit", steps=SATURATION, min=0, w=6),
@@ -95,16 +96,18 @@ dashboard = ml_dashboard(
         section(
             "GPU (DCGM)",
             timeseries("GPU utilisation", "Average GPU utilisation of each model version's "
-                       "pods (DCGM, recording rule). Bad: near 1 (saturated) or near 0 "
-                       "(paying for an idle GPU).",
+                       f"pods (DCGM, recording rule). Bad: above {C.gpu_utilisation_crit:g} "
+                       "(saturated) or near 0 (paying for an idle GPU).",
                        [q(f"max by ({M}, {V}) (model_version:dcgm_gpu_utilisation:avg_ratio"
                           f"{sel(source='none', version=True)})", MV)],
-                       unit="percentunit", steps=higher_is_bad(0.85, 0.95), min=0, max=1, w=6),
+                       unit="percentunit", steps=higher_is_bad(C.gpu_utilisation_warn,
+                                                               C.gpu_utilisation_crit), min=0, max=1, w=6),
             timeseries("GPU memory used", "Framebuffer occupancy (used / total) of each model "
-                       "version's GPUs. Bad: above 0.95 (out-of-memory errors follow).",
+                       f"version's GPUs. Bad: above {C.gpu_memory_crit:g} (out-of-memory errors follow).",
                        [q(f"max by ({M}, {V}) (model_version:dcgm_framebuffer_used:max_ratio"
                           f"{sel(source='none', version=True)})", MV)],
-                       unit="percentunit", steps=higher_is_bad(0.85, 0.95), min=0, max=1, w=6),
+                       unit="percentunit", steps=higher_is_bad(C.gpu_memory_warn, C.gpu_memory_crit),
+                       min=0, max=1, w=6),
             timeseries("GPU power", "Power draw of the model's GPUs. Bad: pinned at the "
                        "board's limit (power throttling).",
                        [q(per_model(pod_sum(f"DCGM_FI_DEV_POWER_USAGE{GPU}")), MODEL)],

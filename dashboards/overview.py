@@ -2,7 +2,7 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import ml_dashboard
+from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import (
     drill_down,
@@ -25,7 +25,7 @@ LATENCY = higher_is_bad(C.latency_p95_warn_seconds, C.latency_p95_crit_seconds)
 ERRORS = higher_is_bad(C.error_ratio_warn, C.error_ratio_crit)
 DROP = higher_is_bad(C.quality_drop_warn, C.quality_drop_crit)
 DRIFT = higher_is_bad(C.drifted_share_warn, C.drifted_share_crit)
-BURN = higher_is_bad(0.8, 1.0)
+BURN = higher_is_bad(C.budget_burn_warn, C.budget_burn_crit)
 
 
 
@@ -81,7 +81,7 @@ fleet = [
                    detail=("ml-cost", "Cost dashboard")),
 ]
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-overview",
     title="ML monitoring: fleet overview",
     area="overview",

@@ -2,7 +2,7 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import ml_dashboard
+from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import (
     OK_BAD,
@@ -59,7 +59,7 @@ def score_over_time(metric: str):
     )
 
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-performance",
     title="ML monitoring: model performance",
     area="performance",

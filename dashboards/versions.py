@@ -2,7 +2,7 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import DEPLOYED_METRIC, ml_dashboard
+from _lib.dashboard import DEPLOYED_METRIC, ml_dashboards
 from _lib.layout import section
 from _lib.panels import (
     higher_is_bad,
@@ -22,7 +22,7 @@ LATENCY = higher_is_bad(C.latency_p95_warn_seconds, C.latency_p95_crit_seconds)
 ERRORS = higher_is_bad(C.error_ratio_warn, C.error_ratio_crit)
 LOADED = state_mapping({1: ("loaded", "blue")})
 
-dashboard = ml_dashboard(
+dashboards = ml_dashboards(
     uid="ml-versions",
     title="ML monitoring: model versions",
     area="versions",

@@ -18,12 +18,14 @@ comes from its configuration:
     [tool.grafana-sync.lint]
     metrics-contract = "docs/metrics.md"          # markdown contract for metric-contract-rule
     rules = ["prometheus/rules"]                  # recording-rule files, directories or globs
+    label-map = "pkg.module:function"             # {contract label: series label} (optional)
 
 Paths in the table are relative to the root.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,7 +51,7 @@ DEFAULT_RULES_TESTS_DIR = "prometheus/tests"
 
 _TOP_KEYS = {"dashboards-dir", "output-dir", "datasources-dir", "rules-dir", "rules-output-dir",
              "rules-tests-dir", "lint"}
-_LINT_KEYS = {"metrics-contract", "rules"}
+_LINT_KEYS = {"metrics-contract", "rules", "label-map"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class LintSettings:
 
     metrics_contract: Path | None = None
     rules: tuple[str, ...] = ()
+    # `module:function` returning {contract label name: series label name} (a renamed setup)
+    label_map: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,10 +116,20 @@ class Project:
                 metrics_contract=(root / _path_value(contract, config_file, "lint.metrics-contract")
                                   if contract is not None else None),
                 rules=tuple(str(root / r) for r in lint_table.get("rules", ())),
+                label_map=_label_map_value(lint_table.get("label-map"), config_file),
             ),
             config_file=config_file if table is not None else None,
             rules_dir_given=rules_dir is not None or "rules-dir" in settings,
         )
+
+
+def _label_map_value(value: Any, source: Path | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[\w.]+:\w+", value):
+        raise ConfigError(f"{source}: [tool.{CONFIG_TABLE}] lint.label-map must be "
+                          f"'module:function', got {value!r}")
+    return value
 
 
 def _path_value(value: Any, source: Path, key: str) -> str:

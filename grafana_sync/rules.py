@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ import yaml
 
 from grafana_sync.compile import import_module
 from grafana_sync.errors import BuildError, ConfigError, SyncError
+from grafana_sync.jsonio import atomic_write_text
 
 MANIFEST = ".grafana-sync-manifest.json"
 GENERATOR = "grafana-sync build"
@@ -398,19 +398,9 @@ def write_folder(state: FolderState) -> None:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Temp file in the same folder + rename; the file gets the umask's permissions (0644 under 022)."""
+    """grafana_sync.jsonio.atomic_write_text (temp file + rename, 0666 minus the umask); a failure
+    is a one-line BuildError."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mask = os.umask(0)
-        os.umask(mask)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            os.fchmod(fd, 0o666 & ~mask)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, text)
     except OSError as exc:
         raise BuildError(f"{path}: cannot write: {exc.strerror or exc}") from None

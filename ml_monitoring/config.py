@@ -77,6 +77,7 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
     "latency_p95_warn_seconds": (0.25, "p95 inference latency SLO (seconds): warning"),
     "latency_p95_crit_seconds": (0.5, "p95 inference latency (seconds): critical"),
     "latency_p99_crit_seconds": (1.0, "p99 inference latency (seconds): red on panels"),
+    "worker_saturation_warn": (0.7, "share of worker concurrency in use: watch"),
     "worker_saturation_crit": (0.9, "share of worker concurrency in use: requests queue"),
     "quality_drop_warn": (0.02, "production quality below its training baseline (absolute): warning"),
     "quality_drop_crit": (0.05, "production quality below its training baseline (absolute): critical"),
@@ -110,7 +111,9 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
     "override_ratio_crit": (0.1, "share of predictions a human overrode: bad"),
     "budget_burn_warn": (0.8, "serving cost / budget: watch"),
     "budget_burn_crit": (1.0, "serving cost / budget: over budget"),
+    "gpu_utilisation_warn": (0.85, "GPU utilisation of a model's pods: watch"),
     "gpu_utilisation_crit": (0.9, "GPU utilisation of a model's pods: saturated"),
+    "gpu_memory_warn": (0.85, "GPU framebuffer used: watch"),
     "gpu_memory_crit": (0.95, "GPU framebuffer used: memory pressure"),
     "gpu_idle_utilisation": (0.3, "below this GPU utilisation the spend counts as idle"),
 }
@@ -538,6 +541,8 @@ _ASCENDING = [("error_ratio_warn", "error_ratio_crit"),
               ("label_coverage_crit", "label_coverage_warn"),
               ("feedback_positive_crit", "feedback_positive_warn"),
               ("override_ratio_warn", "override_ratio_crit"), ("budget_burn_warn", "budget_burn_crit"),
+              ("worker_saturation_warn", "worker_saturation_crit"),
+              ("gpu_utilisation_warn", "gpu_utilisation_crit"), ("gpu_memory_warn", "gpu_memory_crit"),
               ("dir_fair_lower", "dir_fair_upper")]
 
 
@@ -567,8 +572,16 @@ def check_selector(text: str) -> str | None:
     return None
 
 
+def contract_label_map() -> dict[str, str]:
+    """Contract label name -> the configured one (docs/metrics.md names the defaults); for lint."""
+    cfg = load_config()
+    mapping = {role: getattr(cfg.labels, role) for role in LABELS}
+    mapping.update(dict(zip(POD_LABELS, cfg.labels.pod, strict=False)))
+    return {k: v for k, v in mapping.items() if k != v}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m ml_monitoring.config schema|check [FILE]`."""
+    """`python -m ml_monitoring.config schema | check [FILE] | labels`."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["schema"]:
         sys.stdout.write(json.dumps(json_schema(), indent=2, sort_keys=False) + "\n")
@@ -581,7 +594,19 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"{cfg.source}: ok")
         return 0
-    print("usage: python -m ml_monitoring.config schema | check [FILE]", file=sys.stderr)
+    if args[:1] == ["labels"]:
+        try:
+            cfg = load_config()
+        except MonitoringConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print("| contract label | label on your series |\n|---|---|")
+        pods = dict(zip(POD_LABELS, cfg.labels.pod, strict=False))
+        names = {**{role: getattr(cfg.labels, role) for role in LABELS}, **pods}
+        for role, name in names.items():
+            print(f"| `{role}` | `{name}` |")
+        return 0
+    print("usage: python -m ml_monitoring.config schema | check [FILE] | labels", file=sys.stderr)
     return 2
 
 

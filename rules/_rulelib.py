@@ -19,6 +19,12 @@ try:
 except MonitoringConfigError as exc:  # one line naming the file and key, reported once by build
     raise ConfigError(str(exc)) from None
 
+# Each serving stack listed in `stacks:` is adapted by one module, rules/stack_<name>.py.
+_missing = [s for s in CONFIG.stacks if not (Path(__file__).with_name(f"stack_{s}.py")).is_file()]
+if _missing:
+    raise ConfigError(f"{CONFIG.source}: stacks: no adapter module for {', '.join(_missing)} "
+                      f"(expected rules/stack_{_missing[0]}.py)")
+
 L = CONFIG.labels
 M, V, F = L.model, L.version, L.feature
 POD = L.pod

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+from _config import CONFIG
 from grafanalib.core import Annotations, Dashboard, DashboardLink, Templating, Time
 
 from _lib import variables
@@ -11,10 +13,12 @@ from _lib.layout import Section, layout
 from _lib.panels import DATASOURCE
 from _lib.promql import M, V, sel
 
+# The built-in areas; a team adds its own by naming it (any lower-case slug) in ml_dashboard.
 AREAS = (
     "overview", "infrastructure", "performance", "drift", "errors", "cost", "versions",
     "fairness", "feedback",
 )
+AREA_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 BASE_TAGS = ("ml-monitoring", "managed-by-grafana-sync")
 
 INFO_METRIC = "ml_model_info"
@@ -66,8 +70,9 @@ def ml_dashboard(
     time_from: str = "now-6h",
 ) -> Dashboard:
     """One ML monitoring dashboard following the conventions in docs/dashboards.md."""
-    if area not in AREAS:
-        raise ValueError(f"{uid}: unknown area {area!r}")
+    if not AREA_RE.fullmatch(area) or area in BASE_TAGS:
+        raise ValueError(f"{uid}: area {area!r} must be a lower-case tag (letters, digits, -) "
+                         f"other than {', '.join(BASE_TAGS)}")
     templating = [variables.datasource(), model_variable()]
     if with_version:
         templating.append(version_variable())
@@ -93,6 +98,13 @@ def ml_dashboard(
         ],
         panels=layout(sections),
     )
+
+
+def ml_dashboards(*, area: str, **kwargs) -> list[Dashboard]:
+    """`[ml_dashboard(...)]`, or `[]` when monitoring.yaml turns the area off (`areas:`)."""
+    if not CONFIG.monitoring.area_on(area):
+        return []
+    return [ml_dashboard(area=area, **kwargs)]
 
 
 def label_variable(name: str, label: str, metric: str, title: str, description: str

@@ -72,7 +72,8 @@ def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules
         report = api.check(**options)
         if report.errors:
             _report_errors(report.errors)
-            click.echo(f"build failed: {len(report.errors)} error(s); nothing written", err=True)
+            distinct = len({str(e) for e in report.errors})
+            click.echo(f"build failed: {distinct} error(s); nothing written", err=True)
             return report.exit_code
         root = report.project.root
         problems = report.problems()
@@ -88,7 +89,7 @@ def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules
     built = api.build(**options)
     if built.errors:
         _report_errors(built.errors)
-        click.echo(f"build failed: {len(built.errors)} error(s); nothing written", err=True)
+        click.echo(f"build failed: {len({str(e) for e in built.errors})} error(s); nothing written", err=True)
         return built.exit_code
     root = built.project.root
     for p in built.created:

@@ -42,6 +42,11 @@ class MetricContract:
     patterns: list[str] = field(default_factory=list)
     records: set[str] = field(default_factory=set)
     rule_sources: list[str] = field(default_factory=list)
+    # for target-label-propagation-rule: metric -> labels (the contract's labels column), the
+    # recording rules' expressions, and the project's contract-name -> series-name label map
+    labels: dict[str, frozenset[str]] = field(default_factory=dict)
+    record_exprs: dict[str, str] = field(default_factory=dict)
+    label_map: dict[str, str] = field(default_factory=dict)
 
     def knows(self, name: str) -> bool:
         if name in PROMETHEUS_SYNTHETIC or self._listed(name) or name in self.records:
@@ -138,7 +143,8 @@ def load_contract(path: Path, display: str) -> MetricContract:
             f"{display}: no metric names found (expected markdown tables with `metric_name` "
             "in backticks in the first column)"
         )
-    return MetricContract(source=display, names=names, patterns=patterns)
+    return MetricContract(source=display, names=names, patterns=patterns,
+                          labels=parse_contract_labels(text))
 
 
 def rule_files(spec: str, root: Path) -> list[Path]:
@@ -151,6 +157,72 @@ def rule_files(spec: str, root: Path) -> list[Path]:
     if any(ch in spec for ch in "*?["):
         return sorted(Path(p) for p in glob.glob(str(path)) if Path(p).is_file())
     raise ConfigError(f"{spec}: no such rule file or directory")
+
+
+_HEADER = re.compile(r"^\|(.+)\|\s*$")
+_NAMES = re.compile(r"`([a-zA-Z_:][a-zA-Z0-9_:]*)`")
+
+
+def parse_contract_labels(text: str) -> dict[str, frozenset[str]]:
+    """metric -> labels, from markdown tables with `metric`/`name`, `type` and `labels` columns."""
+    out: dict[str, frozenset[str]] = {}
+    lines = [line.strip() for line in text.splitlines()]
+    for i, line in enumerate(lines[:-1]):
+        if not (_HEADER.match(line) and _SEPARATOR_RE.match(lines[i + 1])):
+            continue
+        header = [c.strip().lower() for c in line.strip("|").split("|")]
+        if "labels" not in header or not header or header[0] not in ("metric", "name"):
+            continue
+        col_labels = header.index("labels")
+        col_type = header.index("type") if "type" in header else None
+        for row in lines[i + 2:]:
+            if not row.startswith("|"):
+                break
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            if len(cells) <= col_labels:
+                continue
+            labels = frozenset(_NAMES.findall(cells[col_labels]))
+            kind = cells[col_type].strip().lower() if col_type is not None and col_type < len(cells) else ""
+            for name in _NAMES.findall(cells[0]):
+                out[name] = labels
+                if kind == "histogram":
+                    out[f"{name}_bucket"] = labels | {"le"}
+                    out[f"{name}_sum"] = out[f"{name}_count"] = labels
+                if kind == "summary":
+                    out[f"{name}_sum"] = out[f"{name}_count"] = labels
+                    out[name] = labels | {"quantile"}
+    return out
+
+
+def load_record_exprs(path: Path, display: str) -> dict[str, str]:
+    """Recording rule name -> expression of one Prometheus rule file (malformed parts skipped)."""
+    data = load_yaml_file(path, display, "rule file")
+    out: dict[str, str] = {}
+    groups = data.get("groups") if isinstance(data, dict) else None
+    for group in groups if isinstance(groups, list) else []:
+        rules = group.get("rules") if isinstance(group, dict) else None
+        for rule in rules if isinstance(rules, list) else []:
+            if isinstance(rule, dict) and isinstance(rule.get("record"), str) \
+                    and isinstance(rule.get("expr"), str):
+                out[rule["record"]] = rule["expr"]
+    return out
+
+
+def load_label_map(spec: str, display: str) -> dict[str, str]:
+    """Call the project's `module:function` that maps contract label names to series ones."""
+    import importlib
+
+    module_name, _, attr = spec.partition(":")
+    try:
+        func = getattr(importlib.import_module(module_name), attr)
+        mapping = func()
+    except Exception as exc:  # the project's code: one line, never a traceback
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{display}: label-map {spec!r} failed: {detail}") from None
+    if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise ConfigError(f"{display}: label-map {spec!r} must return a dict of label names")
+    return mapping
 
 
 def load_records(path: Path, display: str) -> set[str]:

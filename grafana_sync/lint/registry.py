@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grafana_sync.lint import rules_grafana as g
 from grafana_sync.lint import rules_json as j
+from grafana_sync.lint import rules_labels as lbl
 from grafana_sync.lint import rules_project as p
 from grafana_sync.lint.base import Rule
 from grafana_sync.lint.model import ERROR, WARNING
@@ -110,6 +111,14 @@ RULES: tuple[Rule, ...] = (
          "docs/lint.md.",
          "A typo or a renamed metric gives an empty panel, not an error.",
          p.metric_contract, origin=OURS),
+    Rule("target-label-propagation-rule", ERROR,
+         "Every matcher, `by`/`on`/`group_left`/`group_right` clause and `label_values` variable "
+         "uses labels the series carry per the metrics contract's labels column and the "
+         "recording rules (with the project's label-map applied). Active like "
+         "metric-contract-rule.",
+         "A filter on a missing label matches at All and empties the panel once a value is "
+         "picked; a `by` on a missing label merges every series into one.",
+         lbl.label_propagation, origin=OURS),
     Rule("panel-thresholds-rule", ERROR,
          "Threshold steps (defaults and overrides) ascend; only the first, base step is null.",
          "Grafana picks the last step below the value: out-of-order steps colour the wrong range.",

@@ -18,7 +18,14 @@ from grafana_sync.jsonio import (
 )
 from grafana_sync.lint.base import LintContext, Rule
 from grafana_sync.lint.config import LintConfig, apply_configs, load_lint_file
-from grafana_sync.lint.contract import MetricContract, load_contract, load_records, rule_files
+from grafana_sync.lint.contract import (
+    MetricContract,
+    load_contract,
+    load_label_map,
+    load_record_exprs,
+    load_records,
+    rule_files,
+)
 from grafana_sync.lint.model import ERROR, WARNING, Dashboard, Finding
 from grafana_sync.lint.registry import ALIASES, FOREIGN_RULES, RULES, RULES_BY_NAME
 from grafana_sync.project import LintSettings, Project
@@ -158,7 +165,10 @@ def load_metric_contract(options: LintOptions, notes: list[str]) -> tuple[Metric
         files.extend(found)
     for rule_file in files:
         contract.records |= load_records(rule_file, display(rule_file))
+        contract.record_exprs.update(load_record_exprs(rule_file, display(rule_file)))
         contract.rule_sources.append(display(rule_file))
+    if settings.label_map:
+        contract.label_map = load_label_map(settings.label_map, "[tool.grafana-sync.lint]")
     return contract, explicit
 
 
@@ -218,7 +228,7 @@ def run_lint(options: LintOptions) -> LintResult:
     extra = [c for c in (cache.get(p, required=True) for p in options.config_files) if c]
 
     ctx = LintContext(dashboards=dashboards)
-    if any(r.name == "metric-contract-rule" for r in rules):
+    if any(r.name in ("metric-contract-rule", "target-label-propagation-rule") for r in rules):
         contract, explicit = load_metric_contract(options, notes)
         ctx.contract = contract
         if contract is not None and explicit:

@@ -173,3 +173,35 @@ def test_docs_config_explains_every_key():
 def test_repository_monitoring_yaml_is_valid_and_the_defaults():
     cfg = mc.load_config(REPO / "monitoring.yaml")
     assert cfg.labels == mc.Labels() and dict(cfg.thresholds) == dict(mc.MonitoringConfig().thresholds)
+
+
+def test_metrics_contract_uses_the_default_names_config_renames(tmp_path):
+    """docs/metrics.md names labels as the contract does; every configurable one is used there,
+    and `python -m ml_monitoring.config labels` shows what a monitoring.yaml renames them to."""
+    from grafana_sync.lint.contract import parse_contract_labels
+
+    used = set().union(*parse_contract_labels((REPO / "docs" / "metrics.md").read_text()).values())
+    assert {"model", "version", "feature", "attribute", "group", "namespace", "pod"} <= used
+    assert "monitoring.yaml" in (REPO / "docs" / "metrics.md").read_text()
+    config = write(tmp_path, "labels: {model: model_name, pod: [k8s_namespace, k8s_pod]}\n")
+    proc = subprocess.run([sys.executable, "-m", "ml_monitoring.config", "labels"], capture_output=True,
+                          text=True, cwd=REPO, env={**os.environ, mc.ENV_VAR: str(config)})
+    assert proc.returncode == 0
+    assert "| `model` | `model_name` |" in proc.stdout and "| `pod` | `k8s_pod` |" in proc.stdout
+    assert mc.contract_label_map.__name__ and "| `version` | `version` |" in proc.stdout
+
+
+def test_a_stack_without_its_adapter_module_is_one_line(tmp_path):
+    import shutil
+
+    project = tmp_path / "project"
+    (project / "dashboards").mkdir(parents=True)
+    shutil.copytree(REPO / "rules", project / "rules", ignore=shutil.ignore_patterns(
+        "stack_tgi.py", "__pycache__"))
+    config = write(tmp_path, "stacks: [contract, tgi]\n")
+    proc = subprocess.run([sys.executable, "-m", "grafana_sync", "build", "--check"], cwd=project,
+                          capture_output=True, text=True, env={**os.environ, mc.ENV_VAR: str(config)})
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"error: {config}: stacks: no adapter module for tgi (expected rules/stack_tgi.py)",
+        "build failed: 1 error(s); nothing written"]

@@ -177,7 +177,8 @@ def test_promtool_tests_follow_the_renamed_config(renamed: Path) -> None:
     "selectors: {serving: 'job=~\"serving|canary\"', evaluation: 'job=\"batch-eval\"'}\n"
     "thresholds: {error_ratio_warn: 0.002, error_ratio_crit: 0.3, latency_p95_warn_seconds: 1,\n"
     "  latency_p95_crit_seconds: 4, quality_drop_crit: 0.2, concept_drift_z: 5, drifted_share_crit: 0.6,\n"
-    "  evaluation_missed_runs_crit: 3, budget_burn_crit: 2, gpu_memory_crit: 0.8, audit_coverage_min: 0.5,\n"
+    "  evaluation_missed_runs_crit: 3, budget_burn_crit: 2, gpu_memory_warn: 0.7, gpu_memory_crit: 0.8,\n"
+    "  audit_coverage_min: 0.5,\n"
     "  spd_fair_bound: 0.3, dir_fair_lower: 0.5, dir_fair_upper: 2}\n"
     "alerts: {MLCostOverBudget: {for: 1h, severity: critical}, MLAuditLogGap: {enabled: false},\n"
     "  MLErrorRatioHigh: {for: 2m}}\n",
@@ -190,3 +191,9 @@ def test_promtool_tests_pass_under_other_configs(tmp_path: Path, config: str) ->
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     rules = (built / "rules" / "alerts.yml").read_text()
     assert "MLAuditLogGap" not in rules and "severity: critical" in rules
+
+
+def test_an_area_switched_off_is_not_built(tmp_path: Path) -> None:
+    built = build_with("areas: {fairness: false}\n", tmp_path)
+    uids = {p.stem for p in (built / "dashboards").rglob("*.json")}
+    assert "ml-fairness" not in uids and {"ml-overview", "ml-drift"} <= uids
