@@ -99,7 +99,8 @@ def job_absent() -> list[dict]:
     other = {"series": 'up{job="pushgateway", instance="pg:9091"}', "values": "1x20"}
     fired = _case(name, [], [_alert(
         name, sev, f"No target of job {job(SERVING)} is discovered",
-        f"Prometheus has no scrape target matching {target} for {_human_for(name)}: the model service "
+        f"Prometheus has no scrape target of job {job(SERVING)} (matching {target}) for "
+        f"{_human_for(name)}: the model service "
         "was removed from service discovery (or its scrape job renamed), so no ML alert can fire for it.",
         job=SERVING)])
     fired["input_series"] = [other]

@@ -81,7 +81,8 @@ def _target_down() -> list[dict]:
     rules += alert(
         "MLModelJobAbsent", f"absent(up{target})",
         summary="No target of job {{ $labels.job }} is discovered",
-        description=(f"Prometheus has no scrape target matching {target} for {{for}}: the model "
+        description=("Prometheus has no scrape target of job {{ $labels.job }} "
+                     f"(matching {target}) for {{for}}: the model "
                      "service was removed from service discovery (or its scrape job renamed), so "
                      "no ML alert can fire for it."),
     )
