@@ -631,7 +631,8 @@ def rollout() -> list[dict]:
 
 
 _SINGLE = {
-    "MLModelTargetDown": target_down, "MLModelStoppedReporting": stopped_reporting, "MLLatencySLOBreach": latency,
+    "MLModelTargetDown": target_down, "MLModelStoppedReporting": stopped_reporting,
+    "MLLatencySLOBreach": latency,
     "MLNoPredictions": no_predictions, "MLWorkersSaturated": workers,
     "MLModelQualityBelowBaseline": quality, "MLConceptDrift": concept_drift,
     "MLFeatureDrift": feature_drift, "MLDataDriftWidespread": drift_widespread,
