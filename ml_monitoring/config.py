@@ -100,7 +100,7 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
     "ratio_noise_z": (3.0, "standard errors a ratio must clear its threshold by over the long window "
                       "before an alert judges it (binomial noise of low-traffic versions)"),
     "ratio_min_requests": (100, "fewer requests in the long window: an error ratio is not judged"),
-    "feedback_volume_drop": (0.5, "feedback per prediction (15m) below this share of its 6h level: "
+    "feedback_volume_drop": (0.5, "feedback per prediction (10m) below this share of its 6h level: "
                                   "feedback dropped"),
     "feedback_min_events": (20, "fewer feedback events in the window: feedback alerts do not judge"),
     "rollout_latency_factor": (1.5, "canary p95 latency above this multiple of production's: bad rollout"),
@@ -151,7 +151,7 @@ ALERTS: dict[str, AlertDefault] = {
     "MLDisparateImpactOutOfRange": AlertDefault("10m"),
     "MLAuditLogGap": AlertDefault("15m"),
     "MLUnapprovedVersionServing": AlertDefault("5m"),
-    "MLFeedbackVolumeDrop": AlertDefault("15m"),
+    "MLFeedbackVolumeDrop": AlertDefault("5m"),
     "MLFeedbackPositiveShareLow": AlertDefault("15m"),
     "MLRolloutErrorRegression": AlertDefault("10m"),
     "MLRolloutLatencyRegression": AlertDefault("10m"),

@@ -539,7 +539,7 @@ def unapproved() -> dict:
 
 def feedback() -> list[dict]:
     """Volume: churn gets 10 feedback events per 100 predictions a minute for an hour, then 1 (a
-    broken widget): the 15m ratio falls under half its 6h level at about 70m. fraud stays at 10.
+    broken widget): the 10m ratio falls under half its 6h level at about 67m. fraud stays at 10.
     Positive share: churn v1 50 % positive (fires), fraud v1 90 % (quiet), churn v2 20 % positive
     but only 15 events in 15 minutes (too few to judge)."""
     cases = []
@@ -555,10 +555,10 @@ def feedback() -> list[dict]:
              "0+10x120"),
         )], "alert_rule_test": [
             {"eval_time": "60m", "alertname": name, "exp_alerts": []},
-            {"eval_time": f"{70 + _for(name) - 3}m", "alertname": name, "exp_alerts": []},
-            {"eval_time": f"{75 + _for(name) + 5}m", "alertname": name, "exp_alerts": [_alert(
+            {"eval_time": f"{64 + _for(name)}m", "alertname": name, "exp_alerts": []},
+            {"eval_time": f"{70 + _for(name) + 5}m", "alertname": name, "exp_alerts": [_alert(
                 name, CONFIG.alert(name).severities[0], "churn: user feedback dropped",
-                "Model churn receives 0.0100 feedback events per prediction over 15 minutes, under "
+                "Model churn receives 0.0100 feedback events per prediction over 10 minutes, under "
                 f"{pct(drop)} of its 6-hour level, for {_human_for(name)}: the feedback widget or "
                 "pipeline is probably broken.", job=SERVING, model="churn")]},
         ]})

@@ -302,14 +302,14 @@ def _feedback() -> list[dict]:
                       f"sum {jm} (rate({preds}[{window}]))").strip()
 
     return [
-        # Feedback per prediction (traffic changes cancel out) fell below a share of its own 6h
+        # Feedback per prediction over 10m (traffic changes cancel out) fell below a share of its 6h
         # level: the feedback widget or pipeline broke. Judged only with enough feedback in 6h.
         *alert("MLFeedbackVolumeDrop",
-               f"(\n  {per_prediction('15m')}\n)\n< {num(drop)} * (\n  {per_prediction('6h')}\n)\n"
+               f"(\n  {per_prediction('10m')}\n)\n< {num(drop)} * (\n  {per_prediction('6h')}\n)\n"
                f"and sum {jm} (increase({fb}[6h])) >= {num(nmin)}\n",
                summary=f"{MODEL}: user feedback dropped",
                description=(f"Model {MODEL} receives {{{{ $value | printf \"%.4f\" }}}} feedback "
-                            f"events per prediction over 15 minutes, under {pct(drop)} of its 6-hour "
+                            f"events per prediction over 10 minutes, under {pct(drop)} of its 6-hour "
                             "level, for {for}: the feedback widget or pipeline is probably broken.")),
         *alert("MLFeedbackPositiveShareLow",
                divide(f"sum {jmv} (rate({pos}[15m]))", f"sum {jmv} (rate({fb}[15m]))")
