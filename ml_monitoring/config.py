@@ -103,7 +103,7 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
     "feedback_volume_drop": (0.5, "feedback per prediction (10m) below this share of its 6h level: "
                                   "feedback dropped"),
     "feedback_min_events": (20, "fewer feedback events in the window: feedback alerts do not judge"),
-    "rollout_latency_factor": (1.5, "canary p95 latency above this multiple of production's: bad rollout"),
+    "rollout_latency_factor": (1.3, "canary p95 latency above this multiple of production's: bad rollout"),
     "rollout_error_factor": (2.0, "a canary's error ratio above this multiple of production's: bad rollout"),
     "feedback_positive_warn": (0.8, "positive share of user feedback below this: watch"),
     "feedback_positive_crit": (0.6, "positive share of user feedback below this: bad"),
