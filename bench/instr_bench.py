@@ -158,9 +158,10 @@ def library_drift(reference, live, runs: int) -> dict:
         t0 = time.perf_counter()
         s = window.scores()
         t_compute.append(time.perf_counter() - t0)
+    verdicts = _verdicts({"psi": s.psi, "ks": s.ks, "jensenshannon": s.jensenshannon})
+    verdicts["ks_pvalue"] = [int(f) for f in np.flatnonzero(s.ks_pvalue < 0.05)]
     return {"profile": statistics.median(t_profile), "ingest_compute": statistics.median(t_full),
-            "compute": statistics.median(t_compute),
-            "verdicts": _verdicts({"psi": s.psi, "ks": s.ks, "jensenshannon": s.jensenshannon})}
+            "compute": statistics.median(t_compute), "verdicts": verdicts}
 
 
 def scipy_drift(reference, live, runs: int) -> dict:
@@ -168,7 +169,7 @@ def scipy_drift(reference, live, runs: int) -> dict:
     from scipy.stats import ks_2samp
 
     def run():
-        out = {m: [] for m in METHODS}
+        out = {m: [] for m in (*METHODS, "ks_pvalue")}
         for f in range(FEATURES):
             ref, cur = reference[:, f], live[:, f]
             edges = np.unique(np.quantile(ref, np.linspace(0, 1, 11)[1:-1]))
@@ -179,7 +180,9 @@ def scipy_drift(reference, live, runs: int) -> dict:
             a, e = a / a.sum(), e / e.sum()
             out["psi"].append(float(np.sum((a - e) * np.log(a / e))))
             out["jensenshannon"].append(float(jensenshannon(a, e, base=2)))
-            out["ks"].append(float(ks_2samp(cur, ref, method="asymp").statistic))
+            res = ks_2samp(cur, ref, method="asymp")
+            out["ks"].append(float(res.statistic))
+            out["ks_pvalue"].append(float(res.pvalue))
         return out
 
     times = []
@@ -187,7 +190,9 @@ def scipy_drift(reference, live, runs: int) -> dict:
         t0 = time.perf_counter()
         scores = run()
         times.append(time.perf_counter() - t0)
-    return {"time": statistics.median(times), "verdicts": _verdicts(scores)}
+    verdicts = _verdicts(scores)
+    verdicts["ks_pvalue"] = [int(f) for f in np.flatnonzero(np.asarray(scores["ks_pvalue"]) < 0.05)]
+    return {"time": statistics.median(times), "verdicts": verdicts}
 
 
 EVIDENTLY_SCRIPT = r"""
@@ -256,8 +261,10 @@ def evidently_drift(reference, live, runs: int) -> dict | None:
     for method, res in out.items():
         values = np.array([res["values"].get(f"f{i}", np.nan) for i in range(FEATURES)])
         # Evidently reports a p-value for ks (drift when < 0.05), a distance otherwise
-        hit = values < 0.05 if method == "ks" else values >= THRESHOLD
-        verdicts[method] = [int(f) for f in np.flatnonzero(hit)]
+        if method == "ks":
+            verdicts["ks_pvalue"] = [int(f) for f in np.flatnonzero(values < 0.05)]
+        else:
+            verdicts[method] = [int(f) for f in np.flatnonzero(values >= THRESHOLD)]
     return {"time": {m: res["time"] for m, res in out.items()}, "verdicts": verdicts}
 
 
@@ -307,15 +314,17 @@ def run(runs: int, quick: bool = False, with_evidently: bool = True) -> tuple[st
                      f"{total / lib['ingest_compute']:.1f}× |")
     else:
         lines.append("| Evidently | not measured (not installable here, or --no-evidently) | | |")
-    lines += ["", "Verdicts (features at or above 0.2; Evidently's KS: p < 0.05):", "",
+    lines += ["", "Verdicts: drifted features (score at or above 0.2; for `ks p < 0.05`, the KS "
+              "test's p-value below 0.05, Evidently's KS criterion):", "",
               "| method | ml_monitoring | scipy | Evidently | same |", "|---|---|---|---|---|"]
     same_all = True
-    for m in METHODS:
-        evv = ev["verdicts"][m] if ev else None
+    for m in (*METHODS, "ks_pvalue"):
+        evv = ev["verdicts"].get(m) if ev else None
         same = lib["verdicts"][m] == sp["verdicts"][m] and (evv is None or evv == lib[
             "verdicts"][m])
         same_all &= same
-        lines.append(f"| {m} | {lib['verdicts'][m]} | {sp['verdicts'][m]} | "
+        label = "ks p < 0.05" if m == "ks_pvalue" else m
+        lines.append(f"| {label} | {lib['verdicts'][m]} | {sp['verdicts'][m]} | "
                      f"{evv if evv is not None else '—'} | {'yes' if same else 'NO'} |")
     lines.append("")
     return "\n".join(lines) + "\n", {"overhead": ov, "library": lib, "scipy": sp,

@@ -21,6 +21,7 @@ from pathlib import Path
 from grafana_sync.client import GrafanaClient
 from grafana_sync.errors import ConfigError, GrafanaError, SyncError
 from grafana_sync.importer import import_dashboard
+from grafana_sync.importer.generate import engine_is_first_party
 from grafana_sync.importer.write import write_module
 from grafana_sync.jsonio import atomic_write_text, canonical_dumps, compiled_files
 from grafana_sync.sync import strip_push_marker
@@ -104,7 +105,8 @@ def pull(client: GrafanaClient, uids: list[str], *, json_dir: Path, python_dir: 
             imported = None
             if python_dir is not None:  # import first: a dashboard that cannot be imported writes nothing
                 folder = meta.get("folderUid") if isinstance(meta.get("folderUid"), str) else None
-                imported = import_dashboard(dashboard, f"{uid}.json", folder=folder or None)
+                imported = import_dashboard(dashboard, f"{uid}.json", folder=folder or None,
+                                            engine_first_party=engine_is_first_party(Path(python_dir)))
                 if folder:
                     result.folders[folder] = str(meta.get("folderTitle") or folder)
                 item.notes = imported.notes

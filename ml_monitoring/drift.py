@@ -75,9 +75,10 @@ class Profile:
             if len(col) < 2:
                 raise ValueError(f"reference feature {features[f]!r} has fewer than 2 values")
             grid = np.unique(col)
-            if len(grid) > MAX_GRID:
-                grid = np.unique(np.quantile(col, np.linspace(0, 1, MAX_GRID),
-                                             method="inverted_cdf"))
+            if len(grid) > MAX_GRID:  # MAX_GRID evenly spaced order statistics
+                ordered = np.sort(col)
+                grid = np.unique(ordered[np.round(np.linspace(0, len(col) - 1, MAX_GRID))
+                                         .astype(int)])
             grids.append(grid)
             edges.append(_coarse_edges(col))
             cols.append(col)

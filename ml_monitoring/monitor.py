@@ -15,6 +15,7 @@ refused with one warning and never become series.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import inspect
 import itertools
@@ -53,6 +54,7 @@ OUTLIER_DETECTOR = "mahalanobis"
 OPERATIONS = ("validate", "record", "ground_truth", "feedback", "audit", "refresh", "refused")
 OUTLIER_QUANTILE = 0.999
 OUTPUT_EDGES = np.linspace(0.1, 0.9, 9)  # binary output drift: P(second class) in 10 bins
+_OUTPUT_EDGES = OUTPUT_EDGES.tolist()
 FLUSH_AT = 2048  # buffered rows that make the recording thread bin them itself
 NO_FEATURES = object()  # `features` not given (None means: given, and every feature missing)
 
@@ -723,8 +725,8 @@ class ModelMonitor:
             self.state.internal_error("audit", exc)
 
     def _windows_add(self, pred: int, proba, groups) -> None:
-        if len(self.classes) == 2:
-            self._outputs.add(int(np.searchsorted(OUTPUT_EDGES, proba[1], "right")))
+        if len(self.classes) == 2:  # == np.searchsorted(OUTPUT_EDGES, p, "right")
+            self._outputs.add(bisect.bisect_right(_OUTPUT_EDGES, proba[1]))
         else:
             self._outputs.add(pred)
         if groups:

@@ -66,7 +66,7 @@ def ks_from_cdfs(window_cdf: np.ndarray, reference_cdf: np.ndarray) -> np.ndarra
     return float(out) if np.ndim(out) == 0 else out
 
 
-KS_EXACT_MAX_N = 400
+KS_EXACT_MAX_N = 100
 
 
 def ks_pvalue(d, n_window: int, n_reference: int):
@@ -74,8 +74,9 @@ def ks_pvalue(d, n_window: int, n_reference: int):
 
     Up to an effective sample size n_w n_r / (n_w + n_r) of KS_EXACT_MAX_N it is exactly
     scipy's `ks_2samp(method="asymp")` (the one-sample Kolmogorov distribution at that size,
-    `kstwo.sf`). Beyond, `kstwo.sf` costs tens of milliseconds to seconds per call, so the
-    limiting distribution with Stephens' small-sample correction,
+    `kstwo.sf`). Beyond, `kstwo.sf` costs milliseconds to seconds per feature in Python code
+    (holding the GIL against the request threads), so the limiting distribution with Stephens'
+    small-sample correction,
     `kstwobign.sf((sqrt(n) + 0.12 + 0.11 / sqrt(n)) D)`, is used instead (within a few per cent
     of scipy's value; tests/unit/test_ml_monitoring_stats.py).
     """

@@ -8,6 +8,7 @@ import click
 
 from grafana_sync.errors import EXIT_OK, ConfigError, SyncError
 from grafana_sync.importer import import_text
+from grafana_sync.importer.generate import engine_is_first_party
 from grafana_sync.importer.write import write_module
 from grafana_sync.project import DEFAULT_OUTPUT_DIR
 from grafana_sync.pull import defined_uids
@@ -40,6 +41,7 @@ def import_(files: tuple[str, ...], output_dir: str, compiled_dir: str, force: b
     """
     out = Path(output_dir)
     defined = defined_uids(Path(compiled_dir))
+    first_party = engine_is_first_party(out)  # ruff sorts the imports by where the module lives
     code = EXIT_OK
     for name in files:
         path = Path(name)
@@ -48,7 +50,7 @@ def import_(files: tuple[str, ...], output_dir: str, compiled_dir: str, force: b
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-            result = import_text(text, name)
+            result = import_text(text, name, engine_first_party=first_party)
             if result.uid in defined and not force:
                 raise ConfigError(f"{name}: dashboard uid {result.uid!r} is already defined in this "
                                   f"repository ({defined[result.uid]}); pass --force to import it anyway")

@@ -11,9 +11,12 @@ does not carry (legacy options of Angular panels, export-only keys, …) is repo
 from __future__ import annotations
 
 import copy
+import importlib.util
 import inspect
 import json
+import keyword
 import re
+import sys
 import types
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,10 +31,10 @@ from grafana_sync.errors import BuildError, ConfigError
 from grafana_sync.importer.fit import construct, encode, fit, get_path, scalar_arguments
 from grafana_sync.importer.pysource import Call, Name, flat, render
 from grafana_sync.importer.shapes import load_classic
+from grafana_sync.jsonio import parse_json_text
 from grafana_sync.normalise import normalise_dashboard
 
 EXTRA_MODULE = "grafana_sync.grafanalib_extra"
-_DEBUG_DIR = __import__("os").environ.get("GRAFANA_SYNC_IMPORT_DEBUG_DIR")
 UID_SAFE = re.compile(r"[^a-zA-Z0-9_-]+")
 #: Where Grafana's PanelModel puts a panel that has no gridPos.
 GRAFANA_DEFAULT_GRIDPOS = {"h": 3, "w": 6, "x": 0, "y": 0}
@@ -53,11 +56,25 @@ class ImportResult:
 
 
 def module_name_for(uid: str) -> str:
-    """A Python module name for a dashboard uid (lowercase, never starting with _ or a digit)."""
+    """A Python module name for a dashboard uid (lowercase, never starting with _ or a digit).
+
+    The dashboards folder is on sys.path while the build imports it, so a module named like a
+    standard-library or installed module (`json`, `grafanalib`) would shadow it: such names get
+    a `_dashboard` suffix.
+    """
     name = re.sub(r"[^a-z0-9_]+", "_", uid.lower()).strip("_") or "dashboard"
     if name[0].isdigit():
         name = f"d_{name}"
+    if keyword.iskeyword(name) or name in sys.stdlib_module_names or _importable(name):
+        name = f"{name}_dashboard"
     return name
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 @lru_cache(maxsize=1)
@@ -458,14 +475,23 @@ def _hoist(tree: Any, min_len: int = 40, min_uses: int = 3) -> tuple[Any, list[t
 # ---------------------------------------------------------------------------------------------
 
 
-def _imports(imports: set[tuple[str, str]]) -> str:
+def engine_is_first_party(output_dir: Path) -> bool:
+    """Does the project that will hold the module contain grafana_sync itself (so that ruff's
+    import sorting puts it in a first-party section of its own) or install it (third party)?"""
+    for folder in (output_dir.resolve(), *output_dir.resolve().parents):
+        if (folder / "pyproject.toml").is_file():
+            return (folder / "grafana_sync" / "__init__.py").is_file()
+    return False
+
+
+def _imports(imports: set[tuple[str, str]], engine_first_party: bool) -> str:
     by_module: dict[str, list[str]] = {}
     for module, name in imports:
         by_module.setdefault(module, []).append(name)
-    third = [m for m in by_module if not m.startswith("grafana_sync")]
-    first = [m for m in by_module if m.startswith("grafana_sync")]
+    ours = [m for m in by_module if m.startswith("grafana_sync")] if engine_first_party else []
+    third = [m for m in by_module if m not in ours]
     blocks = []
-    for group in (sorted(third), sorted(first)):
+    for group in (sorted(third), sorted(ours)):
         lines = []
         for module in group:
             names = sorted(set(by_module[module]), key=_isort_key)
@@ -504,8 +530,8 @@ def _docstring(title: str, origin: str) -> str:
 
 
 def render_module(tree: Any, constants: list[tuple[str, Any]], imports: set[tuple[str, str]],
-                  title: str, origin: str, folder: str | None) -> str:
-    parts = [_docstring(title, origin), "", _imports(imports), ""]
+                  title: str, origin: str, folder: str | None, engine_first_party: bool = True) -> str:
+    parts = [_docstring(title, origin), "", _imports(imports, engine_first_party), ""]
     if folder:
         parts += [f"folder = {render(folder, 0, len('folder = '))}", ""]
     for name, value in constants:
@@ -592,7 +618,8 @@ def _resolve_overlaps(panels: list[Any], name: str, notes: list[str]) -> None:
             _resolve_overlaps(panel.get("panels") or [], name, notes)
 
 
-def import_dashboard(data: Any, name: str, *, folder: str | None = None) -> ImportResult:
+def import_dashboard(data: Any, name: str, *, folder: str | None = None,
+                     engine_first_party: bool = True) -> ImportResult:
     """Import one dashboard (any supported shape) -> module source, reference JSON and notes."""
     notes: list[str] = []
     dash, shape_notes = load_classic(data, name)
@@ -610,9 +637,7 @@ def import_dashboard(data: Any, name: str, *, folder: str | None = None) -> Impo
     for _, value in constants:
         _called(value, used)
     imports = {(module, n) for module, n in builder.imports if n in used}
-    source = render_module(tree, constants, imports, dash["title"], name, folder)
-    if _DEBUG_DIR:
-        Path(_DEBUG_DIR, module_name_for(dash["uid"]) + ".py").write_text(source)
+    source = render_module(tree, constants, imports, dash["title"], name, folder, engine_first_party)
     check = _exec_module(source, name)
     compiled = compile_dashboard(check.dashboard, Path(name), None)
     if compiled.text != reference.text:
@@ -725,10 +750,5 @@ def _describe(change: Any) -> str:
 
 
 def import_text(text: str, name: str, **kwargs: Any) -> ImportResult:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{name}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
-    return import_dashboard(data, name, **kwargs)
-
-
+    """Import one dashboard from JSON text; `name` (the file) is what errors and notes name."""
+    return import_dashboard(parse_json_text(text, name), name, **kwargs)

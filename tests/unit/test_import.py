@@ -171,7 +171,7 @@ def test_library_panel_reference(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text,message", [
-    ("{not json", "x.json: not valid JSON"),
+    ("{not json", "x.json:1:2: malformed JSON"),
     ("[1, 2]", "x.json: not a Grafana dashboard"),
     ('{"uid": "a", "panels": []}', "x.json: dashboard has no title"),
     ('{"uid": "a", "title": "A", "panels": {"x": 1}}', "x.json: not a Grafana dashboard"),
@@ -302,3 +302,28 @@ def test_cli_refuses_a_uid_the_repository_defines(tmp_path: Path, capsys, monkey
     with pytest.raises(SystemExit) as exc:
         main(["import", str(src), "--force"])
     assert exc.value.code == 0 and (tmp_path / "dashboards" / "svc.py").is_file()
+
+
+@pytest.mark.parametrize("uid,module", [
+    ("svc-api", "svc_api"), ("1a2b", "d_1a2b"), ("json", "json_dashboard"),
+    ("grafanalib", "grafanalib_dashboard"), ("class", "class_dashboard"), ("__x__", "x"),
+])
+def test_module_names_never_shadow_other_modules(uid: str, module: str) -> None:
+    from grafana_sync.importer import module_name_for
+
+    assert module_name_for(uid) == module
+
+
+def test_import_block_follows_where_the_module_lives(tmp_path: Path) -> None:
+    """Inside this repository grafana_sync is first party (its own section, after grafanalib);
+    in a project that installs it, it is third party (one section, grafana_sync sorts first)."""
+    from grafana_sync.importer.generate import engine_is_first_party
+
+    repo = Path(__file__).resolve().parents[2]
+    assert engine_is_first_party(repo / "dashboards")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    assert not engine_is_first_party(tmp_path / "dashboards")
+    inside = import_dashboard(small(), "svc.json").source
+    outside = import_dashboard(small(), "svc.json", engine_first_party=False).source
+    assert "\n\nfrom grafana_sync.grafanalib_extra import ExtraJson, PluginPanel\n" in inside
+    assert "from grafana_sync.grafanalib_extra import ExtraJson, PluginPanel\nfrom grafanalib.core" in outside

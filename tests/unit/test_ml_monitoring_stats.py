@@ -51,13 +51,17 @@ def test_window_scores_equal_scipy_on_the_raw_data(rng, shift):
     for f in range(3):
         res = ks_2samp(live[:, f], reference[:, f], method="asymp")
         assert s.ks[f] == pytest.approx(res.statistic, abs=1e-12)
-        assert s.ks_pvalue[f] == pytest.approx(res.pvalue, rel=1e-9, abs=1e-300)
+        if res.pvalue > 1e-6:  # n = 333: Stephens-corrected limit (see the p-value test)
+            assert s.ks_pvalue[f] == pytest.approx(res.pvalue, rel=0.05)
+        else:
+            assert s.ks_pvalue[f] < 1e-5
         psi, js = _scratch_psi_js(live[:, f], reference[:, f])
         assert s.psi[f] == pytest.approx(psi, rel=1e-9)
         assert s.jensenshannon[f] == pytest.approx(js, rel=1e-9)
 
 
-@pytest.mark.parametrize("n_window, n_reference", [(400, 4000), (2000, 10000), (10000, 10000)])
+@pytest.mark.parametrize("n_window, n_reference", [(100, 1000), (400, 4000), (2000, 10000),
+                                                   (10000, 10000)])
 def test_ks_pvalue_against_scipy_at_every_size(rng, n_window, n_reference):
     """Exactly scipy's asymptotic p-value up to KS_EXACT_MAX_N, a few per cent beyond."""
     reference = rng.normal(size=n_reference)
