@@ -11,6 +11,8 @@ config the values are the hand-worked ones of the comments.
 
 from __future__ import annotations
 
+import re
+
 from _rulelib import CONFIG, num, pct, seconds, t
 from _testlib import exp_labels, humanize_duration, humanize_percentage, job, minutes, series
 
@@ -97,12 +99,15 @@ def job_absent() -> list[dict]:
     selector = CONFIG.selectors.of("serving")
     target = "{" + selector + "}" if selector else '{job="ml-model"}'
     other = {"series": 'up{job="pushgateway", instance="pg:9091"}', "values": "1x20"}
+    # absent() labels its output with the selector's equality matchers only
+    equal = dict(re.findall(r'(\w+)\s*=(?!~)\s*"([^"]*)"', target))
+    shown = f" (job {equal['job']})" if "job" in equal else ""
+    labels = {k: (SERVING if k == "job" else v) for k, v in equal.items()}
     fired = _case(name, [], [_alert(
-        name, sev, f"No target of job {job(SERVING)} is discovered",
-        f"Prometheus has no scrape target of job {job(SERVING)} (matching {target}) for "
-        f"{_human_for(name)}: the model service "
-        "was removed from service discovery (or its scrape job renamed), so no ML alert can fire for it.",
-        job=SERVING)])
+        name, sev, f"No model service target is discovered{shown}",
+        f"Prometheus has no scrape target matching {target} {shown[1:] + ' ' if shown else ''}for "
+        f"{_human_for(name)}: the model service was removed from service discovery (or its scrape job "
+        "renamed), so no ML alert can fire for it.", **labels)])
     fired["input_series"] = [other]
     quiet = _case(name, [(series("up", job=SERVING, instance="demo:8000"), "0x{n}")], [])
     quiet["input_series"].append(other)
@@ -126,17 +131,23 @@ def stopped_reporting() -> dict:
 
 def error_ratio() -> list[dict]:
     """v1 fails at twice the critical ratio (both levels), v2 between warning and critical. Quiet:
-    fraud v1 (no errors), fraud v2 at the healthy demo's 0.8 % (under the warning), and the
-    low-traffic canary churn v3 at 2 % of 10 requests/min: 600 requests an hour cannot tell 2 %
-    from 1 % (its 1h ratio must clear the threshold by `ratio_noise_z` standard errors)."""
+    fraud v1 (no errors), fraud v2 at 0.8 of the warning ratio (the healthy demo's 0.8 % with the
+    defaults), and the low-traffic canary churn v3 at twice the warning ratio of 10 requests/min
+    (defaults): 600 requests an hour cannot tell 2 % from 1 % (its 1h ratio must clear the
+    threshold by `ratio_noise_z` standard errors)."""
     name = "MLErrorRatioHigh"
     warn, crit = t("error_ratio_warn"), t("error_ratio_crit")
     per_min = 1000
     bad = min(round(2 * crit * per_min), per_min)
     mid = round((warn + crit) / 2 * per_min)
     inputs = []
+    # the low-traffic canary: few enough requests that twice the warning ratio is within
+    # `ratio_noise_z` standard errors (10 a minute with the defaults)
+    z = t("ratio_noise_z")
+    low = int(z * z * (1 - warn) / (60 * 1.21 * warn))
     rows = (("churn", "v1", per_min, bad), ("churn", "v2", per_min, mid), ("fraud", "v1", per_min, 0),
-            ("fraud", "v2", per_min, 8), ("churn", "v3", 10, 0.2))
+            ("fraud", "v2", per_min, round(0.8 * warn * per_min, 3)),
+            *((("churn", "v3", low, round(2 * warn * low, 4)),) if low else ()))
     for model, version, total, errors in rows:
         inputs += [
             (series("ml_inference_requests_total", job=SERVING, model=model, version=version,

@@ -80,9 +80,9 @@ def _target_down() -> list[dict]:
     # down). absent() keeps the selector's equality matchers as labels.
     rules += alert(
         "MLModelJobAbsent", f"absent(up{target})",
-        summary="No target of job {{ $labels.job }} is discovered",
-        description=("Prometheus has no scrape target of job {{ $labels.job }} "
-                     f"(matching {target}) for {{for}}: the model "
+        summary="No model service target is discovered{{ if $labels.job }} (job {{ $labels.job }}){{ end }}",
+        description=(f"Prometheus has no scrape target matching {target} "
+                     "{{ if $labels.job }}(job {{ $labels.job }}) {{ end }}for {for}: the model "
                      "service was removed from service discovery (or its scrape job renamed), so "
                      "no ML alert can fire for it."),
     )
