@@ -6,7 +6,7 @@ BUILD_STAMP := $(VENV)/.installed-build
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dashboards check test test-unit lint demo bench clean
+.PHONY: help venv dashboards check test test-unit test-e2e lint demo bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -30,11 +30,14 @@ dashboards: $(BUILD_STAMP) ## Compile every dashboard in dashboards/ to provisio
 check: $(BUILD_STAMP) ## Fail if the committed dashboard JSON is stale
 	$(BIN)/grafana-sync build --check
 
-test: $(STAMP) ## Run the whole test suite (unit, contract, integration with real Prometheus)
-	$(BIN)/python -m pytest
+test: $(STAMP) ## Run the test suite (unit, contract, integration with real Prometheus)
+	$(BIN)/python -m pytest -m "not e2e"
+
+test-e2e: $(STAMP) ## Long end-to-end runs on real binaries (multi-cluster, incident tours, serving stacks)
+	$(BIN)/python -m pytest -m e2e
 
 test-unit: $(STAMP) ## Run the fast tests only
-	$(BIN)/python -m pytest -m "not integration"
+	$(BIN)/python -m pytest -m "not integration and not e2e"
 
 lint: $(STAMP) ## ruff + grafana-sync lint on the compiled dashboards
 	$(BIN)/ruff check .

@@ -8,11 +8,11 @@ panel's min interval. `$__rate_interval` = max($__interval + scrape interval, 4 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from grafana_sync.macros import duration_ms
+from grafana_sync.model import iter_panels
 
 SCRAPE_S = 15
 PANEL_WIDTH_PX = 1500
@@ -70,12 +70,6 @@ def _min_interval(panel: dict[str, Any], target: dict[str, Any]) -> int:
     return SCRAPE_S
 
 
-def iter_panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for panel in panels:
-        yield panel
-        yield from iter_panels(panel.get("panels", []))
-
-
 _LAST_CALCS = {"last", "lastNotNull"}
 
 
@@ -90,7 +84,7 @@ def _last_value_only(panel: dict[str, Any]) -> bool:
 def dashboard_queries(dash: dict[str, Any]) -> list[Query]:
     """Every Prometheus query of every panel (hidden targets skipped) and annotation."""
     queries: list[Query] = []
-    for panel in iter_panels(dash.get("panels", [])):
+    for panel in iter_panels(dash):
         if panel.get("type") == "row":
             continue
         mdp = int(panel.get("maxDataPoints") or PANEL_WIDTH_PX)

@@ -18,7 +18,7 @@ import click  # noqa: E402
 
 from bench.common import REPO_ROOT, log  # noqa: E402
 
-PARTS = ("build", "push", "query", "instr")
+PARTS = ("build", "push", "query", "instr", "sizing")
 
 
 def _sizes(text: str) -> list[int]:
@@ -32,7 +32,7 @@ def _sizes(text: str) -> list[int]:
 @click.option("--quick", is_flag=True,
               help="Smoke run: small sizes, one run each, tiny TSDB (about a minute).")
 @click.option("--only", "only", multiple=True, type=click.Choice(PARTS),
-              help="Run only this part (repeatable). Default: all four.")
+              help="Run only this part (repeatable). Default: all of them.")
 @click.option("--runs", type=click.IntRange(1, 20), default=None,
               help="Repetitions per measurement (default 3, --quick 1).")
 @click.option("--build-sizes", default=None,
@@ -95,6 +95,14 @@ def main(quick: bool, only: tuple[str, ...], runs: int | None, build_sizes: str 
 
         text, _ = instr_bench.run(runs, quick=quick, with_evidently=not no_evidently)
         sections.append("### Instrumentation library (ml_monitoring)\n\n" + text)
+    if "sizing" in parts:
+        from bench import sizing
+        from bench.query_bench import rule_files
+
+        fleet = [2, 4] if quick else [10, 50]
+        text, _ = sizing.run(fleet, 6 if quick else features, rule_files(),
+                             settle_s=15 if quick else 45)
+        sections.append("### Sizing (when one Prometheus stops being enough)\n\n" + text)
     elapsed = time.perf_counter() - began
     label = "quick smoke run" if quick else "full run"
     if only:

@@ -5,7 +5,7 @@ from _lib import signals as s
 from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import bargauge, higher_is_bad, neutral, q, stat, timeseries
-from _lib.promql import MODEL, MV, M, V, sel
+from _lib.promql import MODEL, MV, M, V, by, sel
 
 folder = C.folder
 
@@ -14,8 +14,8 @@ BUDGET = higher_is_bad(C.budget_usd_per_hour * 0.8, C.budget_usd_per_hour)
 COST_SEL = sel(source="cost", model=False)
 
 burn_expr = (
-    f"max by ({M}) (model:ml_serving_cost_usd_per_hour_per_budget:ratio{sel(source='none')})\n"
-    f"or on ({M})\n({s.cost_per_hour()} / {C.budget_usd_per_hour})"
+    f"max by ({by(M)}) (model:ml_serving_cost_usd_per_hour_per_budget:ratio{sel(source='none')})\n"
+    f"or on ({by(M)})\n({s.cost_per_hour()} / {C.budget_usd_per_hour})"
 )
 
 dashboards = ml_dashboards(
@@ -29,17 +29,17 @@ dashboards = ml_dashboards(
             "Spend now",
             stat("Total cost per hour", "Serving cost of the selected models in USD per hour. Bad: "
                  "above the sum of their budgets.",
-                 [q(f"sum({s.cost_per_hour()})")], unit="currencyUSD", w=6),
+                 [q(f"sum by ({by()}) ({s.cost_per_hour()})")], unit="currencyUSD", w=6),
             stat("Projected per month", "Cost per hour x 730 h. Bad: above the monthly "
-                 "budget.", [q(f"sum({s.cost_per_hour()}) * 730")], unit="currencyUSD", w=6),
+                 "budget.", [q(f"sum by ({by()}) ({s.cost_per_hour()}) * 730")], unit="currencyUSD", w=6),
             stat("Cost over the selected range", "USD spent over the dashboard's time range "
                  "(average hourly cost x hours). Bad: more than the budget for that period.",
-                 [q(f"sum(avg_over_time({s.COST_RULE}{sel(source='none')}[$__range])) "
+                 [q(f"sum by ({by()}) (avg_over_time({s.COST_RULE}{sel(source='none')}[$__range])) "
                     "* $__range_s / 3600")], unit="currencyUSD", graph=False, w=6),
             stat("Total idle GPU spend per hour", "USD per hour paid for GPU capacity the models "
                  "do not use (GPU cost x (1 - utilisation)). Bad: a large share of the cost "
                  "per hour (consolidate models, smaller GPUs).",
-                 [q(f"sum({s.gpu_idle_cost_per_hour()})")], unit="currencyUSD",
+                 [q(f"sum by ({by()}) ({s.gpu_idle_cost_per_hour()})")], unit="currencyUSD",
                  steps=higher_is_bad(C.budget_usd_per_hour * 0.25, C.budget_usd_per_hour * 0.5),
                  w=6),
         ),
@@ -87,7 +87,7 @@ dashboards = ml_dashboards(
             "Prices (OpenCost)",
             timeseries("Node price per hour", "Hourly price of each node running models. "
                        "Bad: an unexpected change (instance type or pricing changed).",
-                       [q(f"max by (node, instance_type) (node_total_hourly_cost{COST_SEL})",
+                       [q(f"max by ({by('node', 'instance_type')}) (node_total_hourly_cost{COST_SEL})",
                           "{{node}} {{instance_type}}")], unit="currencyUSD", steps=neutral(),
                        w=12, h=6),
             timeseries("Cost per hour by version", "Serving cost per model version (a canary "

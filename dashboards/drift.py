@@ -48,7 +48,7 @@ dashboards = ml_dashboards(
             "Data drift status",
             state_timeline("Dataset drift", "Per model: ALERT while at least one monitored "
                            "feature is drifted under the primary method (psi).",
-                           [q(f"max by ({M}) (ml_dataset_drift_detected{sel()})", MODEL)],
+                           [q(f"max by ({by(M)}) (ml_dataset_drift_detected{sel()})", MODEL)],
                            mappings=OK_BAD, steps=higher_is_bad(None, 1), w=12, h=6),
             timeseries("Share of drifted features", "Share of monitored features whose psi "
                        "score is at or above its threshold. Bad: at or above "
@@ -56,7 +56,7 @@ dashboards = ml_dashboards(
                        [q(s.drifted_share(), MODEL)], unit="percentunit", steps=SHARE,
                        min=0, max=1, w=8, h=6),
             stat("Drifted features", "Number of features drifted under psi right now. Bad: "
-                 "above 0.", [q(f"max by ({M}) (ml_drifted_features{sel()})", MODEL)],
+                 "above 0.", [q(f"max by ({by(M)}) (ml_drifted_features{sel()})", MODEL)],
                  unit="short", steps=higher_is_bad(1, 2), w=4, h=6),
         ),
         section(
@@ -117,12 +117,12 @@ dashboards = ml_dashboards(
             timeseries("Concept drift score", "Error rate in the labelled window above the "
                        "validation error rate, in binomial standard errors (z). Bad: at or "
                        f"above {C.concept_drift_z:g} (the relation inputs -> label changed).",
-                       [q(f"max by ({M}, {V}) (ml_concept_drift_score{sel(version=True)})", MV)],
+                       [q(f"max by ({by(M, V)}) (ml_concept_drift_score{sel(version=True)})", MV)],
                        unit="none", steps=higher_is_bad(C.concept_drift_z - 1, C.concept_drift_z),
                        w=8),
             timeseries("Target drift", "Drift of the ground-truth class distribution vs the "
                        "training labels. Bad: psi above 0.2 (prior shift).",
-                       [q(f"max by ({M}, method) (ml_target_drift_score{sel()})",
+                       [q(f"max by ({by(M, 'method')}) (ml_target_drift_score{sel()})",
                           MODEL + " {{method}}")],
                        unit="none", steps=higher_is_bad(0.1, 0.2), min=0, w=8),
             timeseries(f"{C.quality_metric} minus baseline", "Live score minus training "
@@ -142,7 +142,7 @@ dashboards = ml_dashboards(
                        unit="s", steps=higher_is_bad(600, 3600), min=0, w=12, h=6),
             timeseries("Requests in the drift window", "Requests behind the current drift "
                        "scores. Bad: very few (scores are noisy).",
-                       [q(f"max by ({M}) (ml_drift_window_samples{sel()})", MODEL)],
+                       [q(f"max by ({by(M)}) (ml_drift_window_samples{sel()})", MODEL)],
                        unit="short", steps=lower_is_bad(50), min=0, w=12, h=6),
         ),
     ],

@@ -47,7 +47,7 @@ dashboards = ml_dashboards(
                        [q(ratio(
                            sum_rate("ml_prediction_errors_total", sel(version=True),
                                     (M, "error_type")),
-                           sum_rate("ml_inference_requests_total", sel(version=True), (M,)),
+                           s.request_rate_live((M,)),
                            on=(M,),
                        ), MODEL + " {{error_type}}")],
                        unit="percentunit", steps=ERRORS, stack=True, fill=40, min=0, w=12),
@@ -66,7 +66,7 @@ dashboards = ml_dashboards(
                        [q(ratio(
                            sum_rate("ml_input_validation_failures_total", sel(),
                                     (M, F, "reason")),
-                           sum_rate("ml_inference_requests_total", sel(), (M,)),
+                           s.request_rate_live((M,), sel()),
                            on=(M,),
                        ), legend(M, F, "reason"))],
                        unit="percentunit", steps=higher_is_bad(0.01, 0.05), min=0, w=12),

@@ -15,7 +15,23 @@ from _lib.panels import (
     table_q,
     timeseries,
 )
-from _lib.promql import ATTR, GROUP, INFO, MODEL, MV, M, V, by, eq, match, ne, ratio, sel, sum_rate
+from _lib.promql import (
+    ATTR,
+    GROUP,
+    INFO,
+    MODEL,
+    MV,
+    M,
+    V,
+    by,
+    eq,
+    match,
+    ne,
+    ratio,
+    sel,
+    sum_rate,
+    zero_if_none,
+)
 
 folder = C.folder
 
@@ -55,7 +71,7 @@ dashboards = ml_dashboards(
             stat("Live versions not approved", "Live (non-retired) versions whose "
                  "ml_model_info says approved!=\"true\". Bad: anything above 0 (an unreviewed "
                  "model is serving).",
-                 [q(f"count({INFO}{UNAPPROVED}) or vector(0)")],
+                 [q(zero_if_none(f"count by ({by()}) ({INFO}{UNAPPROVED})"))],
                  unit="short", steps=higher_is_bad(None, 1), graph=False, w=6, h=6),
             table("Approval of live versions", "Each live version with its stage and "
                   "approval flag. Bad: approved=false on a production or canary version.",

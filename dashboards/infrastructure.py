@@ -5,7 +5,7 @@ from _lib import signals as s
 from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import heatmap, higher_is_bad, q, timeseries
-from _lib.promql import MODEL, MV, M, V, per_model, pod_sum, quantile, sel, sum_increase
+from _lib.promql import MODEL, MV, M, V, by, per_model, pod_sum, sel
 
 folder = C.folder
 
@@ -30,26 +30,26 @@ dashboards = ml_dashboards(
             timeseries("Latency p50 / p95 / p99", "End-to-end inference latency percentiles "
                        "per model (histogram_quantile over the latency histogram, 5m). Bad: p95 "
                        f"above {C.latency_p95_crit_seconds} s or p99 above "
-                       f"{C.latency_p99_crit_seconds} s.",
+                       f"{C.latency_p99_crit_seconds} s." + s.MEAN_NOTE,
                        [q(s.latency(50), "p50 " + MODEL), q(s.latency(95), "p95 " + MODEL),
                         q(s.latency(99), "p99 " + MODEL)],
                        unit="s", steps=LATENCY, min=0, w=8),
             timeseries("Latency p99", "99th-percentile end-to-end latency per model at the "
                        "dashboard's resolution. Bad: above "
-                       f"{C.latency_p99_crit_seconds} s (the tail users notice first).",
+                       f"{C.latency_p99_crit_seconds} s (the tail users notice first). A serving "
+                       "stack's p99 comes from its recording rule (5m)." + s.MEAN_NOTE,
                        [q(s.latency_live(0.99), MODEL)], unit="s",
                        steps=higher_is_bad(C.latency_p95_crit_seconds, C.latency_p99_crit_seconds),
                        min=0, w=8),
             heatmap("Latency distribution", "How many requests fell in each latency bucket "
                     "over time (all selected models). Bad: mass moving up, or a second band "
-                    "appearing (a slow dependency, a cold replica).",
-                    q(sum_increase("ml_inference_duration_seconds_bucket", sel(version=True),
-                                   ("le",))),
+                    "appearing (a slow dependency, a cold replica)." + s.HEATMAP_NOTE,
+                    q(s.latency_buckets_live()),
                     unit="s", w=12),
             timeseries("Mean latency per version", "Average end-to-end latency per model "
                        "version (sum/count of the histogram). Bad: one version much slower than "
                        "the other (a canary regression).",
-                       [q(f"max by ({M}, {V}) (model_version:ml_inference_duration_seconds:mean5m"
+                       [q(f"max by ({by(M, V)}) (model_version:ml_inference_duration_seconds:mean5m"
                           f"{sel(version=True)})", MV)],
                        unit="s", steps=LATENCY, min=0, w=12),
         ),
@@ -57,17 +57,19 @@ dashboards = ml_dashboards(
             "Saturation",
             timeseries("Queued requests", "Requests waiting for a worker. Bad: anything "
                        "persistently above 0 (the service cannot keep up).",
-                       [q(f"sum by ({M}) (ml_inference_queued_requests{sel()})", MODEL)],
+                       [q(s.queued(), MODEL)],
                        unit="short", steps=higher_is_bad(1, 10), min=0, w=6),
             timeseries("Worker saturation", "Requests in flight divided by the configured "
-                       f"worker concurrency. Bad: above {C.worker_saturation_crit:g} (requests "
-                       "start queueing).",
-                       [q(f"sum by ({M}) (ml_inference_in_progress_requests{sel()})\n/\n"
-                          f"max by ({M}) (ml_inference_max_concurrency{sel()})", MODEL)],
+                       f"worker concurrency (ml_inference_max_concurrency). Bad: above "
+                       f"{C.worker_saturation_crit:g} (requests start queueing). Empty for stacks "
+                       "without an in-flight gauge (Triton, Seldon, TorchServe, TF Serving, "
+                       "KServe).",
+                       [q(f"{s.in_flight()}\n/\n"
+                          f"max by ({by(M)}) (ml_inference_max_concurrency{sel()})", MODEL)],
                        unit="percentunit", steps=SATURATION, min=0, w=6),
             timeseries("Queue wait p95", "95th-percentile time a request waited in the queue. "
-                       "Bad: a large share of the latency budget.",
-                       [q(quantile(0.95, "ml_inference_queue_duration_seconds", sel()), MODEL)],
+                       "Bad: a large share of the latency budget." + s.QUEUE_NOTE,
+                       [q(s.queue_wait_p95(), MODEL)],
                        unit="s", steps=higher_is_bad(0.05, C.latency_p95_warn_seconds), min=0,
                        w=6),
             timeseries("CPU throttling", "Share of CFS periods in which the model's containers "
@@ -98,13 +100,13 @@ dashboards = ml_dashboards(
             timeseries("GPU utilisation", "Average GPU utilisation of each model version's "
                        f"pods (DCGM, recording rule). Bad: above {C.gpu_utilisation_crit:g} "
                        "(saturated) or near 0 (paying for an idle GPU).",
-                       [q(f"max by ({M}, {V}) (model_version:dcgm_gpu_utilisation:avg_ratio"
+                       [q(f"max by ({by(M, V)}) (model_version:dcgm_gpu_utilisation:avg_ratio"
                           f"{sel(source='none', version=True)})", MV)],
                        unit="percentunit", steps=higher_is_bad(C.gpu_utilisation_warn,
                                                                C.gpu_utilisation_crit), min=0, max=1, w=6),
             timeseries("GPU memory used", "Framebuffer occupancy (used / total) of each model "
                        f"version's GPUs. Bad: above {C.gpu_memory_crit:g} (out-of-memory errors follow).",
-                       [q(f"max by ({M}, {V}) (model_version:dcgm_framebuffer_used:max_ratio"
+                       [q(f"max by ({by(M, V)}) (model_version:dcgm_framebuffer_used:max_ratio"
                           f"{sel(source='none', version=True)})", MV)],
                        unit="percentunit", steps=higher_is_bad(C.gpu_memory_warn, C.gpu_memory_crit),
                        min=0, max=1, w=6),
@@ -129,8 +131,8 @@ dashboards = ml_dashboards(
                        unit="percentunit", steps=SATURATION, min=0, max=1, w=8),
             timeseries("Node load per core", "1-minute load average divided by the number of "
                        "cores. Bad: above 1 (runnable tasks wait for a CPU).",
-                       [q(f"node_load1{NODE}\n/ on (instance) "
-                          f"count by (instance) (node_cpu_seconds_total{IDLE_CPU})",
+                       [q(f"node_load1{NODE}\n/ on ({by('instance')}) "
+                          f"count by ({by('instance')}) (node_cpu_seconds_total{IDLE_CPU})",
                           "{{instance}}")],
                        unit="short", steps=higher_is_bad(0.8, 1.0), min=0, w=8),
         ),

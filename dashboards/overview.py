@@ -16,7 +16,7 @@ from _lib.panels import (
     timeseries,
     with_links,
 )
-from _lib.promql import INFO, MODEL, M, sel
+from _lib.promql import INFO, MODEL, M, by, sel, zero_if_none
 
 folder = C.folder
 
@@ -60,7 +60,7 @@ fleet = [
                    f"{C.error_ratio_crit:.0%}.", s.error_ratio(), "percentunit",
                    ERRORS, detail=("ml-errors", "Errors dashboard")),
     per_model_stat("p95 latency", "95th-percentile end-to-end latency per model. Bad: above "
-                   f"{C.latency_p95_crit_seconds} s.", s.latency(95), "s",
+                   f"{C.latency_p95_crit_seconds} s." + s.MEAN_NOTE, s.latency(95), "s",
                    LATENCY, detail=("ml-infrastructure", "Infrastructure dashboard")),
     per_model_stat(f"{C.quality_metric.capitalize()} (live)", f"Live {C.quality_metric} on "
                    "labelled traffic, worst live version. Compare with the drop below the "
@@ -92,24 +92,24 @@ dashboards = ml_dashboards(
             "Fleet status",
             stat("Models live", "Models with a loaded version. Bad: fewer than expected "
                  "(a model stopped reporting).",
-                 [q(f"count(count by ({M}) ({INFO}{sel()}))")], unit="short", w=4),
+                 [q(f"count by ({by()}) (count by ({by(M)}) ({INFO}{sel()}))")], unit="short", w=4),
             stat("Requests per second", "Inference requests per second over the selected "
                  "models. Bad: a sudden drop to 0 (traffic lost) or a spike.",
                  [q(s.request_rate(labels=()))], unit="reqps", w=4),
             stat("Worst error ratio", "Highest share of failed requests among the models. "
                  f"Bad: above {C.error_ratio_crit:.0%}.",
-                 [q(f"max({s.error_ratio()})")], unit="percentunit",
+                 [q(f"max by ({by()}) ({s.error_ratio()})")], unit="percentunit",
                  steps=ERRORS, w=4),
             stat("Worst p95 latency", "Highest 95th-percentile latency among the models. "
-                 f"Bad: above {C.latency_p95_crit_seconds} s.",
-                 [q(f"max({s.latency(95)})")], unit="s", steps=LATENCY, w=4),
+                 f"Bad: above {C.latency_p95_crit_seconds} s." + s.MEAN_NOTE,
+                 [q(f"max by ({by()}) ({s.latency(95)})")], unit="s", steps=LATENCY, w=4),
             stat("Models to retrain", "Models whose retraining status is Retrain (see the "
                  "fleet table and docs/dashboards.md). Bad: anything above 0.",
-                 [q(f"count(({s.retraining_status()}) == 2) or vector(0)")], unit="short",
+                 [q(zero_if_none(f"count by ({by()}) (({s.retraining_status()}) == 2)"))], unit="short",
                  steps=higher_is_bad(None, 1), w=4),
             stat("Fleet cost per hour", "Serving cost of the selected models in USD per "
                  "hour (OpenCost allocation x node prices). Bad: above the summed budgets.",
-                 [q(f"sum({s.cost_per_hour()})")], unit="currencyUSD", w=4),
+                 [q(f"sum by ({by()}) ({s.cost_per_hour()})")], unit="currencyUSD", w=4),
         ),
         section("Per model", *fleet),
         section(
@@ -124,7 +124,7 @@ dashboards = ml_dashboards(
                        [q(s.error_ratio(), "{{" + M + "}}")],
                        unit="percentunit", steps=ERRORS, min=0, w=8),
             timeseries("p95 latency over time", "95th-percentile end-to-end latency per model. "
-                       f"Bad: above {C.latency_p95_crit_seconds} s.",
+                       f"Bad: above {C.latency_p95_crit_seconds} s." + s.MEAN_NOTE,
                        [q(s.latency(95), "{{" + M + "}}")], unit="s",
                        steps=LATENCY, min=0, w=8),
             timeseries(f"{C.quality_metric.capitalize()} drop below training baseline",

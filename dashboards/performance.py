@@ -39,7 +39,7 @@ def per_class_share(title: str, description: str, denominator_outcomes: str):
 def score_over_time(metric: str):
     """Live score vs the training baseline, the other live versions and last week."""
     match = f'metric="{metric}"'
-    live = f"max by ({M}, {V}) ({s.QUALITY}{sel(match, version=True)}"
+    live = f"max by ({by(M, V)}) ({s.QUALITY}{sel(match, version=True)}"
     return timeseries(
         f"{metric} vs baseline, other versions, last week",
         f"Live {metric} on labelled traffic (sliding window) per model version, against the "
@@ -49,9 +49,9 @@ def score_over_time(metric: str):
         f"more than {C.quality_drop_crit} below its baseline, or below last week.",
         [
             q(live + ")", MV + " live"),
-            q(f"max by ({M}, {V}) ({s.BASELINE}{sel(match, version=True)})", MV + " baseline"),
-            q(f"max by ({M}, {V}, stage) (\n  {s.QUALITY}{sel(match)}\n"
-              f"  * on ({M}, {V}) group_left (stage) max by ({M}, {V}, stage) "
+            q(f"max by ({by(M, V)}) ({s.BASELINE}{sel(match, version=True)})", MV + " baseline"),
+            q(f"max by ({by(M, V, 'stage')}) (\n  {s.QUALITY}{sel(match)}\n"
+              f"  * on ({by(M, V)}) group_left (stage) max by ({by(M, V, 'stage')}) "
               f"({s.INFO}{NOT_PRODUCTION})\n)", MV + " ({{stage}})"),
             q(live + " offset 7d)", MV + " last week"),
         ],
@@ -78,7 +78,7 @@ dashboards = ml_dashboards(
             table("Live scores", "Current live scores per model, version and metric (one row "
                   "each). Compare with the baseline bars on the left. Bad: a score far "
                   "below the others of its model.",
-                  [table_q(f"max by ({M}, {V}, metric) ({s.QUALITY}{sel(version=True)})")],
+                  [table_q(f"max by ({by(M, V, 'metric')}) ({s.QUALITY}{sel(version=True)})")],
                   unit="percentunit", hide=("Time",), w=12, h=10),
         ),
         section("Scores over time", *(score_over_time(m) for m in METRICS)),
@@ -116,7 +116,7 @@ dashboards = ml_dashboards(
             timeseries("Labelled predictions in the window", "Labelled predictions behind the "
                        f"live scores. Bad: below {C.quality_window_min_samples:.0f} (the scores "
                        "are noise).",
-                       [q(f"max by ({M}, {V}) (ml_model_quality_window_samples"
+                       [q(f"max by ({by(M, V)}) (ml_model_quality_window_samples"
                           f"{sel(version=True)})", MV)],
                        unit="short", steps=lower_is_bad(C.quality_window_min_samples), min=0,
                        w=8),
@@ -131,15 +131,15 @@ dashboards = ml_dashboards(
                        "divided by the job's schedule interval. Bad: at or above "
                        f"{C.evaluation_missed_runs_crit:g} (runs are being missed).",
                        [q(ratio(age("ml_evaluation_last_success_timestamp_seconds", EVAL),
-                                f"max by ({M}) (ml_evaluation_schedule_interval_seconds{EVAL})"),
+                                f"max by ({by(M)}) (ml_evaluation_schedule_interval_seconds{EVAL})"),
                           MODEL)],
                        unit="short",
                        steps=higher_is_bad(C.evaluation_missed_runs_warn,
                                            C.evaluation_missed_runs_crit), min=0, w=6),
             stat("Last run failed", "ALERT when the job's last failure is newer than its last "
                  "success (the scores shown are from an older run).",
-                 [q(f"max by ({M}) (ml_evaluation_last_failure_timestamp_seconds{EVAL})\n"
-                    f"> bool max by ({M}) (ml_evaluation_last_success_timestamp_seconds{EVAL})",
+                 [q(f"max by ({by(M)}) (ml_evaluation_last_failure_timestamp_seconds{EVAL})\n"
+                    f"> bool max by ({by(M)}) (ml_evaluation_last_success_timestamp_seconds{EVAL})",
                     MODEL)],
                  unit="none", steps=higher_is_bad(None, 1), mappings=OK_BAD, graph=False, w=6),
             timeseries(f"Evaluated {C.quality_metric}", f"{C.quality_metric} from the last "

@@ -14,7 +14,7 @@ from _lib.panels import (
     table_q,
     timeseries,
 )
-from _lib.promql import INFO, MV, M, V, eq, sel
+from _lib.promql import INFO, MV, M, V, by, eq, sel
 
 folder = C.folder
 
@@ -35,18 +35,18 @@ dashboards = ml_dashboards(
             table("Loaded versions", "Every loaded model version with its stage, approval, "
                   "framework and algorithm (from ml_model_info). Bad: a production version "
                   "that is not approved; more versions than expected.",
-                  [table_q(f"max by ({M}, {V}, stage, approved, framework, algorithm) "
+                  [table_q(f"max by ({by(M, V, 'stage', 'approved', 'framework', 'algorithm')}) "
                            f"({INFO}{sel(version=True)})")],
                   unit="none", hide=("Time", "Value"), w=14, h=7),
             table("Time since deployment", "How long each version has been taking traffic "
                   "(from ml_model_deployed_timestamp_seconds). Bad: a canary running "
                   "for days (a rollout that stalled).",
-                  [table_q(f"time() - max by ({M}, {V}) ({DEPLOYED_METRIC}{sel(version=True)})")],
+                  [table_q(f"time() - max by ({by(M, V)}) ({DEPLOYED_METRIC}{sel(version=True)})")],
                   unit="s", hide=("Time",), w=10, h=7),
             state_timeline("Versions loaded over time", "One lane per model version while it "
                            "is loaded: rollouts and rollbacks at a glance. Bad: lanes "
                            "flapping (repeated rollbacks).",
-                           [q(f"max by ({M}, {V}) ({INFO}{sel(version=True)})", MV)],
+                           [q(f"max by ({by(M, V)}) ({INFO}{sel(version=True)})", MV)],
                            mappings=LOADED, steps=[{"color": "blue", "value": None}], w=24,
                            h=5),
         ),
@@ -55,12 +55,12 @@ dashboards = ml_dashboards(
             timeseries("Traffic share (measured)", "Share of each model's predictions served by "
                        "each version (recording rule). Bad: differing from the configured "
                        "weight on the right (router misconfigured).",
-                       [q(f"max by ({M}, {V}) (model_version:ml_predictions_share:ratio_rate5m"
+                       [q(f"max by ({by(M, V)}) (model_version:ml_predictions_share:ratio_rate5m"
                           f"{sel(version=True)})", MV)],
                        unit="percentunit", stack=True, fill=50, min=0, max=1, w=12),
             timeseries("Traffic share (configured)", "Weight the router is configured to send "
                        "to each version. Bad: a change nobody announced.",
-                       [q(f"max by ({M}, {V}) (ml_model_traffic_share_ratio{sel(version=True)})",
+                       [q(f"max by ({by(M, V)}) (ml_model_traffic_share_ratio{sel(version=True)})",
                           MV)],
                        unit="percentunit", min=0, max=1, w=12),
         ),
@@ -68,7 +68,7 @@ dashboards = ml_dashboards(
             "Per version",
             timeseries("p95 latency by version", "95th-percentile latency per version "
                        f"(recording rule). Bad: a new version slower than the old, or above "
-                       f"{C.latency_p95_crit_seconds} s.",
+                       f"{C.latency_p95_crit_seconds} s." + s.MEAN_NOTE,
                        [q(s.latency(95, (M, V), per_version=True), MV)], unit="s",
                        steps=LATENCY, min=0, w=8),
             timeseries("Error ratio by version", "Failed / all requests per version "

@@ -14,6 +14,7 @@ import time
 from urllib.parse import urlparse
 
 from demo.scenario import INCIDENT_KINDS, SCENARIOS
+from demo.stacks import STACKS
 
 TICK_SECONDS = 0.5
 MAX_SPEED = 3600.0
@@ -77,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pushgateway", metavar="URL", default=None, help="push the batch "
                    "evaluation metrics to this Pushgateway (e.g. http://127.0.0.1:9091) instead "
                    "of exposing them on /metrics")
+    p.add_argument("--stack", default="contract", help="serving stack whose native metric "
+                   "names, labels and units the serving series use: " + ", ".join(STACKS)
+                   + " (default: contract, the ml_* names; docs/stacks/)")
     p.add_argument("--list-scenarios", action="store_true", help="print the scenarios and "
                    "their incident offsets, then exit")
     return p
@@ -98,6 +102,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.scenario not in SCENARIOS:
         raise UsageError(f"unknown scenario {args.scenario!r}; choose one of "
                          + ", ".join(SCENARIOS))
+    if args.stack not in STACKS:
+        raise UsageError(f"unknown stack {args.stack!r}; choose one of " + ", ".join(STACKS))
     if args.pushgateway is not None:
         url = urlparse(args.pushgateway)
         if url.scheme not in ("http", "https") or not url.netloc:
@@ -117,6 +123,7 @@ def _serve(args: argparse.Namespace) -> int:
                          "pip install -e '.[demo]' (make venv does)") from None
 
     from demo.labels import label_map, renamed
+    from demo.stacks import create, wrap_wsgi
     from ml_monitoring.config import MonitoringConfigError
 
     try:
@@ -124,9 +131,13 @@ def _serve(args: argparse.Namespace) -> int:
     except MonitoringConfigError as exc:
         raise UsageError(str(exc)) from None
     instruments = Instruments()
+    serving = create(args.stack, instruments)
     try:
-        server, ready = start_metrics_server(args.port, args.host,
-                                             renamed(instruments.registry, names))
+        served = instruments.registry if serving is None else serving.without_contract(
+            instruments.registry)
+        server, ready = start_metrics_server(args.port, args.host, renamed(served, names))
+        if serving is not None:
+            server.set_app(wrap_wsgi(server.get_app(), serving))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UsageError(f"port {args.port} on {args.host} is already in use") from None
@@ -140,12 +151,16 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     evaluation = EvaluationJob(instruments.snapshots, args.pushgateway)
-    sim = build(args.scenario, args.speed, args.seed, instruments, evaluation)
+    sim = build(args.scenario, args.speed, args.seed, instruments, evaluation, serving)
     sim.warm_up()
     sim.step()
     ready.set()  # /metrics answered 503 until now: no scrape sees a half-built exposition
+    if serving is not None:
+        serving.ready.set()
+    stack = "" if serving is None else f", stack {args.stack}"
     print(f"demo: serving http://{args.host}:{args.port}/metrics (scenario {args.scenario}, "
-          f"speed {args.speed:g}, seed {args.seed}); Ctrl-C stops", file=sys.stderr, flush=True)
+          f"speed {args.speed:g}, seed {args.seed}{stack}); Ctrl-C stops", file=sys.stderr,
+          flush=True)
     try:
         while not stop.is_set():
             started = time.monotonic()

@@ -2,7 +2,24 @@
 
 None of these can run here (no GPU, no Kubernetes, no cloud bill), so the demo emits their
 metrics with the real names, types, units and labels, driven by the simulated load. Everything
-in this module is a simulation and is documented as such in docs/metrics.md.
+in this module is a simulation and is documented as such in docs/metrics.md. Names and labels
+as the exporters' sources write them:
+
+- NVIDIA/dcgm-exporter @ d5e5f510a1b6b393f39a43293ccd9dc985defc79: etc/default-counters.csv
+  (names, units); internal/pkg/rendermetrics/render_metrics.go (labels `gpu`, `UUID`,
+  `pci_bus_id`, `device`, `modelName`, `hostname` — `Hostname` before that commit, #655 — and
+  the pod's `namespace`, `pod`, `container` from the Kubernetes mapping);
+- google/cadvisor @ 6a0c4f2539a8b1c11215804dee404c06fe3e0218: lib/metrics/prometheus.go
+  (`container_cpu_usage_seconds_total` has a `cpu` label, "total" when per-CPU usage is off,
+  as in the kubelet; every series has `id`, `image`, `name`, and the kubelet adds `container`,
+  `pod`, `namespace`);
+- kubernetes/kube-state-metrics @ c92fe0c5ce02d3b52abf54490e00db6c706f2ba5:
+  docs/metrics/workload/pod-metrics.md (`uid` on every pod-container series);
+- opencost/opencost @ 5f6533303e3850c8635796a74bb22802d16e9090: pkg/costmodel/metrics.go
+  (node prices labelled `instance`, `node`, `instance_type`, `region`, `provider_id`, `arch`;
+  allocations `namespace`, `pod`, `container`, `instance`, `node`). `instance` is left out: it
+  would clash with the scrape target's own `instance` label (OpenCost is scraped with
+  honor_labels in its chart; the demo is not).
 """
 
 from __future__ import annotations
@@ -34,6 +51,7 @@ class PodState:
         self.model, self.version, self.node, self.gpu = model, version, node, gpu
         self.pod = pod_name(model, version)
         self.uuid = "GPU-" + str(uuid.uuid5(uuid.NAMESPACE_DNS, self.pod))
+        self.uid = str(uuid.uuid5(uuid.NAMESPACE_OID, self.pod))  # the pod's metadata.uid
         self.load = 0.0  # requests per simulated second / nominal model rate (EMA)
         self.cpu_seconds = 0.0
         self.cfs_periods = 0.0
@@ -100,8 +118,8 @@ class InfraSimulator:
                 pod.working_set = 1.6 * GIB
 
     def publish(self, snap: Snapshot, state, now_sim: float) -> None:
-        dcgm_labels = ("gpu", "UUID", "device", "modelName", "Hostname", "namespace", "pod",
-                       "container")
+        dcgm_labels = ("gpu", "UUID", "pci_bus_id", "device", "modelName", "hostname",
+                       "namespace", "pod", "container")
         gpu_util = snap.gauge("DCGM_FI_DEV_GPU_UTIL", "GPU utilization (in %).", dcgm_labels)
         fb_used = snap.gauge("DCGM_FI_DEV_FB_USED", "Framebuffer memory used (in MiB).",
                              dcgm_labels)
@@ -111,26 +129,26 @@ class InfraSimulator:
         temp = snap.gauge("DCGM_FI_DEV_GPU_TEMP", "GPU temperature (in C).", dcgm_labels)
         xid = snap.gauge("DCGM_FI_DEV_XID_ERRORS", "Value of the last XID error encountered.",
                          dcgm_labels)
-        cad = ("namespace", "pod", "container", "image")
+        cad = ("namespace", "pod", "container", "image", "id", "name")
         cpu = snap.counter("container_cpu_usage_seconds", "Cumulative cpu time consumed in "
-                           "seconds.", cad)
+                           "seconds.", (*cad, "cpu"))
         ws = snap.gauge("container_memory_working_set_bytes", "Current working set in bytes.",
                         cad)
         periods = snap.counter("container_cpu_cfs_periods", "Number of elapsed enforcement "
                                "period intervals.", cad)
         throttled = snap.counter("container_cpu_cfs_throttled_periods", "Number of throttled "
                                  "period intervals.", cad)
-        ksm = ("namespace", "pod", "container", "node", "resource", "unit")
+        ksm = ("namespace", "pod", "uid", "container", "node", "resource", "unit")
         req = snap.gauge("kube_pod_container_resource_requests", "The number of requested "
                          "request resource by a container.", ksm)
         lim = snap.gauge("kube_pod_container_resource_limits", "The number of requested limit "
                          "resource by a container.", ksm)
         restarts = snap.counter("kube_pod_container_status_restarts", "The number of container "
-                                "restarts per container.", ("namespace", "pod", "container"))
+                                "restarts per container.", ("namespace", "pod", "uid", "container"))
         reason = snap.gauge("kube_pod_container_status_last_terminated_reason", "Describes the "
                             "last reason the container was in terminated state.",
-                            ("namespace", "pod", "container", "reason"))
-        node_l = ("node", "instance_type", "region", "provider_id")
+                            ("namespace", "pod", "uid", "container", "reason"))
+        node_l = ("node", "instance_type", "region", "provider_id", "arch")
         cpu_cost = snap.gauge("node_cpu_hourly_cost", "Hourly cost per vCPU on this node.",
                               node_l)
         ram_cost = snap.gauge("node_ram_hourly_cost", "Hourly cost per GiB of RAM on this node.",
@@ -149,7 +167,7 @@ class InfraSimulator:
         for i, node in enumerate(nodes):
             f = self.price_factor.get(node, 1.0)
             labels = (node, NODE_TYPE["instance_type"], NODE_TYPE["region"],
-                      f"aws:///{NODE_TYPE['region']}a/i-0a1b2c3d4e5f6000{i + 1}")
+                      f"aws:///{NODE_TYPE['region']}a/i-0a1b2c3d4e5f6000{i + 1}", "amd64")
             cpu_cost.set(labels, CPU_PRICE * f)
             ram_cost.set(labels, RAM_PRICE * f)
             gpu_cost.set(labels, GPU_PRICE * f)
@@ -162,8 +180,8 @@ class InfraSimulator:
                 continue
             container = model
             image = f"registry.example.com/ml/{model}:{version}"
-            gl = (str(pod.gpu), pod.uuid, f"nvidia{pod.gpu}", GPU_MODEL, pod.node, NAMESPACE,
-                  pod.pod, container)
+            gl = (str(pod.gpu), pod.uuid, f"00000000:{0x17 + pod.gpu:02X}:00.0",
+                  f"nvidia{pod.gpu}", GPU_MODEL, pod.node, NAMESPACE, pod.pod, container)
             used = 2800.0 + 60.0 * pod.gpu_util
             gpu_util.set(gl, round(pod.gpu_util))
             fb_used.set(gl, round(used))
@@ -171,19 +189,21 @@ class InfraSimulator:
             power.set(gl, 55.0 + 1.9 * pod.gpu_util)
             temp.set(gl, round(34.0 + 0.45 * pod.gpu_util))
             xid.set(gl, 0.0)
-            cl = (NAMESPACE, pod.pod, container, image)
-            cpu.set(cl, pod.cpu_seconds)
+            cgroup = (f"/kubepods/burstable/pod{pod.uid}/"
+                      f"{uuid.uuid5(uuid.NAMESPACE_URL, pod.pod + '/' + container).hex}")
+            cl = (NAMESPACE, pod.pod, container, image, cgroup, cgroup.rsplit("/", 1)[1])
+            cpu.set((*cl, "total"), pod.cpu_seconds)
             ws.set(cl, pod.working_set)
             periods.set(cl, pod.cfs_periods)
             throttled.set(cl, pod.cfs_throttled)
             for r, unit, rq, lm in (("cpu", "core", CPU_REQUEST, CPU_LIMIT),
                                     ("memory", "byte", MEM_REQUEST, MEM_LIMIT),
                                     ("nvidia_com_gpu", "integer", 1.0, 1.0)):
-                req.set((NAMESPACE, pod.pod, container, pod.node, r, unit), rq)
-                lim.set((NAMESPACE, pod.pod, container, pod.node, r, unit), lm)
-            restarts.set((NAMESPACE, pod.pod, container), pod.restarts)
+                req.set((NAMESPACE, pod.pod, pod.uid, container, pod.node, r, unit), rq)
+                lim.set((NAMESPACE, pod.pod, pod.uid, container, pod.node, r, unit), lm)
+            restarts.set((NAMESPACE, pod.pod, pod.uid, container), pod.restarts)
             for why in TERMINATION_REASONS:
-                reason.set((NAMESPACE, pod.pod, container, why),
+                reason.set((NAMESPACE, pod.pod, pod.uid, container, why),
                            1.0 if pod.last_reason == why else 0.0)
             al = (NAMESPACE, pod.pod, container, pod.node)
             cpu_alloc.set(al, max(CPU_REQUEST, pod.cores))

@@ -22,6 +22,7 @@ from demo.exporters import InfraSimulator, pod_name
 from demo.instruments import Instruments, Snapshot
 from demo.models import JITTER, TrainedModel, TrainedVersion
 from demo.scenario import SCENARIOS, Scenario, routing
+from demo.stacks.base import StackEmitter
 from ml_monitoring import InputSchema, ModelMonitor
 
 # Window sizes and export rules are the instrumentation library's defaults (ml_monitoring.Windows:
@@ -92,8 +93,10 @@ class Simulation:
         instruments: Instruments,
         evaluation: EvaluationJob,
         clock: Clock | None = None,
+        serving: StackEmitter | None = None,
     ) -> None:
         self.models = models
+        self.serving = serving  # --stack: the serving series in a stack's native names
         self.scenario = scenario
         self.clock = clock or Clock(speed)
         self.rng = np.random.default_rng(seed)
@@ -121,6 +124,8 @@ class Simulation:
         if version in st.deployed:
             return
         st.deployed.add(version)
+        if self.serving is not None:
+            self.serving.deploy(name, version)
         m = st.model
         vs = st.versions[version]
         vs.monitor = self.hub.monitor(
@@ -262,6 +267,9 @@ class Simulation:
             served = self._outputs(m, X[ok], y[ok], proba, incidents)
             served = dict(zip(np.flatnonzero(ok).tolist(), served, strict=True))
         total = latency + queue
+        if self.serving is not None:
+            causes = np.where(invalid, "invalid_input", error_type)
+            self.serving.record(name, version, ~ok, causes, total, queue)
         for r in range(n):
             mon.record_queue(float(queue[r]))
             out = served.get(r)
@@ -352,6 +360,8 @@ class Simulation:
                 mon.set_traffic_share(traffic)
                 mon.set_deployed(self.clock.wall_at(deployed_at))
         self.infra.publish(snap, self.state, now_sim)
+        if self.serving is not None:
+            self.serving.publish(snap, self.state)
         active_g = snap.gauge("demo_incident_active", "1 while the scheduled incident is "
                               "active.", ("scenario", "incident", "model"))
         active_set = {(inc.kind, inc.model) for inc in active}
@@ -365,8 +375,8 @@ class Simulation:
 
 
 def build(scenario_name: str, speed: float, seed: int, instruments: Instruments,
-          evaluation: EvaluationJob) -> Simulation:
+          evaluation: EvaluationJob, serving: StackEmitter | None = None) -> Simulation:
     from demo.models import train_all
 
     return Simulation(train_all(seed), SCENARIOS[scenario_name], speed, seed, instruments,
-                      evaluation)
+                      evaluation, serving=serving)

@@ -34,7 +34,7 @@ from grafana_sync.compile import (
 from grafana_sync.connection import ConnectionSettings as Connection
 from grafana_sync.diff import DiffResult, diff_dashboards
 from grafana_sync.errors import ConfigError, SyncError
-from grafana_sync.project import Project, find_project
+from grafana_sync.project import Project, find_project, relative_to
 
 __all__ = [
     "BuildReport", "CheckReport", "Connection", "DiffReport", "Project", "build", "check",
@@ -218,7 +218,7 @@ def build(project: ProjectLike = None, *, dashboards_dir: str | Path | None = No
     report = BuildReport(proj, dashboards, errors, state, rule_states, rule_files)
     if write:
         if state.refused:  # JSON build cannot prove it wrote: refuse before writing anything
-            raise refusal(state, proj.output_dir, show=lambda p: _relative(p, proj.root))
+            raise refusal(state, proj.output_dir, show=lambda p: str(relative_to(p, proj.root)))
         for rs in rule_states:  # refuse before writing anything if a rule target is not ours
             if rs.foreign:
                 write_folder(rs)  # raises the one-line ConfigError
@@ -350,13 +350,6 @@ class DiffReport:
         return diff_render.render_text(self.result, color=color)
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
-
-
 def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
@@ -373,13 +366,15 @@ def diff(project: ProjectLike = None, *, against: str | Path | None = None,
     from grafana_sync.jsonio import load_compiled_dashboards
 
     given = [x for x in (against, against_ref, connection) if x is not None]
+    if against is not None and against_ref is not None:
+        raise ConfigError("give either --against DIR or --against-ref GITREF, not both")
     if len(given) > 1:
         raise ConfigError("compare against one of: a folder (--against), a git ref "
                           "(--against-ref) or Grafana (--url)")
     if not given:
         raise ConfigError("nothing to compare against: pass --url URL (or set GRAFANA_URL) for "
                           "the live Grafana, --against DIR or --against-ref GITREF")
-    proj = _project(project, output_dir=output_dir)
+    proj = _project(project, output_dir=output_dir, required=output_dir is None)
     if not proj.output_dir.is_dir():
         raise ConfigError(f"{_display(proj.output_dir)}: no compiled dashboards "
                           f"(run `grafana-sync build` first)")

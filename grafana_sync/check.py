@@ -46,7 +46,8 @@ DEFAULT_RANGE = 6 * 3600.0  # Grafana's default dashboard time range (now-6h)
 GRID_COLUMNS = 24
 SCREEN_WIDTH_PX = 1920  # a panel's width in pixels bounds its data points, as in a browser
 MAX_POINTS = 11000  # Prometheus refuses range queries with more points per series
-HISTORY_PROBE = "up"  # every Prometheus that scrapes anything records `up`
+HISTORY_PROBE = "up"
+MAX_REASONS = 3  # selectors named per empty target  # every Prometheus that scrapes anything records `up`
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0,
           "y": 31536000.0}
@@ -283,15 +284,18 @@ class CheckReport:
         return counts
 
     def failures(self) -> list[str]:
-        """What makes the check fail: empty or failing panels, variables and annotation errors."""
+        """What makes the check fail (exit 1): panels without data (empty or failing)."""
+        return [f"{dash.uid}: panel {panel.title!r}: {panel.status}"
+                for dash in self.dashboards for panel in dash.panels
+                if panel.status in (EMPTY, ERROR)]
+
+    def warnings(self) -> list[str]:
+        """Reported, not failing: variables without values, annotation queries that fail."""
         out = []
         for dash in self.dashboards:
             for var in dash.variables:
                 if var.status in (EMPTY, ERROR):
                     out.append(f"{dash.uid}: variable {var.name}: {var.status}")
-            for panel in dash.panels:
-                if panel.status in (EMPTY, ERROR):
-                    out.append(f"{dash.uid}: panel {panel.title!r}: {panel.status}")
             for ann in dash.annotations:
                 if ann.status == ERROR:
                     out.append(f"{dash.uid}: annotation {ann.title!r}: error")
@@ -303,7 +307,8 @@ class CheckReport:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["summary"] = {"panels": self.counts(), "failures": self.failures(), "ok": self.ok}
+        data["summary"] = {"panels": self.counts(), "failures": self.failures(),
+                           "warnings": self.warnings(), "ok": self.ok}
         return data
 
 
@@ -465,6 +470,12 @@ class Checker:
                 values[name] = ""
                 continue
             report.values = len(options)
+            if not options and var.get("includeAll") and var.get("allValue"):
+                # Grafana still offers "All" when the query finds nothing; with a custom all value
+                # (`.*` matches a missing label too) the panels query as if everything were chosen.
+                values[name] = str(var["allValue"])
+                report.selected = f"All ({var['allValue']}; the query found no values)"
+                continue
             if not options:
                 report.status = EMPTY
                 report.reason = self._why_variable_empty(var, values, start, end)
@@ -633,6 +644,7 @@ class Checker:
         except Exception:  # noqa: BLE001 - Prometheus accepted it; the parser may be stricter
             return "the query returned no series"
         seen: set[str] = set()
+        reasons: list[str] = []
         for sub, _parents in walk(node):
             if not isinstance(sub, promql_parser.VectorSelector):
                 continue
@@ -641,8 +653,11 @@ class Checker:
                 continue
             seen.add(key)
             why = self._why_selector_empty(sub, rng, end)
-            if why:
-                return why
+            if why and why not in reasons:
+                reasons.append(why)
+        if reasons:  # every failing selector (an `a or b` fallback fails in each branch)
+            return "; ".join(reasons[:MAX_REASONS]) + (
+                f"; and {len(reasons) - MAX_REASONS} more" if len(reasons) > MAX_REASONS else "")
         return ("every selector matches series, but the expression returns nothing "
                 "(a join, filter or comparison drops them, or too few samples in the window)")
 
@@ -777,6 +792,8 @@ def render_text(report: CheckReport, verbose: bool = False) -> str:
     lines.append(f"{total} panels in {len(report.dashboards)} dashboard(s): {counts[DATA]} with "
                  f"data, {counts[EMPTY]} empty, {counts[ERROR]} error, {counts[NO_HISTORY]} "
                  f"waiting for history ({waiting} queries with an offset beyond the oldest data)")
-    failures = report.failures()
-    lines.append("OK" if not failures else f"FAILED: {len(failures)} problem(s)")
+    failures, warnings = report.failures(), report.warnings()
+    if warnings:
+        lines.append(f"{len(warnings)} warning(s): " + "; ".join(warnings))
+    lines.append("OK" if not failures else f"FAILED: {len(failures)} panel(s) without data")
     return "\n".join(lines) + "\n"

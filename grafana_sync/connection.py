@@ -32,14 +32,3 @@ class ConnectionSettings:
 def redact_url(url: str) -> str:
     """https://user:secret@host/x -> https://host/x (grafana_sync.redact.public_url)."""
     return public_url(url)
-
-
-def __getattr__(name: str) -> object:
-    """`connection_options` moved to grafana_sync.commands.options (click stays in the CLI layer);
-    this keeps `from grafana_sync.connection import connection_options` working without
-    importing click here."""
-    if name == "connection_options":
-        from grafana_sync.commands.options import connection_options
-
-        return connection_options
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

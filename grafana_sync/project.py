@@ -19,6 +19,8 @@ comes from its configuration:
     metrics-contract = "docs/metrics.md"          # markdown contract for metric-contract-rule
     rules = ["prometheus/rules"]                  # recording-rule files, directories or globs
     label-map = "pkg.module:function"             # {contract label: series label} (optional)
+    target-labels = ["cluster"]                   # labels every series may carry besides job
+                                                  # and instance (e.g. external labels)
 
 Paths in the table are relative to the root.
 """
@@ -51,7 +53,7 @@ DEFAULT_RULES_TESTS_DIR = "prometheus/tests"
 
 _TOP_KEYS = {"dashboards-dir", "output-dir", "datasources-dir", "rules-dir", "rules-output-dir",
              "rules-tests-dir", "lint"}
-_LINT_KEYS = {"metrics-contract", "rules", "label-map"}
+_LINT_KEYS = {"metrics-contract", "rules", "label-map", "target-labels"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ class LintSettings:
     rules: tuple[str, ...] = ()
     # `module:function` returning {contract label name: series label name} (a renamed setup)
     label_map: str | None = None
+    # labels every series may carry besides the target's job and instance (external labels
+    # such as a cluster label), named as in the contract (the label map applies)
+    target_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,8 @@ class Project:
                                   if contract is not None else None),
                 rules=tuple(str(root / r) for r in lint_table.get("rules", ())),
                 label_map=_label_map_value(lint_table.get("label-map"), config_file),
+                target_labels=_label_list(lint_table.get("target-labels", []), config_file,
+                                          "lint.target-labels"),
             ),
             config_file=config_file if table is not None else None,
             rules_dir_given=rules_dir is not None or "rules-dir" in settings,
@@ -130,6 +137,14 @@ def _label_map_value(value: Any, source: Path | None) -> str | None:
         raise ConfigError(f"{source}: [tool.{CONFIG_TABLE}] lint.label-map must be "
                           f"'module:function', got {value!r}")
     return value
+
+
+def _label_list(value: Any, source: Path | None, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(
+            isinstance(v, str) and re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", v) for v in value):
+        raise ConfigError(f"{source}: [tool.{CONFIG_TABLE}] {key} must be a list of label names, "
+                          f"got {value!r}")
+    return tuple(value)
 
 
 def _path_value(value: Any, source: Path, key: str) -> str:
@@ -209,7 +224,12 @@ def find_project(start: Path | str | None = None, *, required: bool = True,
 
 def relative_to_cwd(path: Path) -> Path:
     """`path` relative to the current directory when it is inside it (short messages)."""
+    return relative_to(path, Path.cwd())
+
+
+def relative_to(path: Path, base: Path) -> Path:
+    """`path` relative to `base` when it is inside it, else `path` as given."""
     try:
-        return path.resolve().relative_to(Path.cwd().resolve())
+        return path.resolve().relative_to(base.resolve())
     except ValueError:
         return path

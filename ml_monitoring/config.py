@@ -262,26 +262,27 @@ class MonitoringConfig:
 
     # -- the one place grouping labels are chosen --------------------------------------------
 
-    def keep(self, *extra: str, model: bool = True, version: bool = False) -> tuple[str, ...]:
-        """Labels an aggregation keeps: `extra` (e.g. job, le), then model and version.
+    def keep(self, *extra: str, model: bool = True, version: bool = False,
+             cluster: bool = True) -> tuple[str, ...]:
+        """Labels an aggregation keeps: the cluster label, `extra` (e.g. job, le), then model and
+        version.
 
-        Every `by (...)` / `on (...)` of the rules is built from this, so adding a label to every
-        aggregation (the cluster label of multi-cluster setups) is a change here only.
+        Every `by (...)` / `on (...)` of the rules is built from this, so every aggregation keeps
+        the cluster label of multi-cluster setups (docs/scale-out.md); without that label on the
+        series nothing changes. `cluster=False` only for `group_left (...)` / `ignoring (...)`
+        lists, which must not name a matching label.
         """
-        labels = list(extra)
+        labels = [self.labels.cluster] if cluster else []
+        labels.extend(extra)
         if model:
             labels.append(self.labels.model)
         if version:
             labels.append(self.labels.version)
-        seen: list[str] = []
-        for label in labels:
-            if label not in seen:
-                seen.append(label)
-        return tuple(seen)
+        return tuple(dict.fromkeys(labels))
 
-    def by(self, *extra: str, model: bool = True, version: bool = False) -> str:
-        """`keep(...)` as the text of a `by (...)` clause: "job, model, version"."""
-        return ", ".join(self.keep(*extra, model=model, version=version))
+    def by(self, *extra: str, model: bool = True, version: bool = False, cluster: bool = True) -> str:
+        """`keep(...)` as the text of a `by (...)` clause: "cluster, job, model, version"."""
+        return ", ".join(self.keep(*extra, model=model, version=version, cluster=cluster))
 
 
 def _unknown(kind: str, name: str, known: Iterable[str]) -> str:

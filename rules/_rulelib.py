@@ -32,23 +32,30 @@ WINDOW = "5m"  # recording rule windows are part of their names (…:rate5m): fi
 
 
 def by(*extra: str, model: bool = True, version: bool = False) -> str:
-    """`by (job, model, version)`: the configured grouping labels after `extra`."""
+    """`by (cluster, job, model, version)`: the cluster label, `extra`, the configured labels."""
     return f"by ({CONFIG.by(*extra, model=model, version=version)})"
 
 
 def on(*extra: str, model: bool = True, version: bool = False) -> str:
-    """`on (model, version)` for one-to-one matching on the configured labels."""
+    """`on (cluster, model, version)` for one-to-one matching on the configured labels."""
     return f"on ({CONFIG.by(*extra, model=model, version=version)})"
 
 
 def labels(*extra: str, model: bool = True, version: bool = False) -> str:
-    """The bare label list, e.g. for `group_left (model, version)` or `ignoring (version)`."""
-    return CONFIG.by(*extra, model=model, version=version)
+    """The bare label list for `group_left (model, version)` or `ignoring (version)`: without the
+    cluster label, which is always matched on (a label may not be both matched and copied)."""
+    return CONFIG.by(*extra, model=model, version=version, cluster=False)
 
 
 def pod_join() -> str:
-    """The labels that locate a serving pod (joins exporter series to ml_model_info)."""
-    return ", ".join(POD)
+    """The labels that locate a serving pod, cluster first (joins exporter series to
+    ml_model_info; two clusters may have pods of the same name)."""
+    return CONFIG.by(*POD, model=False)
+
+
+def node_join() -> str:
+    """The labels that locate a node (OpenCost's per-node prices), cluster first."""
+    return CONFIG.by("node", model=False)
 
 
 def sel(*matchers: str, source: str = "serving") -> str:

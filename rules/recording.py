@@ -8,12 +8,27 @@ dashboards filter on (the configured model and version labels) are always kept. 
 serving signals come from the stack adapters (rules/stack_*.py); this module rolls them up.
 """
 
-from _rulelib import POD, WINDOW, F, V, by, divide, labels, on, pod_join, quantile_with_traffic, record, sel
+from _rulelib import (
+    POD,
+    WINDOW,
+    F,
+    V,
+    by,
+    divide,
+    labels,
+    node_join,
+    on,
+    pod_join,
+    quantile_with_traffic,
+    record,
+    sel,
+)
 from _testlib import render
 from _zero_traffic import cases as zero_traffic_cases
 
 MV = by(version=True)
 MODEL_BUCKETS = "model_le:ml_inference_duration_seconds_bucket:rate5m"
+VERSION_BUCKETS = "model_version_le:ml_inference_duration_seconds_bucket:rate5m"
 JM = by("job")
 POD_BY = f"by ({pod_join()})"
 INFO_JOIN = (f"* on({pod_join()}) group_left({labels(version=True)})\n"
@@ -33,11 +48,24 @@ def _serving() -> list[dict]:
         record("model:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m",
                divide(f"sum {JM} (model_version:ml_inference_request_errors:rate5m)",
                       f"sum {JM} (model_version:ml_inference_requests:rate5m)")),
+        # Percentiles of every latency histogram in seconds (the contract's, and stacks' whose
+        # native histogram is in seconds), per version and per model. Adapters of stacks whose
+        # histogram is in ms or µs record theirs (quantile in the native unit, then scaled).
+        *[record(f"model_version:ml_inference_duration_seconds:p{q}_rate5m",
+                 quantile_with_traffic(f"0.{q}", VERSION_BUCKETS, "job", version=True))
+          for q in ("50", "95", "99")],
         record("model_le:ml_inference_duration_seconds_bucket:rate5m",
                f"sum {by('job', 'le')} (model_version_le:ml_inference_duration_seconds_bucket:rate5m)"),
         *[record(f"model:ml_inference_duration_seconds:p{q}_rate5m",
                  quantile_with_traffic(f"0.{q}", MODEL_BUCKETS, "job"))
           for q in ("50", "95", "99")],
+        # Mean latency per model: the versions' means weighted by their request rates.
+        record("model:ml_inference_duration_seconds:mean5m",
+               divide(f"sum {JM} (\n  model_version:ml_inference_duration_seconds:mean5m\n"
+                      f"    * {on('job', version=True)} model_version:ml_inference_requests:rate5m\n)",
+                      f"sum {JM} (model_version:ml_inference_requests:rate5m)")),
+        record("model:ml_inference_in_progress_requests:sum",
+               f"sum {JM} (model_version:ml_inference_in_progress_requests:sum)"),
     ]
 
 
@@ -57,17 +85,17 @@ def _quality() -> list[dict]:
 def _cost() -> list[dict]:
     # OpenCost allocation x node prices per pod (split so CPU-only pods are not dropped by +).
     # These join series of several jobs (OpenCost, the model service), so `job` is not kept.
-    cost = sel(source="cost")
+    cost, node = sel(source="cost"), node_join()
     return [
         record("namespace_pod:ml_cpu_ram_cost_usd_per_hour:sum",
                f"sum {POD_BY} (\n"
                f"    container_cpu_allocation{cost}\n"
-               f"      * on(node) group_left() avg by (node) (node_cpu_hourly_cost{cost})\n"
+               f"      * on({node}) group_left() avg by ({node}) (node_cpu_hourly_cost{cost})\n"
                f"  + container_memory_allocation_bytes{cost} / 1024^3\n"
-               f"      * on(node) group_left() avg by (node) (node_ram_hourly_cost{cost})\n)\n"),
+               f"      * on({node}) group_left() avg by ({node}) (node_ram_hourly_cost{cost})\n)\n"),
         record("namespace_pod:ml_gpu_cost_usd_per_hour:sum",
                f"sum {POD_BY} (\n"
-               f"  container_gpu_allocation{cost} * on(node) group_left() avg by (node) "
+               f"  container_gpu_allocation{cost} * on({node}) group_left() avg by ({node}) "
                f"(node_gpu_hourly_cost{cost})\n)\n"),
         record("namespace_pod:ml_serving_cost_usd_per_hour:sum",
                "(namespace_pod:ml_cpu_ram_cost_usd_per_hour:sum\n"

@@ -10,13 +10,13 @@ rules/recording.py rolls them up per model.
 Naming: level:metric:operations (prometheus.io/docs/practices/rules).
 """
 
-from _rulelib import CONFIG, WINDOW, by, divide, quantile_with_traffic, record, sel
+from _rulelib import CONFIG, WINDOW, by, divide, record, sel
 
 STACK = "contract"
 
 LE = by("job", "le", version=True)
 JMV = by("job", version=True)
-BUCKETS = "model_version_le:ml_inference_duration_seconds_bucket:rate5m"
+JM = by("job")
 ERROR = sel('status="error"')
 
 
@@ -30,18 +30,30 @@ def _rules() -> list[dict]:
         # --- errors (RED: errors); numerator and denominator aggregated before dividing ---------
         record("model_version:ml_inference_request_errors:rate5m",
                f"sum {JMV} (rate(ml_inference_requests_total{ERROR}[{WINDOW}]))"),
+        # Read from this stack's own series, not from the recorded names: those also hold every
+        # other enabled stack's series (rules/_stacklib.py), which their adapters divide.
         record("model_version:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m",
-               divide("model_version:ml_inference_request_errors:rate5m",
-                      "model_version:ml_inference_requests:rate5m")),
+               divide(f"sum {JMV} (rate(ml_inference_requests_total{ERROR}[{WINDOW}]))",
+                      f"sum {JMV} (rate(ml_inference_requests_total{sel()}[{WINDOW}]))")),
         # --- latency (RED: duration): end-to-end request latency ---------------------------------
+        # (the percentiles of every seconds histogram are computed in recording.py)
         record("model_version_le:ml_inference_duration_seconds_bucket:rate5m",
                f"sum {LE} (rate(ml_inference_duration_seconds_bucket{sel()}[{WINDOW}]))"),
-        *[record(f"model_version:ml_inference_duration_seconds:p{q}_rate5m",
-                 quantile_with_traffic(f"0.{q}", BUCKETS, "job", version=True))
-          for q in ("50", "95", "99")],
         record("model_version:ml_inference_duration_seconds:mean5m",
                divide(f"sum {JMV} (rate(ml_inference_duration_seconds_sum{sel()}[{WINDOW}]))",
                       f"sum {JMV} (rate(ml_inference_duration_seconds_count{sel()}[{WINDOW}]))")),
+        # --- saturation: in flight, queued, queue wait ------------------------------------------
+        record("model_version:ml_inference_in_progress_requests:sum",
+               f"sum {JMV} (ml_inference_in_progress_requests{sel()})"),
+        record("model:ml_inference_queued_requests:sum",
+               f"sum {JM} (ml_inference_queued_requests{sel()})"),
+        record("model:ml_inference_queue_duration_seconds:p95_rate5m",
+               f"histogram_quantile(0.95, sum {by('job', 'le')} "
+               f"(rate(ml_inference_queue_duration_seconds_bucket{sel()}[{WINDOW}])))\n"
+               "  >= 0\n"),  # NaN (a histogram without requests) dropped
+        record("model:ml_inference_queue_duration_seconds:mean5m",
+               divide(f"sum {JM} (rate(ml_inference_queue_duration_seconds_sum{sel()}[{WINDOW}]))",
+                      f"sum {JM} (rate(ml_inference_queue_duration_seconds_count{sel()}[{WINDOW}]))")),
     ]
 
 

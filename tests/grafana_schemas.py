@@ -5,8 +5,9 @@ Grafana 12.3 (`dashboard-jsonschema/`: dashboard 12.3, schemaVersion 42; panels 
 
 The dashboard schema validates the whole document; each panel's `options` and
 `fieldConfig.defaults.custom` are validated against `<type>.jsonschema.json` and each target
-against `prometheus.jsonschema.json`. The only relaxation is the one the contracts README
-documents: a threshold step's `value` may be absent or null (Grafana's base step).
+against `prometheus.jsonschema.json`. Relaxations: the one the contracts README documents (a
+threshold step's `value` may be absent or null: Grafana's base step), and a query variable's
+`definition` string in the 11.4 schema (Grafana 11 saves it; the 12.3 schema has it).
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ def _relax_threshold(schema: dict[str, Any]) -> dict[str, Any]:
         threshold["required"] = [r for r in threshold.get("required", []) if r != "value"]
         value = threshold["properties"]["value"]
         threshold["properties"]["value"] = {"anyOf": [value, {"type": "null"}]}
+    # A query variable's `definition` (the query as the editor shows it): Grafana 11's variable
+    # editor saves it on every query variable and the 12.3 schema lists it, but the 11.4
+    # foundation-SDK schema omits it. Build keeps it (a dashboard brought in with `import` keeps
+    # what Grafana saved), so allow exactly that key, a string, in 11.4's VariableModel.
+    variable = schema.get("definitions", {}).get("VariableModel")
+    if variable and "definition" not in variable.get("properties", {}):
+        variable["properties"]["definition"] = {"type": "string"}
     return schema
 
 

@@ -78,6 +78,7 @@ PUSHGATEWAY_BIN = os.environ.get("PUSHGATEWAY_BIN", "prometheus-pushgateway")
 DEMO_JOB = "ml-model"
 NODE_JOB = "node"
 PUSHGATEWAY_JOB = "pushgateway"
+DEMO_TARGET = "demo"  # in extra_targets: the demo's host:port (e.g. a second /metrics path)
 DEFAULT_SPEED = 60.0
 DEFAULT_SCENARIO = "ci"
 NODE_COLLECTORS = ("cpu", "meminfo", "loadavg", "filesystem", "netdev")
@@ -205,7 +206,8 @@ def prometheus_config(
     """The generated prometheus.yml (1 s scrape and evaluation interval).
 
     `extra_targets`: items ``{"job_name": str, "targets": ["host:port"], "honor_labels": bool,
-    "metrics_path": str}`` (only job_name and targets required).
+    "metrics_path": str, "labels": {target labels}}`` (only job_name and targets required); the
+    target ``DEMO_TARGET`` stands for the demo's own address (another endpoint of the demo).
     """
     scrape = [{"job_name": demo_job, "static_configs": [{"targets": [demo_target]}]}]
     if node_target:
@@ -214,8 +216,11 @@ def prometheus_config(
         scrape.append({"job_name": PUSHGATEWAY_JOB, "honor_labels": True,
                        "static_configs": [{"targets": [pushgateway_target]}]})
     for extra in extra_targets:
-        job = {"job_name": extra["job_name"],
-               "static_configs": [{"targets": list(extra["targets"])}]}
+        targets = [demo_target if t == DEMO_TARGET else t for t in extra["targets"]]
+        static: dict = {"targets": targets}
+        if extra.get("labels"):
+            static["labels"] = dict(extra["labels"])
+        job = {"job_name": extra["job_name"], "static_configs": [static]}
         for key in ("honor_labels", "metrics_path", "scrape_interval"):
             if key in extra:
                 job[key] = extra[key]

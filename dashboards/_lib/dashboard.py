@@ -11,7 +11,7 @@ from grafanalib.core import Annotations, Dashboard, DashboardLink, Templating, T
 from _lib import variables
 from _lib.layout import Section, layout
 from _lib.panels import DATASOURCE
-from _lib.promql import M, V, sel
+from _lib.promql import CLUSTER, M, V, by, sel
 
 # The built-in areas; a team adds its own by naming it (any lower-case slug) in ml_dashboard.
 AREAS = (
@@ -25,17 +25,39 @@ INFO_METRIC = "ml_model_info"
 DEPLOYED_METRIC = "ml_model_deployed_timestamp_seconds"
 
 
+def cluster_variable() -> variables.Variable:
+    return variables.label_values(
+        "cluster", CLUSTER, f"{INFO_METRIC}{sel(model=False, cluster=False)}", "Cluster",
+        "Clusters to show (the cluster label the agents add, docs/scale-out.md). One cluster "
+        "without the label: no values, and every panel shows everything.",
+    )
+
+
+# The model and version lists: the model info metric of the service's own instrumentation, or
+# the request rate a serving-stack adapter records (rules/stack_*.py), so a team serving with
+# Triton, KServe, … and no ml_* instrumentation still gets its models listed.
+SERVING_RATE_RULE = "model_version:ml_inference_requests:rate5m"
+
+
+def _listing(model: bool) -> str:
+    names = f'__name__=~"{INFO_METRIC}|{SERVING_RATE_RULE}"'
+    rest = sel(model=model)
+    return "{" + ", ".join(p for p in (names, rest[1:-1] if rest else "") if p) + "}"
+
+
 def model_variable() -> variables.Variable:
     return variables.label_values(
-        "model", M, f"{INFO_METRIC}{sel(model=False)}", "Model",
-        "Models to show; the list comes from the model info metric of the live fleet.",
+        "model", M, _listing(model=False), "Model",
+        "Models to show: from the model info metric of the live fleet, or from the serving "
+        "stack's request rate (docs/stacks/).",
     )
 
 
 def version_variable() -> variables.Variable:
     return variables.label_values(
-        "version", V, f"{INFO_METRIC}{sel()}", "Version",
-        "Model versions to show (of the selected models).",
+        "version", V, _listing(model=True), "Version",
+        "Model versions to show (of the selected models); \"unknown\" for serving stacks "
+        "without model versions.",
     )
 
 
@@ -46,7 +68,7 @@ def deployments_annotation() -> dict:
     it (Grafana's Prometheus annotations step is 60 s by default), so one marker per deployment.
     """
     expr = (
-        f"(time() - max by ({M}, {V}) ({DEPLOYED_METRIC}{sel()})) < 60 >= 0"
+        f"(time() - max by ({by(M, V)}) ({DEPLOYED_METRIC}{sel()})) < 60 >= 0"
     )
     return {
         "datasource": DATASOURCE,
@@ -73,7 +95,7 @@ def ml_dashboard(
     if not AREA_RE.fullmatch(area) or area in BASE_TAGS:
         raise ValueError(f"{uid}: area {area!r} must be a lower-case tag (letters, digits, -) "
                          f"other than {', '.join(BASE_TAGS)}")
-    templating = [variables.datasource(), model_variable()]
+    templating = [variables.datasource(), cluster_variable(), model_variable()]
     if with_version:
         templating.append(version_variable())
     templating.extend(extra_variables)

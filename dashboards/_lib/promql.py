@@ -15,6 +15,10 @@ RATE = "$__rate_interval"
 M = CONFIG.model_label
 V = CONFIG.version_label
 F = CONFIG.feature_label
+# Every series may carry the cluster label (one Grafana over several clusters, docs/scale-out.md):
+# every selector filters on $cluster and every aggregation and vector match keeps the label, so
+# two clusters are never merged into one line. Without the label nothing changes.
+CLUSTER = CONFIG.cluster_label
 ATTR = CONFIG.attribute_label
 GROUP = CONFIG.group_label
 
@@ -39,9 +43,13 @@ _SOURCES = {
 }
 
 
-def sel(*extra: str, source: str = "serving", model: bool = True, version: bool = False) -> str:
-    """A label selector: the source's job matchers, the $model/$version filters, then `extra`."""
+def sel(*extra: str, source: str = "serving", model: bool = True, version: bool = False,
+        cluster: bool = True) -> str:
+    """A label selector: the source's job matchers, the $cluster/$model/$version filters, then
+    `extra` (`cluster=False` only for the query of the cluster variable itself)."""
     parts = [_SOURCES[source]]
+    if cluster:
+        parts.append(f'{CLUSTER}=~"$cluster"')
     if model:
         parts.append(f'{M}=~"$model"')
     if version:
@@ -52,8 +60,11 @@ def sel(*extra: str, source: str = "serving", model: bool = True, version: bool 
 
 
 def by(*labels: str) -> str:
-    """`model, version` for a `sum by (...)` clause."""
-    return ", ".join(labels)
+    """The label list of a `by (...)` or `on (...)` clause: the cluster label, then `labels`.
+
+    The one place dashboards choose what an aggregation keeps: by(M, V) -> "cluster, model, version".
+    """
+    return ", ".join(dict.fromkeys((CLUSTER, *labels)))
 
 
 def rate(metric: str, selector: str, window: str = RATE) -> str:
@@ -61,16 +72,14 @@ def rate(metric: str, selector: str, window: str = RATE) -> str:
 
 
 def sum_rate(metric: str, selector: str, labels: tuple[str, ...] = (M,), window: str = RATE) -> str:
-    """`sum by (labels) (rate(metric{selector}[window]))` (`sum(...)` when labels is empty)."""
-    clause = f" by ({by(*labels)})" if labels else ""
-    return f"sum{clause} ({rate(metric, selector, window)})"
+    """`sum by (cluster, labels) (rate(metric{selector}[window]))`."""
+    return f"sum by ({by(*labels)}) ({rate(metric, selector, window)})"
 
 
 def sum_increase(
     metric: str, selector: str, labels: tuple[str, ...] = (M,), window: str = RATE
 ) -> str:
-    clause = f" by ({by(*labels)})" if labels else ""
-    return f"sum{clause} (increase({metric}{selector}[{window}]))"
+    return f"sum by ({by(*labels)}) (increase({metric}{selector}[{window}]))"
 
 
 def ratio(numerator: str, denominator: str, *, on: tuple[str, ...] = ()) -> str:
@@ -79,7 +88,7 @@ def ratio(numerator: str, denominator: str, *, on: tuple[str, ...] = ()) -> str:
     With `on`, each numerator series is divided by the denominator series sharing those labels
     (`/ on (model) group_left`), e.g. a share per class of the model's total.
     """
-    matching = f" on ({by(*on)}) group_left ()" if on else ""
+    matching = f" on ({by(*on)}) group_left ()" if on else ""  # by() adds the cluster label
     return f"(\n  {numerator}\n)\n/{matching}\n(\n  {denominator}\n)"
 
 
@@ -128,6 +137,12 @@ def per_model(pod_expr: str, labels: tuple[str, ...] = (M,), agg: str = "sum") -
 def pod_sum(expr: str) -> str:
     """`sum by (namespace, pod) (expr)` with the configured pod join labels."""
     return f"sum by ({by(*CONFIG.pod_join_labels)}) ({expr})"
+
+
+def zero_if_none(count_expr: str) -> str:
+    """`count_expr`, or 0 for each cluster that has models but nothing to count (a stat shows 0,
+    not "No data"). `vector(0)` would add a series without the cluster label."""
+    return f"{count_expr}\nor max by ({by()}) ({INFO}{sel(model=False)}) * 0"
 
 
 def eq(label: str, value: str) -> str:

@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from _config import CONFIG
 
-from _lib.promql import INFO, M, V, by, per_model, pod_sum, quantile, ratio, sel, sum_rate
+from _lib.promql import (
+    INFO,
+    M,
+    V,
+    by,
+    per_model,
+    pod_sum,
+    quantile,
+    ratio,
+    sel,
+    sum_increase,
+    sum_rate,
+)
 
 QUALITY = "ml_model_quality_ratio"
 BASELINE = "ml_model_baseline_quality_ratio"
@@ -29,7 +41,28 @@ RULE = {
             "model_version:ml_inference_duration_seconds:p95_rate5m"),
     "p99": ("model:ml_inference_duration_seconds:p99_rate5m",
             "model_version:ml_inference_duration_seconds:p99_rate5m"),
+    # every stack adapter records the mean; the percentile queries fall back to it where a stack
+    # has no latency histogram (Seldon, TorchServe, Triton without histogram_latencies)
+    "mean": ("model:ml_inference_duration_seconds:mean5m",
+             "model_version:ml_inference_duration_seconds:mean5m"),
+    "in_flight": ("model:ml_inference_in_progress_requests:sum",
+                  "model_version:ml_inference_in_progress_requests:sum"),
+    "queued": ("model:ml_inference_queued_requests:sum",),
+    "queue_p95": ("model:ml_inference_queue_duration_seconds:p95_rate5m",),
+    "queue_mean": ("model:ml_inference_queue_duration_seconds:mean5m",),
 }
+# Serving stacks (monitoring.yaml `stacks:`) feed the dashboards only through these recording
+# rules; a panel that reads the contract's ml_inference_* series at the dashboard's resolution
+# falls back to them with `or` (docs/stacks/).
+LATENCY_BUCKETS_RULE = "model_version_le:ml_inference_duration_seconds_bucket:rate5m"
+# What the latency panels show where a stack lacks the signal (appended to their descriptions).
+MEAN_NOTE = (" Serving stacks without a latency histogram (Seldon, TorchServe, Triton without "
+             "histogram_latencies; docs/stacks/) show the mean latency instead.")
+HEATMAP_NOTE = (" Needs a latency histogram in seconds (the contract, KServe, BentoML); stacks "
+                "whose histogram is in ms or µs, or absent, leave it empty: read the percentile "
+                "panels.")
+QUEUE_NOTE = (" Triton and TorchServe give only the mean queue wait (shown instead); other "
+              "stacks have no queue-time metric.")
 
 
 def _rule(name: str, per_version: bool, labels: tuple[str, ...]) -> str:
@@ -57,20 +90,64 @@ def error_ratio(labels: tuple[str, ...] = (M,), per_version: bool = False) -> st
 
 
 def latency(q: int, labels: tuple[str, ...] = (M,), per_version: bool = False) -> str:
-    """p50/p95/p99 end-to-end latency from the recording rules (q in 50, 95, 99)."""
-    return _rule_max(f"p{q}", per_version, labels)
+    """p50/p95/p99 end-to-end latency from the recording rules (q in 50, 95, 99); the mean
+    where the serving stack has no latency histogram."""
+    return f"{_rule_max(f'p{q}', per_version, labels)}\nor\n{_rule_max('mean', per_version, labels)}"
+
+
+def _fallback(live: str, name: str, labels: tuple[str, ...], agg: str = "max") -> str:
+    """`live` (the contract's series at the dashboard's resolution), else the recording rule
+    every stack adapter writes (5m)."""
+    per_version = V in labels
+    record = RULE[name][1 if per_version else 0]
+    return f"{live}\nor\n{agg} by ({by(*labels)}) ({record}{sel(version=per_version)})"
+
+
+def request_rate_live(labels: tuple[str, ...] = (M,), selector: str | None = None) -> str:
+    """Requests/s at the dashboard's resolution, else the stack adapters' rule."""
+    live = sum_rate("ml_inference_requests_total",
+                    sel(version=True) if selector is None else selector, labels)
+    return _fallback(live, "requests", labels, agg="sum")
 
 
 def error_ratio_live(labels: tuple[str, ...] = (M,)) -> str:
     """The same ratio computed at the dashboard's resolution ($__rate_interval)."""
-    return ratio(
+    live = ratio(
         sum_rate("ml_inference_requests_total", sel('status="error"', version=True), labels),
         sum_rate("ml_inference_requests_total", sel(version=True), labels),
     )
+    return _fallback(live, "errors", labels)
 
 
 def latency_live(q: float, labels: tuple[str, ...] = (M,)) -> str:
-    return quantile(q, "ml_inference_duration_seconds", sel(version=True), labels)
+    live = quantile(q, "ml_inference_duration_seconds", sel(version=True), labels)
+    name = f"p{round(q * 100)}"
+    return f"{_fallback(live, name, labels)}\nor\n{_rule_max('mean', V in labels, labels)}"
+
+
+def latency_buckets_live() -> str:
+    """Requests per latency bucket (all selected models) for a heatmap: the contract's series,
+    else the seconds histograms the stack adapters record (their rate x the interval)."""
+    live = sum_increase("ml_inference_duration_seconds_bucket", sel(version=True), ("le",))
+    rule = (f"sum by ({by('le')}) ({LATENCY_BUCKETS_RULE}{sel(version=True)})"
+            " * $__rate_interval_ms / 1000")
+    return f"{live}\nor\n{rule}"
+
+
+def queued(labels: tuple[str, ...] = (M,)) -> str:
+    return f"sum by ({by(*labels)}) ({RULE['queued'][0]}{sel()})"
+
+
+def in_flight(labels: tuple[str, ...] = (M,)) -> str:
+    return f"sum by ({by(*labels)}) ({RULE['in_flight'][0]}{sel()})"
+
+
+def queue_wait_p95(labels: tuple[str, ...] = (M,)) -> str:
+    """p95 queue wait; the mean where the stack only has a queue-time counter (Triton,
+    TorchServe)."""
+    live = quantile(0.95, "ml_inference_queue_duration_seconds", sel(), labels)
+    return (f"{_fallback(live, 'queue_p95', labels)}\nor\n"
+            f"max by ({by(*labels)}) ({RULE['queue_mean'][0]}{sel()})")
 
 
 def quality(metric: str | None = None, labels: tuple[str, ...] = (M, V), agg: str = "max") -> str:
@@ -157,14 +234,14 @@ def retraining_status() -> str:
     drop = quality_drop()
     mild = f"({drop} >= bool {CONFIG.quality_drop_warn})"
     severe = f"({drop} >= bool {CONFIG.quality_drop_crit})"
-    concept = f"max by ({M}) (ml_concept_drift_detected{sel()})"
+    concept = f"max by ({by(M)}) (ml_concept_drift_detected{sel()})"
     watch = f"clamp_max({drift} + {mild} + {concept}, 1)"
     retrain = f"clamp_max({severe} + {drift} * {mild} + {concept}, 1)"
     return f"{watch}\n+\n{retrain}"
 
 
 def live_versions(extra: str = 'stage!="retired"') -> str:
-    return f"max by ({M}, {V}, stage, approved) ({INFO}{sel(extra, version=True)})"
+    return f"max by ({by(M, V, 'stage', 'approved')}) ({INFO}{sel(extra, version=True)})"
 
 
 # --- containers (cAdvisor + kube-state-metrics), per model via ml_model_info ------------------

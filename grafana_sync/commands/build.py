@@ -8,23 +8,20 @@ from pathlib import Path
 import click
 
 from grafana_sync import api
+from grafana_sync.project import relative_to
 
 
 def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
+    return str(relative_to(path, root))
 
 
-def _report_errors(errors: list) -> None:
+def _failed(errors: list) -> int:
     """One line per distinct error (a bad shared config fails every module the same way)."""
-    seen: set[str] = set()
-    for error in errors:
-        line = str(error)
-        if line not in seen:
-            seen.add(line)
-            click.echo(f"error: {line}", err=True)
+    lines = list(dict.fromkeys(str(error) for error in errors))
+    for line in lines:
+        click.echo(f"error: {line}", err=True)
+    click.echo(f"build failed: {len(lines)} error(s); nothing written", err=True)
+    return max(e.exit_code for e in errors)
 
 
 @click.command()
@@ -71,10 +68,7 @@ def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules
     if check:
         report = api.check(**options)
         if report.errors:
-            _report_errors(report.errors)
-            distinct = len({str(e) for e in report.errors})
-            click.echo(f"build failed: {distinct} error(s); nothing written", err=True)
-            return report.exit_code
+            return _failed(report.errors)
         root = report.project.root
         problems = report.problems()
         if problems:
@@ -88,9 +82,7 @@ def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules
         return 0
     built = api.build(**options)
     if built.errors:
-        _report_errors(built.errors)
-        click.echo(f"build failed: {len({str(e) for e in built.errors})} error(s); nothing written", err=True)
-        return built.exit_code
+        return _failed(built.errors)
     root = built.project.root
     for p in built.created:
         click.echo(f"created {_rel(p, root)}")

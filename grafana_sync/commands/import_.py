@@ -10,21 +10,23 @@ from grafana_sync.errors import EXIT_OK, ConfigError, SyncError
 from grafana_sync.importer import import_text
 from grafana_sync.importer.generate import engine_is_first_party
 from grafana_sync.importer.write import write_module
-from grafana_sync.project import DEFAULT_OUTPUT_DIR
+from grafana_sync.project import find_project, relative_to_cwd
 from grafana_sync.pull import defined_uids
 
 
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, metavar="FILE.json...")
-@click.option("--output-dir", default="dashboards", show_default=True, metavar="DIR",
-              help="Where to write one Python module per dashboard.")
-@click.option("--compiled-dir", default=DEFAULT_OUTPUT_DIR, show_default=True, metavar="DIR",
-              help="The repository's compiled dashboards: a uid found there is already defined.")
+@click.option("--output-dir", metavar="DIR",
+              help="Where to write one Python module per dashboard [default: the project's "
+                   "dashboards-dir, else dashboards/ at its root].")
+@click.option("--compiled-dir", metavar="DIR",
+              help="The repository's compiled dashboards: a uid found there is already defined "
+                   "[default: the project's output-dir, else provisioning/dashboards/].")
 @click.option("--force", is_flag=True,
               help="Overwrite a module that already exists, or import a dashboard whose uid the "
                    "repository already defines.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not list the fields the build does not carry.")
-def import_(files: tuple[str, ...], output_dir: str, compiled_dir: str, force: bool,
+def import_(files: tuple[str, ...], output_dir: str | None, compiled_dir: str | None, force: bool,
             quiet: bool) -> int:
     """Turn Grafana dashboard JSON into readable grafanalib modules.
 
@@ -39,8 +41,9 @@ def import_(files: tuple[str, ...], output_dir: str, compiled_dir: str, force: b
       grafana-sync import exported/*.json --output-dir dashboards/
       make dashboards && grafana-sync diff --against exported/
     """
-    out = Path(output_dir)
-    defined = defined_uids(Path(compiled_dir))
+    project = find_project(required=False, dashboards_dir=output_dir, output_dir=compiled_dir)
+    out = relative_to_cwd(project.dashboards_dir)
+    defined = defined_uids(relative_to_cwd(project.output_dir))
     first_party = engine_is_first_party(out)  # ruff sorts the imports by where the module lives
     code = EXIT_OK
     for name in files:

@@ -10,7 +10,7 @@ from grafana_sync.client import GrafanaClient
 from grafana_sync.commands.options import connection_options
 from grafana_sync.connection import ConnectionSettings
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
-from grafana_sync.project import DEFAULT_OUTPUT_DIR
+from grafana_sync.project import find_project, relative_to_cwd
 from grafana_sync.pull import describe_selection, select_uids
 from grafana_sync.pull import pull as pull_dashboards
 
@@ -25,16 +25,18 @@ from grafana_sync.pull import pull as pull_dashboards
               help="Where to write <uid>.json for each dashboard.")
 @click.option("--python", "as_python", is_flag=True,
               help="Also write each dashboard as a Python module (through `grafana-sync import`).")
-@click.option("--dashboards-dir", default="dashboards", show_default=True, metavar="DIR",
-              help="Where --python writes the modules.")
-@click.option("--compiled-dir", default=DEFAULT_OUTPUT_DIR, show_default=True, metavar="DIR",
-              help="The repository's compiled dashboards: a uid found there is already defined.")
+@click.option("--dashboards-dir", metavar="DIR",
+              help="Where --python writes the modules [default: the project's dashboards-dir, "
+                   "else dashboards/ at its root].")
+@click.option("--compiled-dir", metavar="DIR",
+              help="The repository's compiled dashboards: a uid found there is already defined "
+                   "[default: the project's output-dir, else provisioning/dashboards/].")
 @click.option("--force", is_flag=True,
               help="Overwrite existing files and write dashboards the repository already defines.")
 @connection_options
 def pull(connection: ConnectionSettings | None, uids: tuple[str, ...], folders: tuple[str, ...],
-         tags: tuple[str, ...], output_dir: str, as_python: bool, dashboards_dir: str,
-         compiled_dir: str, force: bool) -> int:
+         tags: tuple[str, ...], output_dir: str, as_python: bool, dashboards_dir: str | None,
+         compiled_dir: str | None, force: bool) -> int:
     """Fetch live dashboards from Grafana as JSON files (and with --python as modules).
 
     \b
@@ -50,6 +52,7 @@ def pull(connection: ConnectionSettings | None, uids: tuple[str, ...], folders: 
     """
     if connection is None:
         raise ConfigError("pull needs Grafana's address: pass --url URL (or set GRAFANA_URL)")
+    project = find_project(required=False, dashboards_dir=dashboards_dir, output_dir=compiled_dir)
     client = GrafanaClient(connection)
     try:
         client.health()
@@ -58,8 +61,9 @@ def pull(connection: ConnectionSettings | None, uids: tuple[str, ...], folders: 
             click.echo(f"No dashboards match {describe_selection(list(uids), list(folders), list(tags))}.")
             return EXIT_OK
         result = pull_dashboards(client, chosen, json_dir=Path(output_dir),
-                                 python_dir=Path(dashboards_dir) if as_python else None,
-                                 compiled_dir=Path(compiled_dir), force=force)
+                                 python_dir=relative_to_cwd(project.dashboards_dir)
+                                 if as_python else None,
+                                 compiled_dir=relative_to_cwd(project.output_dir), force=force)
     finally:
         client.close()
     for item in result.pulled:

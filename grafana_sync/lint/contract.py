@@ -47,6 +47,8 @@ class MetricContract:
     labels: dict[str, frozenset[str]] = field(default_factory=dict)
     record_exprs: dict[str, str] = field(default_factory=dict)
     label_map: dict[str, str] = field(default_factory=dict)
+    # labels every series may carry besides job and instance (contract names; label map applies)
+    target_labels: tuple[str, ...] = ()
 
     def knows(self, name: str) -> bool:
         if name in PROMETHEUS_SYNTHETIC or self._listed(name) or name in self.records:

@@ -5,8 +5,9 @@ matches a missing label) but empties the panel as soon as someone picks a value,
 `by (label)` on a label that is not there silently merges everything into one series. So: every
 matcher, `by (...)`, `on (...)`, `group_left/right (...)` and `label_values(metric, label)`
 variable uses labels that the series it reads carry according to the metrics contract (the
-labels column of its tables, plus the target labels `job` and `instance`, plus `le` on a
-histogram's `_bucket`) and the recording rules (the labels their expressions keep).
+labels column of its tables, plus the target labels `job` and `instance` and the project's
+`target-labels` (external labels such as a cluster label), plus `le` on a histogram's `_bucket`)
+and the recording rules (the labels their expressions keep).
 
 Generic: the contract is any markdown table with `metric`, `type` and `labels` columns; the
 project may map the contract's label names to the ones its series use (`label-map` in
@@ -35,8 +36,9 @@ class Labels:
     """Which labels a series (or an expression) carries, per the contract and the rules."""
 
     def __init__(self, contract: Mapping[str, frozenset[str]], records: Mapping[str, str],
-                 label_map: Mapping[str, str]) -> None:
-        self._contract = {m: frozenset(label_map.get(x, x) for x in labels) | TARGET_LABELS
+                 label_map: Mapping[str, str], target_labels: tuple[str, ...] = ()) -> None:
+        targets = TARGET_LABELS | {label_map.get(x, x) for x in target_labels}
+        self._contract = {m: frozenset(label_map.get(x, x) for x in labels) | targets
                           for m, labels in contract.items()}
         self._records = dict(records)
         self._memo: dict[str, frozenset[str] | None] = {}
@@ -149,7 +151,8 @@ def _labels(ctx: LintContext) -> Labels | None:
         return None
     cached = getattr(ctx, "_label_index", None)
     if cached is None:
-        cached = Labels(contract.labels, contract.record_exprs, contract.label_map)
+        cached = Labels(contract.labels, contract.record_exprs, contract.label_map,
+                        tuple(getattr(contract, "target_labels", ())))
         ctx._label_index = cached  # type: ignore[attr-defined]
     return cached
 

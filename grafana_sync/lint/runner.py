@@ -169,6 +169,7 @@ def load_metric_contract(options: LintOptions, notes: list[str]) -> tuple[Metric
         contract.rule_sources.append(display(rule_file))
     if settings.label_map:
         contract.label_map = load_label_map(settings.label_map, "[tool.grafana-sync.lint]")
+    contract.target_labels = tuple(settings.target_labels)
     return contract, explicit
 
 

@@ -122,8 +122,10 @@ def test_diff_against_a_folder_and_stale_warning(project: Path, tmp_path: Path) 
 def test_diff_needs_exactly_one_reference(project: Path) -> None:
     with pytest.raises(ConfigError, match="nothing to compare against"):
         api.diff(project)
-    with pytest.raises(ConfigError, match="one of"):
+    with pytest.raises(ConfigError, match="not both"):
         api.diff(project, against=".", against_ref="HEAD")
+    with pytest.raises(ConfigError, match="one of"):
+        api.diff(project, against=".", connection=api.Connection("http://127.0.0.1:9"))
 
 
 def test_push_dry_run_then_push_then_nothing_to_do(project: Path, grafana) -> None:

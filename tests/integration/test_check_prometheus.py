@@ -114,4 +114,4 @@ def test_broken_dashboard_names_exactly_the_broken_panels(warm, tmp_path):
     named = [line for line in proc.stdout.splitlines() if line.startswith("  panel ")]
     assert len(named) == 6  # five broken + the offset one, reported apart
     assert any("'last month': NO-HISTORY" in line for line in named)
-    assert proc.stdout.rstrip().endswith("FAILED: 5 problem(s)")
+    assert proc.stdout.rstrip().endswith("FAILED: 5 panel(s) without data")

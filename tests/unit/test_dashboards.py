@@ -22,6 +22,7 @@ import yaml
 
 from grafana_sync.compile import compare_output, compile_all
 from grafana_sync.macros import substitute_macros
+from grafana_sync.model import iter_panels  # re-exported for tests/integration
 
 REPO = Path(__file__).resolve().parents[2]
 # ML_DASHBOARDS_DIR / ML_OUTPUT_DIR run these checks on another copy (tests/unit/test_readme_recipe.py)
@@ -67,12 +68,6 @@ def area_of(dash: dict[str, Any]) -> str:
 
 
 ALL_UIDS = sorted(compiled_dashboards())
-
-
-def iter_panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for panel in dashboard["panels"]:
-        yield panel
-        yield from panel.get("panels", [])
 
 
 def iter_targets(dashboards: dict[str, dict[str, Any]] | None = None
@@ -184,11 +179,11 @@ def test_variables_datasource_first_then_label_values(uid: str) -> None:
     assert (first["type"], first["name"], first["query"]) == ("datasource", "datasource",
                                                               "prometheus")
     assert first["current"]["value"] == "prometheus"  # provisioning/datasources uid
-    assert [v["name"] for v in rest[:2]] == ["model", "version"]
+    assert [v["name"] for v in rest[:3]] == ["cluster", "model", "version"]
     for var in rest:
         assert var["type"] == "query"
         assert var["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
-        assert re.fullmatch(r"label_values\(\w+(\{.*\})?, \w+\)", var["query"]), var["query"]
+        assert re.fullmatch(r"label_values\((\w+)?(\{.*\})?, \w+\)", var["query"]), var["query"]
         assert var["multi"] and var["includeAll"] and var["refresh"] == 2
         assert var["current"]["value"] == ["$__all"]
 
@@ -323,7 +318,8 @@ def test_label_names_and_selectors_come_from_the_config(tmp_path) -> None:
     assert any('model_name=~"$model"' in e for e in exprs)
     assert all('job="serving"' in e for e in exprs if "ml_inference_requests_total{" in e)
     assert any("42.5" in e for e in exprs)  # the budget fallback
-    model_var = adapted["ml-overview"]["templating"]["list"][1]
+    cluster_var, model_var = adapted["ml-overview"]["templating"]["list"][1:3]
+    assert cluster_var["query"].endswith(", cluster)")
     assert model_var["query"].endswith(", model_name)")
 
 

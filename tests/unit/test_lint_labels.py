@@ -97,3 +97,29 @@ def test_renamed_setup_lints_clean_and_a_forgotten_place_is_an_error(tmp_path: P
     found = findings(proc)
     assert proc.returncode == 1 and found
     assert any("has no label model" in f["message"] for f in found)
+
+
+def test_target_labels_are_on_every_series_and_follow_the_label_map() -> None:
+    """`target-labels` (pyproject: ["cluster"]) adds an external label to every contract series."""
+    records: dict[str, str] = {}
+    for path in sorted((REPO / "prometheus" / "rules").glob("*.yml")):
+        records.update(load_record_exprs(path, path.name))
+    contract = parse_contract_labels((REPO / "docs" / "metrics.md").read_text())
+    expr = promql_parser.parse('sum by (cluster, model) (ml_outliers_total{cluster=~"eu"})')
+    without = list(Labels(contract, records, {}).problems(expr))
+    assert any("no label cluster" in p for p in without), without
+    assert list(Labels(contract, records, {}, ("cluster",)).problems(expr)) == []
+    renamed = Labels(contract, records, {"cluster": "region"}, ("cluster",))
+    assert list(renamed.problems(promql_parser.parse("sum by (region) (ml_outliers_total)"))) == []
+    assert list(renamed.problems(expr)), "the old name is a finding once renamed"
+
+
+def test_target_labels_setting_is_validated(tmp_path: Path) -> None:
+    from grafana_sync.errors import ConfigError
+    from grafana_sync.project import Project
+
+    (tmp_path / "pyproject.toml").write_text('[tool.grafana-sync.lint]\ntarget-labels = "cluster"\n')
+    with pytest.raises(ConfigError, match="lint.target-labels must be a list of label names"):
+        Project.from_root(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.grafana-sync.lint]\ntarget-labels = ["region"]\n')
+    assert Project.from_root(tmp_path).lint.target_labels == ("region",)

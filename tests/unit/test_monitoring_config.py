@@ -118,11 +118,15 @@ def test_unknown_threshold_asked_by_code_names_it():
 
 
 def test_grouping_helper_uses_configured_labels(tmp_path):
-    write(tmp_path, "labels: {model: model_name, version: model_version}\n")
+    write(tmp_path, "labels: {model: model_name, version: model_version, cluster: region}\n")
     cfg = mc.load_config(root=tmp_path)
-    assert cfg.by("job", version=True) == "job, model_name, model_version"
-    assert cfg.by("le") == "le, model_name"
-    assert cfg.keep(model=False) == ()
+    # the cluster label first: every aggregation keeps it (docs/scale-out.md)
+    assert cfg.by("job", version=True) == "region, job, model_name, model_version"
+    assert cfg.by("le") == "region, le, model_name"
+    assert cfg.keep(model=False) == ("region",)
+    # group_left / ignoring lists must not name a matching label
+    assert cfg.by("job", version=True, cluster=False) == "job, model_name, model_version"
+    assert cfg.keep(model=False, cluster=False) == ()
 
 
 def test_shipped_schema_is_generated_from_the_defaults():

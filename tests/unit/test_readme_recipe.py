@@ -4,12 +4,18 @@ dashboard, so a team's own dashboard is held to the same rules)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,6 +41,12 @@ def test_readme_recipe_builds_lints_and_is_tested(tmp_path: Path) -> None:
     shutil.copytree(REPO / "dashboards", tmp_path / "dashboards",
                     ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "dashboards" / name).write_text(code)
+    # The repository's lint settings that are not paths (the label map and the target labels
+    # such as the cluster label): the reader follows the recipe inside this repository.
+    lint_table = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["grafana-sync"]["lint"]
+    settings = {k: v for k, v in lint_table.items() if k in ("label-map", "target-labels")}
+    (tmp_path / "pyproject.toml").write_text("[tool.grafana-sync.lint]\n" + "".join(
+        f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
     built = run(sys.executable, "-m", "grafana_sync", "build", cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     compiled = tmp_path / "provisioning" / "dashboards" / "ml-monitoring" / "ml-payments.json"

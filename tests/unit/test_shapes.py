@@ -167,3 +167,48 @@ def test_what_is_not_a_dashboard_is_one_line_naming_the_file(data, message) -> N
         classic(data, "f.json")
     text = str(err.value)
     assert text.startswith("f.json: ") and message in text and "\n" not in text
+
+
+def _run(cwd, *args: str):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("GRAFANA_URL", None)
+    return subprocess.run([sys.executable, "-m", "grafana_sync", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_lint_and_diff_cli_accept_kubernetes_and_legacy_files(tmp_path) -> None:
+    import json
+
+    legacy = copy.deepcopy(LEGACY)
+    (tmp_path / "legacy.json").write_text(json.dumps(legacy))
+    (tmp_path / "v2.json").write_text(json.dumps(V2))
+    (tmp_path / "v1.json").write_text(json.dumps(V1))
+    lint = _run(tmp_path, "lint", "--format", "json", "legacy.json", "v2.json", "v1.json")
+    assert lint.returncode in (0, 1), lint.stderr  # findings, not "not a Grafana dashboard" (2)
+    findings = json.loads(lint.stdout)
+    by_file = {f["file"] for f in findings}
+    assert "legacy.json" in by_file  # Angular graph/singlestat panels of the legacy rows
+    assert any(f["rule"] == "panel-no-angular-rule" and f["panel_title"] == "rps"
+               for f in findings)
+    assert {f["dashboard_uid"] for f in findings} <= {"old", "v2-uid", "k8s-uid"}
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    for folder in (old, new):
+        folder.mkdir()
+        (folder / "v2.json").write_text(json.dumps(V2))
+        (folder / "legacy.json").write_text(json.dumps(legacy))
+    legacy["rows"][0]["panels"][0]["title"] = "requests per second"
+    (new / "legacy.json").write_text(json.dumps(legacy))
+    diff = _run(tmp_path, "diff", "--against", str(old), "--output-dir", str(new),
+                "--exit-code", "--format", "json")
+    assert diff.returncode == 1, diff.stderr
+    (dash,) = json.loads(diff.stdout)["dashboards"]
+    assert dash["uid"] == "old"
+    (panel,) = dash["panels"]  # a rename in place, matched by id within its row
+    assert panel["change"] == "changed" and panel["new"]["row"] == "Traffic"
+    assert panel["fields"] == [{"path": "title", "change": "changed", "old": "rps",
+                                "new": "requests per second"}]

@@ -1,0 +1,64 @@
+"""Serving signals from Ray Serve (stack `rayserve`).
+
+Source (docs/stacks/rayserve.md): ray-project/ray @ 88ea1761883d doc/source/serve/monitoring.md
+("Built-in Ray Serve metrics"): `ray_serve_deployment_request_counter_total`,
+`ray_serve_deployment_error_counter_total` (older Ray: without `_total`; both accepted),
+`ray_serve_deployment_processing_latency_ms` (histogram in MILLIseconds; processing time, the
+queue wait excluded), `ray_serve_replica_processing_queries`,
+`ray_serve_deployment_queued_queries`, `ray_serve_actual_batch_size`; label `deployment` (the
+model). No version label (version="unknown").
+"""
+
+from _stacklib import (
+    JM,
+    JMV,
+    by,
+    core,
+    first,
+    group,
+    latency,
+    per,
+    quantile,
+    rate,
+    record,
+    relabel,
+    sum_by,
+)
+
+STACK = "rayserve"
+MS = 1e3
+LATENCY = "ray_serve_deployment_processing_latency_ms"
+
+
+def _v(expr: str) -> str:
+    return relabel(expr, model="deployment")
+
+
+def _millis(level: str, q: str) -> str:
+    g = by("job", "le", version=level == "version")
+    return quantile(q, sum_by(g, _v(rate(f"{LATENCY}_bucket"))), MS)
+
+
+def _counter(name: str) -> str:
+    """Ray >= 2.x exports `<name>_total`; older Ray (OpenCensus) exported `<name>`."""
+    return first(sum_by(JMV, _v(rate(f"{name}_total"))), sum_by(JMV, _v(rate(name))))
+
+
+_rules = [
+    *core(
+        requests=_counter("ray_serve_deployment_request_counter"),
+        errors=_counter("ray_serve_deployment_error_counter"),
+        mean=per(sum_by(JMV, _v(rate(f"{LATENCY}_sum"))), sum_by(JMV, _v(rate(f"{LATENCY}_count"))),
+                 MS),
+    ),
+    *latency(others=[_millis]),
+    record("model_version:ml_inference_in_progress_requests:sum",
+           sum_by(JMV, _v("ray_serve_replica_processing_queries"))),
+    record("model:ml_inference_queued_requests:sum",
+           sum_by(JM, _v("ray_serve_deployment_queued_queries"))),
+    record("model:ml_inference_batch_size:mean5m",
+           per(sum_by(JM, _v(rate("ray_serve_actual_batch_size_sum"))),
+               sum_by(JM, _v(rate("ray_serve_actual_batch_size_count"))))),
+]
+
+groups = group(STACK, _rules)

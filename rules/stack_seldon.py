@@ -1,0 +1,46 @@
+"""Serving signals from Seldon Core v2 (the agent beside each server) and MLServer (stack
+`seldon`).
+
+Sources (docs/stacks/seldon.md): SeldonIO/seldon-core @ 7b77f8b78e87
+scheduler/pkg/metrics/agent.go (`seldon_model_infer_total`, `seldon_model_infer_seconds_total`;
+labels `model`, `model_internal` = `<model>_<version>`, `code`); SeldonIO/MLServer
+@ a325e523b5a5 mlserver/handlers/dataplane.py (`model_infer_request_success_total`,
+`model_infer_request_failure_total`, summary `model_infer_request_duration`; labels `model`,
+`version`).
+- The agent's series first (Seldon Core v2); MLServer's for models served without Seldon.
+- Errors: `code` other than 2xx / gRPC OK; MLServer's failure counter.
+- No per-model latency histogram in either (the agent's `seldon_model_infer_api_seconds` has no
+  model label): the mean only (seconds sum / count); percentile panels show the mean.
+"""
+
+from _stacklib import JMV, core, first, group, per, rate, relabel, sum_by
+
+STACK = "seldon"
+
+
+def _agent(expr: str) -> str:
+    return relabel(expr, model="model", version_from="model_internal", version_regex=".*_(.+)")
+
+
+def _ml(expr: str) -> str:
+    return relabel(expr, model="model", version="version")
+
+
+def _ml_requests() -> str:
+    success = sum_by(JMV, _ml(rate("model_infer_request_success_total")))
+    failure = sum_by(JMV, _ml(rate("model_infer_request_failure_total")))
+    return f"({success}\n  + {failure})\n  or\n{success}"
+
+
+_rules = core(
+    requests=first(sum_by(JMV, _agent(rate("seldon_model_infer_total"))),
+                   _ml_requests()),
+    errors=first(sum_by(JMV, _agent(rate("seldon_model_infer_total", 'code!~"2..|OK"'))),
+                 sum_by(JMV, _ml(rate("model_infer_request_failure_total")))),
+    mean=first(per(sum_by(JMV, _agent(rate("seldon_model_infer_seconds_total"))),
+                   sum_by(JMV, _agent(rate("seldon_model_infer_total")))),
+               per(sum_by(JMV, _ml(rate("model_infer_request_duration_sum"))),
+                   sum_by(JMV, _ml(rate("model_infer_request_duration_count"))))),
+)
+
+groups = group(STACK, _rules)

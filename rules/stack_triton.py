@@ -1,0 +1,50 @@
+"""Serving signals from NVIDIA Triton Inference Server's native metrics (stack `triton`).
+
+Source: triton-inference-server/core @ 73aad7c3348d (src/metrics.cc, src/infer_stats.cc,
+src/metric_model_reporter.cc); docs/stacks/triton.md. Labels `model`, `version`.
+- requests = success + failure counters (a batch counts as one request); errors = failures
+  (every `reason`);
+- latency: `nv_inference_first_response_histogram_ms` (milliseconds; only with
+  `--metrics-config histogram_latencies=true`) -> quantile in ms, / 1000. Without it the
+  percentile panels show the mean (the duration counters, microseconds, successes only);
+- queue: `nv_inference_pending_request_count`; mean queue wait from
+  `nv_inference_queue_duration_us`; batch size = `nv_inference_count` / `nv_inference_exec_count`.
+"""
+
+
+from _stacklib import JM, JMV, by, core, group, latency, per, quantile, rate, relabel, sum_by
+
+STACK = "triton"
+US, MS = 1e6, 1e3
+
+
+def _v(expr: str) -> str:
+    return relabel(expr, model="model", version="version")
+
+
+def _bucket(level: str) -> str:
+    grouping = by("job", "le", version=level == "version")
+    return sum_by(grouping, _v(rate("nv_inference_first_response_histogram_ms_bucket")))
+
+
+_rules = [
+    *core(
+        requests=sum_by(JMV, _v(rate(
+            '{__name__=~"nv_inference_request_success|nv_inference_request_failure"}'))),
+        errors=sum_by(JMV, _v(rate("nv_inference_request_failure"))),
+        mean=per(sum_by(JMV, _v(rate("nv_inference_request_duration_us"))),
+                 sum_by(JMV, _v(rate("nv_inference_request_success"))), US),
+    ),
+    *latency(others=[lambda level, q: quantile(q, _bucket(level), MS)]),
+    {"record": "model:ml_inference_queued_requests:sum",
+     "expr": sum_by(JM, _v("nv_inference_pending_request_count"))},
+    {"record": "model:ml_inference_queue_duration_seconds:mean5m",
+     "expr": per(sum_by(JM, _v(rate("nv_inference_queue_duration_us"))),
+                 sum_by(JM, _v(rate("nv_inference_request_success"))), US)},
+    {"record": "model:ml_inference_batch_size:mean5m",
+     "expr": per(sum_by(JM, _v(rate("nv_inference_count"))),
+                 sum_by(JM, _v(rate("nv_inference_exec_count"))))},
+]
+
+groups = group(STACK, _rules)
+

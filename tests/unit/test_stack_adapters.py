@@ -1,0 +1,330 @@
+"""Each serving-stack adapter on promtool: native series in, the serving signals out, exactly.
+
+The input series are written here from each stack's documented names, labels and units
+(docs/stacks/<stack>.md, citing the stack's source), independently of the demo's emitters;
+every expected value is worked out by hand in the comment next to it. Counters grow by a fixed
+amount per minute from 0, so at 10m a 5m rate is exactly (increase per minute) / 60 and the
+percentiles interpolate inside known buckets. Values are compared as round(value * 1e6).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.stacks.support import STACKS, compile_stack_rules
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+MV = "model_version:ml_inference"
+MD = "model:ml_inference"
+
+
+def s(series: str, values: str) -> dict:
+    return {"series": series, "values": values}
+
+
+def per_min(n: float) -> str:
+    """A counter growing by n per minute for 10 minutes."""
+    return f"0+{n:g}x10"
+
+
+# stack -> (input series, {expected series: value})
+CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
+    "triton": (
+        [
+            s('nv_inference_request_success{job="t",model="m",version="1"}', per_min(54)),
+            s('nv_inference_request_failure{job="t",model="m",version="1",reason="BACKEND"}',
+              per_min(6)),
+            # 54 successes x 20 ms = 1 080 000 µs per minute
+            s('nv_inference_request_duration_us{job="t",model="m",version="1"}',
+              per_min(1080000)),
+            s('nv_inference_queue_duration_us{job="t",model="m",version="1"}', per_min(540000)),
+            s('nv_inference_count{job="t",model="m",version="1"}', per_min(108)),
+            s('nv_inference_exec_count{job="t",model="m",version="1"}', per_min(27)),
+            s('nv_inference_pending_request_count{job="t",model="m",version="1"}', "3x10"),
+            s('nv_inference_first_response_histogram_ms_bucket{job="t",model="m",version="1",'
+              'le="10"}', per_min(27)),
+            s('nv_inference_first_response_histogram_ms_bucket{job="t",model="m",version="1",'
+              'le="50"}', per_min(54)),
+            s('nv_inference_first_response_histogram_ms_bucket{job="t",model="m",version="1",'
+              'le="+Inf"}', per_min(54)),
+        ],
+        {
+            f'{MV}_requests:rate5m{{job="t",model="m",version="1"}}': 1.0,  # (54+6)/60
+            f'{MV}_request_errors:rate5m{{job="t",model="m",version="1"}}': 0.1,
+            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
+            f'{{job="t",model="m",version="1"}}': 0.1,
+            f'{MV}_duration_seconds:mean5m{{job="t",model="m",version="1"}}': 0.02,
+            # p50: rank 27 of 54 ends bucket le=10 -> 10 ms; p95: rank 51.3 -> 10 + 40 x 24.3/27
+            f'{MV}_duration_seconds:p50_rate5m{{job="t",model="m",version="1"}}': 0.01,
+            f'{MV}_duration_seconds:p95_rate5m{{job="t",model="m",version="1"}}': 0.046,
+            f'{MD}_duration_seconds:p99_rate5m{{job="t",model="m"}}': 0.0492,  # 10 + 40 x 26.46/27
+            f'{MD}_queued_requests:sum{{job="t",model="m"}}': 3,
+            f'{MD}_queue_duration_seconds:mean5m{{job="t",model="m"}}': 0.01,  # 540000/54 µs
+            f'{MD}_batch_size:mean5m{{job="t",model="m"}}': 4,  # 108/27
+        },
+    ),
+    "kserve": (
+        [
+            # model a: Knative >= 1.21 queue-proxy (seconds); 54 x 200 and 6 x 500 per minute
+            *[s(f'kn_serving_invocation_duration_seconds_bucket{{job="qp",inferenceservice="a",'
+                f'http_response_status_code="{code}",le="{le}"}}', per_min(n))
+              for code, le, n in (("200", "0.05", 50), ("200", "0.1", 54), ("200", "+Inf", 54),
+                                  ("500", "0.05", 6), ("500", "0.1", 6), ("500", "+Inf", 6))],
+            s('kn_serving_invocation_duration_seconds_count{job="qp",inferenceservice="a",'
+              'http_response_status_code="200"}', per_min(54)),
+            s('kn_serving_invocation_duration_seconds_count{job="qp",inferenceservice="a",'
+              'http_response_status_code="500"}', per_min(6)),
+            s('kn_serving_invocation_duration_seconds_sum{job="qp",inferenceservice="a",'
+              'http_response_status_code="200"}', per_min(2.16)),
+            s('kn_serving_invocation_duration_seconds_sum{job="qp",inferenceservice="a",'
+              'http_response_status_code="500"}', per_min(0.24)),
+            s('kn_serving_queue_depth{job="qp",inferenceservice="a"}', "2x10"),
+            # model b: Knative <= 1.18 (OpenCensus, milliseconds); 57 x 200, 3 x 503 per minute
+            s('revision_app_request_count{job="qp",inferenceservice="b",response_code="200",'
+              'response_code_class="2xx"}', per_min(57)),
+            s('revision_app_request_count{job="qp",inferenceservice="b",response_code="503",'
+              'response_code_class="5xx"}', per_min(3)),
+            *[s(f'revision_app_request_latencies_bucket{{job="qp",inferenceservice="b",'
+                f'response_code="200",le="{le}"}}', per_min(n))
+              for le, n in (("20", 30), ("50", 60), ("+Inf", 60))],
+            s('revision_app_request_latencies_sum{job="qp",inferenceservice="b",'
+              'response_code="200"}', per_min(1800)),
+            s('revision_app_request_latencies_count{job="qp",inferenceservice="b",'
+              'response_code="200"}', per_min(60)),
+            # model c: no queue-proxy (RawDeployment): the Python server's predict histogram
+            s('request_predict_seconds_bucket{job="ks",model_name="c",le="0.1"}', per_min(60)),
+            s('request_predict_seconds_bucket{job="ks",model_name="c",le="+Inf"}', per_min(60)),
+            s('request_predict_seconds_sum{job="ks",model_name="c"}', per_min(3)),
+            s('request_predict_seconds_count{job="ks",model_name="c"}', per_min(60)),
+            # the Python server also reports model a: the queue-proxy must win (no double count)
+            s('request_predict_seconds_count{job="ks",model_name="a"}', per_min(60)),
+        ],
+        {
+            f'{MV}_requests:rate5m{{job="qp",model="a",version="unknown"}}': 1.0,
+            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
+            f'{{job="qp",model="a",version="unknown"}}': 0.1,
+            f'{MV}_duration_seconds:mean5m{{job="qp",model="a",version="unknown"}}': 0.04,
+            # all codes: le=0.05 56/min, le=0.1 60/min. p50 rank 30 -> 0.05 x 30/56;
+            # p95 rank 57 -> 0.05 + 0.05 x 1/4 (percentiles of seconds histograms: recording.py)
+            f'{MV}_duration_seconds:p50_rate5m{{job="qp",model="a",version="unknown"}}':
+                0.05 * 30 / 56,
+            f'{MD}_duration_seconds:p95_rate5m{{job="qp",model="a"}}': 0.0625,
+            f'{MD}_queued_requests:sum{{job="qp",model="a"}}': 2,
+            f'{MV}_requests:rate5m{{job="qp",model="b",version="unknown"}}': 1.0,
+            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
+            f'{{job="qp",model="b",version="unknown"}}': 0.05,
+            f'{MV}_duration_seconds:mean5m{{job="qp",model="b",version="unknown"}}': 0.03,
+            # ms: p50 rank 30 ends le=20 -> 20 ms; p95 rank 57 -> 20 + 30 x 27/30 = 47 ms
+            f'{MV}_duration_seconds:p50_rate5m{{job="qp",model="b",version="unknown"}}': 0.02,
+            f'{MD}_duration_seconds:p95_rate5m{{job="qp",model="b"}}': 0.047,
+            f'{MV}_requests:rate5m{{job="ks",model="c",version="unknown"}}': 1.0,
+            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
+            f'{{job="ks",model="c",version="unknown"}}': 0.0,
+            f'{MV}_duration_seconds:mean5m{{job="ks",model="c",version="unknown"}}': 0.05,
+            f'{MV}_duration_seconds:p95_rate5m{{job="ks",model="c",version="unknown"}}': 0.095,
+        },
+    ),
+    "seldon": (
+        [
+            *[s(f'seldon_model_infer_total{{job="agent",server="mlserver",server_replica="0",'
+                f'model="m",model_internal="m_3",method_type="rest",code="{code}"}}', per_min(n))
+              for code, n in (("200", 57), ("500", 3))],
+            *[s(f'seldon_model_infer_seconds_total{{job="agent",server="mlserver",'
+                f'server_replica="0",model="m",model_internal="m_3",method_type="rest",'
+                f'code="{code}"}}', per_min(n)) for code, n in (("200", 2.85), ("500", 0.15))],
+            # MLServer reports m too (the agent must win) and n alone (no version requested)
+            s('model_infer_request_success_total{job="ml",model="m",version="3"}', per_min(57)),
+            s('model_infer_request_success_total{job="ml",model="n",version="None"}',
+              per_min(54)),
+            s('model_infer_request_failure_total{job="ml",model="n",version="None"}', per_min(6)),
+            s('model_infer_request_duration_sum{job="ml",model="n",version="None"}', per_min(6)),
+            s('model_infer_request_duration_count{job="ml",model="n",version="None"}',
+              per_min(60)),
+        ],
+        {
+            f'{MV}_requests:rate5m{{job="agent",model="m",version="3"}}': 1.0,
+            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
+            f'{{job="agent",model="m",version="3"}}': 0.05,
+            f'{MV}_duration_seconds:mean5m{{job="agent",model="m",version="3"}}': 0.05,
+            f'{MD}_requests:rate5m{{job="agent",model="m"}}': 1.0,  # not 1.95: no double count
+            f'{MV}_requests:rate5m{{job="ml",model="n",version="unknown"}}': 1.0,
+            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
+            f'{{job="ml",model="n",version="unknown"}}': 0.1,
+            f'{MV}_duration_seconds:mean5m{{job="ml",model="n",version="unknown"}}': 0.1,
+            # no histogram: the model-level mean stands in for the percentile panels
+            f'{MD}_duration_seconds:mean5m{{job="ml",model="n"}}': 0.1,
+        },
+    ),
+    "bentoml": (
+        [
+            *[s(f'bentoml_service_request_total{{job="b",endpoint="/predict",service_name="a",'
+                f'service_version="v1",http_response_code="{code}",runner_name="a"}}',
+                per_min(n)) for code, n in (("200", 54), ("500", 6))],
+            *[s(f'bentoml_service_request_duration_seconds_bucket{{job="b",endpoint="/predict",'
+                f'service_name="a",service_version="v1",http_response_code="{code}",'
+                f'runner_name="a",le="{le}"}}', per_min(n))
+              for code, n in (("200", 54), ("500", 6)) for le in ("0.1", "+Inf")],
+            s('bentoml_service_request_duration_seconds_sum{job="b",service_name="a",'
+              'service_version="v1",http_response_code="200"}', per_min(3)),
+            s('bentoml_service_request_duration_seconds_count{job="b",service_name="a",'
+              'service_version="v1",http_response_code="200"}', per_min(60)),
+            s('bentoml_service_request_in_progress{job="b",endpoint="/predict",service_name="a",'
+              'service_version="v1",runner_name="a"}', "2x10"),
+            s('bentoml_service_adaptive_batch_size_sum{job="b",service_name="a",'
+              'service_version="v1",runner_name="a",worker_index="1",method_name="predict"}',
+              per_min(240)),
+            s('bentoml_service_adaptive_batch_size_count{job="b",service_name="a",'
+              'service_version="v1",runner_name="a",worker_index="1",method_name="predict"}',
+              per_min(60)),
+            # BentoML 1.1 names for model b
+            s('bentoml_api_server_request_total{job="b",endpoint="/predict",service_name="b",'
+              'service_version="v2",http_response_code="200"}', per_min(60)),
+            s('bentoml_api_server_request_duration_seconds_bucket{job="b",endpoint="/predict",'
+              'service_name="b",service_version="v2",http_response_code="200",le="0.2"}',
+              per_min(60)),
+            s('bentoml_api_server_request_duration_seconds_bucket{job="b",endpoint="/predict",'
+              'service_name="b",service_version="v2",http_response_code="200",le="+Inf"}',
+              per_min(60)),
+        ],
+        {
+            f'{MV}_requests:rate5m{{job="b",model="a",version="v1"}}': 1.0,
+            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
+            f'{{job="b",model="a",version="v1"}}': 0.1,
+            f'{MV}_duration_seconds:mean5m{{job="b",model="a",version="v1"}}': 0.05,
+            f'{MV}_duration_seconds:p50_rate5m{{job="b",model="a",version="v1"}}': 0.05,
+            f'{MV}_in_progress_requests:sum{{job="b",model="a",version="v1"}}': 2,
+            f'{MD}_batch_size:mean5m{{job="b",model="a"}}': 4,
+            f'{MV}_requests:rate5m{{job="b",model="b",version="v2"}}': 1.0,
+            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
+            f'{{job="b",model="b",version="v2"}}': 0.0,
+            f'{MD}_duration_seconds:p95_rate5m{{job="b",model="b"}}': 0.19,  # 0.2 x 57/60
+        },
+    ),
+    "torchserve": (
+        [
+            s('ts_inference_requests_total{job="ts",instance="h:8082",model_name="m",'
+              'model_version="1.0",hostname="h"}', per_min(60)),
+            # 54 successes x 100 ms
+            s('ts_inference_latency_microseconds{job="ts",instance="h:8082",model_name="m",'
+              'model_version="1.0",hostname="h"}', per_min(5400000)),
+            s('ts_queue_latency_microseconds{job="ts",instance="h:8082",model_name="m",'
+              'model_version="1.0",hostname="h"}', per_min(540000)),
+            s('Requests2XX{job="ts",instance="h:8082",Level="Host",Hostname="h"}', per_min(54)),
+            s('Requests5XX{job="ts",instance="h:8082",Level="Host",Hostname="h"}', per_min(6)),
+        ],
+        {
+            f'{MV}_requests:rate5m{{job="ts",model="m",version="1.0"}}': 1.0,
+            # the host's 4XX+5XX share (6/60) applied to the model's requests
+            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
+            f'{{job="ts",model="m",version="1.0"}}': 0.1,
+            # 5 400 000 µs / (60 - 6) successful requests
+            f'{MV}_duration_seconds:mean5m{{job="ts",model="m",version="1.0"}}': 0.1,
+            f'{MD}_queue_duration_seconds:mean5m{{job="ts",model="m"}}': 0.01,
+        },
+    ),
+    "tfserving": (
+        [
+            s(':tensorflow:serving:request_count{job="tf",model_name="m",status="OK"}',
+              per_min(57)),
+            s(':tensorflow:serving:request_count{job="tf",model_name="m",'
+              'status="INVALID_ARGUMENT"}', per_min(3)),
+            *[s(f':tensorflow:serving:request_latency_bucket{{job="tf",model_name="m",'
+                f'API="predict",entrypoint="REST",le="{le}"}}', per_min(n))
+              for le, n in (("10000", 30), ("100000", 60), ("+Inf", 60))],
+            s(':tensorflow:serving:request_latency_sum{job="tf",model_name="m",API="predict",'
+              'entrypoint="REST"}', per_min(3000000)),
+            s(':tensorflow:serving:request_latency_count{job="tf",model_name="m",API="predict",'
+              'entrypoint="REST"}', per_min(60)),
+        ],
+        {
+            f'{MV}_requests:rate5m{{job="tf",model="m",version="unknown"}}': 1.0,
+            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
+            f'{{job="tf",model="m",version="unknown"}}': 0.05,
+            f'{MV}_duration_seconds:mean5m{{job="tf",model="m",version="unknown"}}': 0.05,
+            # µs: p50 rank 30 ends le=10000 -> 0.01 s; p95 rank 57 -> 10000 + 90000 x 27/30
+            f'{MV}_duration_seconds:p50_rate5m{{job="tf",model="m",version="unknown"}}': 0.01,
+            f'{MD}_duration_seconds:p95_rate5m{{job="tf",model="m"}}': 0.091,
+        },
+    ),
+    "rayserve": (
+        [
+            s('ray_serve_deployment_request_counter_total{job="ray",application="app",'
+              'deployment="m",replica="app#m#r1",route="/m"}', per_min(60)),
+            s('ray_serve_deployment_error_counter_total{job="ray",application="app",'
+              'deployment="m",replica="app#m#r1",route="/m"}', per_min(6)),
+            *[s(f'ray_serve_deployment_processing_latency_ms_bucket{{job="ray",application="app",'
+                f'deployment="m",replica="app#m#r1",route="/m",le="{le}"}}', per_min(n))
+              for le, n in (("10.0", 30), ("100.0", 60), ("+Inf", 60))],
+            s('ray_serve_deployment_processing_latency_ms_sum{job="ray",deployment="m"}',
+              per_min(1800)),
+            s('ray_serve_deployment_processing_latency_ms_count{job="ray",deployment="m"}',
+              per_min(60)),
+            s('ray_serve_replica_processing_queries{job="ray",application="app",deployment="m",'
+              'replica="app#m#r1"}', "4x10"),
+            s('ray_serve_deployment_queued_queries{job="ray",application="app",deployment="m",'
+              'handle="h",actor_id="a"}', "2x10"),
+            s('ray_serve_actual_batch_size_sum{job="ray",deployment="m"}', per_min(120)),
+            s('ray_serve_actual_batch_size_count{job="ray",deployment="m"}', per_min(60)),
+            # an older Ray: counters without _total
+            s('ray_serve_deployment_request_counter{job="ray",application="app",deployment="n",'
+              'replica="app#n#r1",route="/n"}', per_min(60)),
+        ],
+        {
+            f'{MV}_requests:rate5m{{job="ray",model="m",version="unknown"}}': 1.0,
+            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
+            f'{{job="ray",model="m",version="unknown"}}': 0.1,
+            f'{MV}_duration_seconds:mean5m{{job="ray",model="m",version="unknown"}}': 0.03,
+            # ms: p50 ends le=10 -> 0.01 s; p95 rank 57 -> 10 + 90 x 27/30 = 91 ms
+            f'{MV}_duration_seconds:p50_rate5m{{job="ray",model="m",version="unknown"}}': 0.01,
+            f'{MD}_duration_seconds:p95_rate5m{{job="ray",model="m"}}': 0.091,
+            f'{MV}_in_progress_requests:sum{{job="ray",model="m",version="unknown"}}': 4,
+            f'{MD}_queued_requests:sum{{job="ray",model="m"}}': 2,
+            f'{MD}_batch_size:mean5m{{job="ray",model="m"}}': 2,
+            f'{MV}_requests:rate5m{{job="ray",model="n",version="unknown"}}': 1.0,
+        },
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def rule_files(tmp_path_factory) -> list[Path]:
+    return compile_stack_rules(tmp_path_factory.mktemp("stack-rules"), STACKS)
+
+
+def _promtool() -> str:
+    found = shutil.which("promtool")
+    if found is None:
+        if IN_CI:
+            pytest.fail("promtool is missing (Debian package prometheus)")
+        pytest.skip("promtool not installed")
+    return found
+
+
+def test_every_stack_has_a_case():
+    assert set(CASES) == set(STACKS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_adapter_outputs(stack: str, rule_files: list[Path], tmp_path: Path):
+    series, expected = CASES[stack]
+    tests = [{
+        "interval": "1m",
+        "input_series": series,
+        "promql_expr_test": [
+            {"expr": f"round({name} * 1e6)", "eval_time": "10m",
+             "exp_samples": [{"labels": "{" + name.split("{", 1)[1], "value": round(value * 1e6)}]}
+            for name, value in expected.items()
+        ],
+    }]
+    test_file = tmp_path / f"{stack}_test.yml"
+    test_file.write_text(yaml.safe_dump({"rule_files": [str(p) for p in rule_files],
+                                         "evaluation_interval": "1m", "tests": tests}))
+    proc = subprocess.run([_promtool(), "test", "rules", str(test_file)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
