@@ -42,7 +42,7 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
         pytest.skip(".venv missing (make venv)")
     ports = {var: str(_free_port()) for var in
              ("PROMETHEUS_PORT", "ALERTMANAGER_PORT", "PUSHGATEWAY_PORT", "NODE_EXPORTER_PORT",
-              "DEMO_PORT")}
+              "DEMO_PORT", "WEBHOOK_PORT")}
     return {**os.environ, **ports, "DEMO_SPEED": "60", "SCRAPE_INTERVAL": "1s",
             "TMPDIR": str(tmp_path)}
 
@@ -56,7 +56,7 @@ def _start(env: dict[str, str], output: Path) -> subprocess.Popen:
 
 def _ports(env: dict[str, str]) -> list[int]:
     return [int(env[v]) for v in ("PROMETHEUS_PORT", "ALERTMANAGER_PORT", "PUSHGATEWAY_PORT",
-                                  "NODE_EXPORTER_PORT", "DEMO_PORT")]
+                                  "NODE_EXPORTER_PORT", "DEMO_PORT", "WEBHOOK_PORT")]
 
 
 def _stop(proc: subprocess.Popen) -> None:

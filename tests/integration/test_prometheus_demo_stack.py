@@ -68,7 +68,7 @@ def test_demo_stack_comes_up_on_loopback_and_ctrl_c_stops_everything(tmp_path):
         pytest.skip(".venv missing (make venv)")
     ports = {var: _free_port() for var in
              ("PROMETHEUS_PORT", "ALERTMANAGER_PORT", "PUSHGATEWAY_PORT", "NODE_EXPORTER_PORT",
-              "DEMO_PORT")}
+              "DEMO_PORT", "WEBHOOK_PORT")}
     env = {**os.environ, **{k: str(v) for k, v in ports.items()},
            "DEMO_SPEED": "60", "SCRAPE_INTERVAL": "1s", "TMPDIR": str(tmp_path)}
     output = tmp_path / "out.log"
