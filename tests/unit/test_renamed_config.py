@@ -139,7 +139,8 @@ def test_selector_and_thresholds_reach_the_rules(renamed: Path) -> None:
     assert exprs["MLLatencySLOBreach/warning"].rstrip().endswith("> 0.3")
     down = exprs["MLModelTargetDown/critical"]
     assert down.count('(up{job="model-serving"} == 0)') == 2  # with the model joined, and without
-    assert "max by (cluster, job, instance, model_name) (last_over_time(ml_model_info{job=\"model-serving\"}" in down
+    info = 'max by (cluster, job, instance, model_name) (last_over_time(ml_model_info{job="model-serving"}'
+    assert info in down
 
 
 def promtool() -> str:
