@@ -4,6 +4,8 @@ from _config import CONFIG as C
 from _lib import signals as s
 from _lib.dashboard import ml_dashboards
 from _lib.layout import section
+from _lib.llm_signals import ERRORS as LLM_ERRORS
+from _lib.llm_signals import KV_CACHE, latency, signal, tokens_per_second
 from _lib.panels import (
     drill_down,
     higher_is_bad,
@@ -112,6 +114,32 @@ dashboards = ml_dashboards(
                  [q(f"sum by ({by()}) ({s.cost_per_hour()})")], unit="currencyUSD", w=4),
         ),
         section("Per model", *fleet),
+        section(
+            "Generative models (LLM)",
+            per_model_stat("LLM time to first token p95", "Worst version's 95th-percentile "
+                           "time to first token per LLM model. Bad: above the TTFT SLO "
+                           f"({C.llm_ttft_slo_seconds:g} s).",
+                           signal(latency("time_to_first_token", 95), labels=(M,)), "s",
+                           higher_is_bad(C.llm_ttft_slo_seconds / 2, C.llm_ttft_slo_seconds),
+                           detail=("ml-llm", "LLM serving dashboard")),
+            per_model_stat("LLM tokens per second", "Prompt + generated tokens per second per "
+                           "LLM model. Bad: 0 (traffic lost) or far from its usual level.",
+                           tokens_per_second(labels=(M,)), "short", neutral(),
+                           detail=("ml-llm", "LLM serving dashboard")),
+            per_model_stat("LLM KV cache in use", "Highest KV-cache usage of the model's "
+                           "engines. Bad: above "
+                           f"{C.llm_kv_cache_usage_crit:.0%} (requests get preempted and queue).",
+                           signal(KV_CACHE, labels=(M,)), "percentunit",
+                           higher_is_bad(C.llm_kv_cache_usage_warn, C.llm_kv_cache_usage_crit),
+                           detail=("ml-llm", "LLM serving dashboard")),
+            per_model_stat("LLM error-finish ratio", "Share of the LLM model's requests that "
+                           "finished with an error. Bad: above "
+                           f"{C.llm_error_finish_ratio_crit:.0%}.",
+                           signal(LLM_ERRORS, labels=(M,)), "percentunit",
+                           higher_is_bad(C.llm_error_finish_ratio_warn,
+                                         C.llm_error_finish_ratio_crit),
+                           detail=("ml-llm", "LLM serving dashboard")),
+        ),
         section(
             "Trends per model",
             timeseries("Request rate over time", "Inference requests per second per model. Bad: "

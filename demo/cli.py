@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 from demo.scenario import INCIDENT_KINDS, SCENARIOS
 from demo.stacks import STACKS
 
+LLM_STACKS = ("vllm", "tgi")  # the LLM engines' native names (demo/llm.py LLM_STACKS)
+
 TICK_SECONDS = 0.5
 MAX_SPEED = 3600.0
 MAX_SEED = 2**32 - 1
@@ -79,8 +81,13 @@ def _parser() -> argparse.ArgumentParser:
                    "evaluation metrics to this Pushgateway (e.g. http://127.0.0.1:9091) instead "
                    "of exposing them on /metrics")
     p.add_argument("--stack", default="contract", help="serving stack whose native metric "
-                   "names, labels and units the serving series use: " + ", ".join(STACKS)
-                   + " (default: contract, the ml_* names; docs/stacks/)")
+                   "names, labels and units the serving series use: "
+                   + ", ".join(STACKS + LLM_STACKS) + " (default: contract, the ml_* names; "
+                   "vllm and tgi: the LLM engines, one endpoint per engine at "
+                   "/llm/MODEL/VERSION/metrics; docs/stacks/)")
+    p.add_argument("--vllm-legacy-names", action="store_true", help="with --stack vllm: the "
+                   "names vLLM used before 0.9 (gpu_cache_usage_perc, "
+                   "time_per_output_token_seconds)")
     p.add_argument("--list-scenarios", action="store_true", help="print the scenarios and "
                    "their incident offsets, then exit")
     return p
@@ -102,8 +109,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.scenario not in SCENARIOS:
         raise UsageError(f"unknown scenario {args.scenario!r}; choose one of "
                          + ", ".join(SCENARIOS))
-    if args.stack not in STACKS:
-        raise UsageError(f"unknown stack {args.stack!r}; choose one of " + ", ".join(STACKS))
+    if args.stack not in STACKS + LLM_STACKS:
+        raise UsageError(f"unknown stack {args.stack!r}; choose one of "
+                         + ", ".join(STACKS + LLM_STACKS))
+    if args.vllm_legacy_names and args.stack != "vllm":
+        raise UsageError("--vllm-legacy-names needs --stack vllm")
     if args.pushgateway is not None:
         url = urlparse(args.pushgateway)
         if url.scheme not in ("http", "https") or not url.netloc:
@@ -116,6 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         from demo.evaluation import EvaluationJob
         from demo.instruments import Instruments
+        from demo.llm import make_renderer
         from demo.serving import start_metrics_server
         from demo.simulation import build
     except ImportError as exc:
@@ -131,7 +142,7 @@ def _serve(args: argparse.Namespace) -> int:
     except MonitoringConfigError as exc:
         raise UsageError(str(exc)) from None
     instruments = Instruments()
-    serving = create(args.stack, instruments)
+    serving = None if args.stack in LLM_STACKS else create(args.stack, instruments)
     try:
         served = instruments.registry if serving is None else serving.without_contract(
             instruments.registry)
@@ -151,7 +162,11 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     evaluation = EvaluationJob(instruments.snapshots, args.pushgateway)
-    sim = build(args.scenario, args.speed, args.seed, instruments, evaluation, serving)
+    sim = build(args.scenario, args.speed, args.seed, instruments, evaluation, serving,
+                llm_renderer=make_renderer(args.stack, args.vllm_legacy_names))
+    for ext in sim.extensions:  # native LLM engines: one endpoint each
+        if getattr(ext, "paths", None) and ext.paths():
+            server.set_app(_with_paths(server.get_app(), ext.render))
     sim.warm_up()
     sim.step()
     ready.set()  # /metrics answered 503 until now: no scrape sees a half-built exposition
@@ -169,6 +184,21 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         server.shutdown()
     return 0
+
+
+def _with_paths(app, render):
+    """The WSGI app, plus the paths `render(path)` answers (text exposition) before it."""
+
+    def wrapped(environ, start_response):
+        text = render(environ.get("PATH_INFO", ""))
+        if text is None:
+            return app(environ, start_response)
+        body = text.encode()
+        start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
+
+    return wrapped
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,18 +71,24 @@ class SnapshotCollector(Collector):
     def collect(self):
         with self._lock:
             slots = list(self._slots.values())
+        # A family several producers fill (e.g. the evaluation metrics of the classifier and
+        # the LLM evaluation jobs) is exposed once, with the samples of all of them.
+        merged: dict[str, Series] = {}
         for snap in slots:
             if not isinstance(snap, Snapshot):
                 yield from snap.collect()
                 continue
             for name, fam in snap.families.items():
-                if not fam.samples:
-                    continue
-                cls = GaugeMetricFamily if fam.kind == "gauge" else CounterMetricFamily
-                metric = cls(name, fam.doc, labels=list(fam.labelnames))
-                for values, value in sorted(fam.samples.items()):
-                    metric.add_metric(list(values), value)
-                yield metric
+                into = merged.setdefault(name, Series(fam.kind, fam.doc, fam.labelnames))
+                into.samples.update(fam.samples)
+        for name, fam in merged.items():
+            if not fam.samples:
+                continue
+            cls = GaugeMetricFamily if fam.kind == "gauge" else CounterMetricFamily
+            metric = cls(name, fam.doc, labels=list(fam.labelnames))
+            for values, value in sorted(fam.samples.items()):
+                metric.add_metric(list(values), value)
+            yield metric
 
 
 class Instruments:

@@ -38,6 +38,13 @@ INCIDENT_KINDS: dict[str, str] = {
     "feedback_drop": "users leave feedback `factor` times as often (a broken feedback widget)",
     "evaluation_stale": "the batch evaluation job fails every run: its last-success timestamp "
     "ages and the last-failure timestamp moves",
+    # LLM models (demo/llm.py)
+    "llm_kv_saturation": "traffic x `load` of conversations `context` times longer: the KV cache "
+    "fills, the engine preempts requests, the queue grows (and with it time to first token)",
+    "llm_ttft_spike": "prefill `factor` times slower (prefix caching switched off by a config "
+    "change): time to first token rises; KV cache and queue stay healthy",
+    "llm_eval_regression": "version `version` answers worse: its evaluation scores drop by `drop`, "
+    "its guardrails trigger `guardrail_factor` times as often, users like it less",
 }
 
 
@@ -84,6 +91,8 @@ class Scenario:
 
 CANCER = "cancer-screening"
 WINE = "wine-cultivar"
+CHAT = "chat-assistant"  # LLM models: demo/llm.py
+CODE = "code-assistant"
 
 # Traffic routing before any rollout: version -> (stage, share).
 INITIAL_ROUTING: dict[str, dict[str, tuple[str, float]]] = {
@@ -106,6 +115,10 @@ _DEFAULT = Scenario(
         _incident("fairness_gap", CANCER, 95, 110, group="65_plus", rate=0.8),
         _incident("feedback_drop", WINE, 100, 115, factor=0.1),
         _incident("evaluation_stale", WINE, 105, 135),
+        _incident("llm_kv_saturation", CHAT, 20, 32, load=1.8, context=1.3),
+        _incident("llm_ttft_spike", CODE, 70, 80, factor=12.0),
+        _incident("llm_eval_regression", CODE, 115, 135, version="v2", drop=0.25,
+                  guardrail_factor=5.0),
     ),
 )
 
@@ -114,7 +127,8 @@ _CI = Scenario(
     description="for tests (use --speed 60): healthy for 10 simulated minutes, then every "
     "incident starts and stays; each incident hits one model and the other model is the "
     "healthy control for that signal (the input drift and the fairness gap also cost "
-    "cancer-screening some accuracy, as they would in production)",
+    "cancer-screening some accuracy, as they would in production); the LLM models: KV saturation on "
+    "chat-assistant, TTFT spike and a worse v2 on code-assistant",
     incidents=(
         _incident("feature_drift", CANCER, 10, None, feature="mean_texture", shift=2.0),
         _incident("latency_spike", CANCER, 10, None, factor=20.0),
@@ -126,6 +140,10 @@ _CI = Scenario(
         _incident("error_burst", WINE, 10, None, error_ratio=0.25),
         _incident("feedback_drop", WINE, 10, None, factor=0.1),
         _incident("evaluation_stale", WINE, 10, None),
+        _incident("llm_kv_saturation", CHAT, 10, None, load=1.8, context=1.3),
+        _incident("llm_ttft_spike", CODE, 10, None, factor=12.0),
+        _incident("llm_eval_regression", CODE, 10, None, version="v2", drop=0.25,
+                  guardrail_factor=5.0),
     ),
 )
 

@@ -94,6 +94,8 @@ class Simulation:
         evaluation: EvaluationJob,
         clock: Clock | None = None,
         serving: StackEmitter | None = None,
+        extensions: tuple | None = None,
+        llm_renderer=None,
     ) -> None:
         self.models = models
         self.serving = serving  # --stack: the serving series in a stack's native names
@@ -102,6 +104,18 @@ class Simulation:
         self.rng = np.random.default_rng(seed)
         self.inst = instruments
         self.evaluation = evaluation
+        # further simulated services: warm_up(), step(now, active, clock) and
+        # publish(snapshot, now, clock) are called with the classifier models'. Default: the
+        # LLM models (demo/llm.py), registered on the same /metrics.
+        if extensions is None:
+            from demo.llm import LLMServing
+
+            llm = LLMServing(scenario, speed, seed, instruments.snapshots,
+                             evaluation.pushgateway, feedback=instruments.feedback,
+                             renderer=llm_renderer)
+            instruments.registry.register(llm.collector)
+            extensions = (llm,)
+        self.extensions = tuple(extensions)
         self.infra = InfraSimulator(models, speed)
         self.state = {
             name: ModelState(m, {v: VersionState(tv) for v, tv in m.versions.items()})
@@ -157,6 +171,8 @@ class Simulation:
             t = min(t + step, 0.0)
             self._now_sim = t
             self._serve_traffic(t, [])
+        for ext in self.extensions:
+            ext.warm_up()
         self._last_sim = 0.0
         self._now_sim = 0.0
         self.hub.refresh()
@@ -188,6 +204,8 @@ class Simulation:
             self._last_analytics = now_mono
             self.hub.refresh()
         self.evaluation.maybe_run(self.state, active, now_sim, self.clock)
+        for ext in self.extensions:
+            ext.step(now_sim, active, self.clock)
         self.inst.snapshots.publish("simulation", self._publish(now_sim, active))
 
     # ------------------------------------------------------------------ traffic
@@ -362,6 +380,8 @@ class Simulation:
         self.infra.publish(snap, self.state, now_sim)
         if self.serving is not None:
             self.serving.publish(snap, self.state)
+        for ext in self.extensions:
+            ext.publish(snap, now_sim, self.clock)
         active_g = snap.gauge("demo_incident_active", "1 while the scheduled incident is "
                               "active.", ("scenario", "incident", "model"))
         active_set = {(inc.kind, inc.model) for inc in active}
@@ -375,8 +395,9 @@ class Simulation:
 
 
 def build(scenario_name: str, speed: float, seed: int, instruments: Instruments,
-          evaluation: EvaluationJob, serving: StackEmitter | None = None) -> Simulation:
+          evaluation: EvaluationJob, serving: StackEmitter | None = None,
+          llm_renderer=None) -> Simulation:
     from demo.models import train_all
 
     return Simulation(train_all(seed), SCENARIOS[scenario_name], speed, seed, instruments,
-                      evaluation, serving=serving)
+                      evaluation, serving=serving, llm_renderer=llm_renderer)

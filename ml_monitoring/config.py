@@ -116,6 +116,20 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
     "gpu_memory_warn": (0.85, "GPU framebuffer used: watch"),
     "gpu_memory_crit": (0.95, "GPU framebuffer used: memory pressure"),
     "gpu_idle_utilisation": (0.3, "below this GPU utilisation the spend counts as idle"),
+    # LLM serving (dashboards/llm.py, rules/llm.py)
+    "llm_ttft_slo_seconds": (1.0, "LLM time-to-first-token SLO (seconds), a TTFT histogram bucket bound"),
+    "llm_ttft_slo_target": (0.95, "share of LLM requests that must get their first token within the SLO"),
+    "llm_burn_rate_fast": (14.4, "TTFT error-budget burn rate over 1 h and 5 min: critical"),
+    "llm_burn_rate_slow": (6.0, "TTFT error-budget burn rate over 6 h and 30 min: warning"),
+    "llm_itl_p95_warn_seconds": (0.1, "inter-token latency p95 (seconds): slower than people read"),
+    "llm_error_finish_ratio_warn": (0.01, "share of LLM requests finishing with an error: warning"),
+    "llm_error_finish_ratio_crit": (0.05, "share of LLM requests finishing with an error: critical"),
+    "llm_kv_cache_usage_warn": (0.8, "share of the KV cache in use: watch"),
+    "llm_kv_cache_usage_crit": (0.95, "share of the KV cache in use: saturated"),
+    "llm_queue_waiting_max": (10, "LLM requests waiting: above this and rising, the queue grows"),
+    "llm_preemption_ratio_crit": (0.05, "preemptions per finished LLM request: burst"),
+    "llm_eval_score_min": (0.75, "LLM evaluation (judge) score below this: do not promote"),
+    "llm_guardrail_trigger_warn": (0.02, "share of evaluated LLM answers a guardrail flagged"),
 }
 
 
@@ -156,6 +170,12 @@ ALERTS: dict[str, AlertDefault] = {
     "MLRolloutErrorRegression": AlertDefault("10m"),
     "MLRolloutLatencyRegression": AlertDefault("10m"),
     "MLRolloutQualityRegression": AlertDefault("15m"),
+    "LLMTTFTErrorBudgetBurn": AlertDefault("2m", ("warning", "critical")),
+    "LLMKVCacheSaturated": AlertDefault("10m"),
+    "LLMQueueGrowing": AlertDefault("5m"),
+    "LLMErrorFinishRatioHigh": AlertDefault("5m", ("warning", "critical")),
+    "LLMPreemptionBurst": AlertDefault("5m"),
+    "LLMEvaluationScoreLow": AlertDefault("5m"),
 }
 
 # Serving stacks whose native metrics an adapter rule module turns into the contract's signals.

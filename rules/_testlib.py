@@ -33,7 +33,8 @@ ROLES.update(dict(zip(("namespace", "pod"), CONFIG.labels.pod, strict=False)))
 
 # which monitoring source a metric comes from (its selector applies to it)
 _SOURCES = [
-    (re.compile(r"^(ml_evaluation_|push_(failure_)?time_seconds)"), "evaluation"),
+    (re.compile(r"^(ml_evaluation_|ml_llm_evaluation_|ml_llm_guardrail_|push_(failure_)?time_seconds)"),
+     "evaluation"),
     (re.compile(r"^DCGM_"), "gpu"),
     (re.compile(r"^(node_(cpu|ram|gpu)_hourly_cost|container_(cpu|memory|gpu)_allocation)"), "cost"),
     (re.compile(r"^node_"), "node"),

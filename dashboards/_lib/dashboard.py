@@ -39,23 +39,24 @@ def cluster_variable() -> variables.Variable:
 SERVING_RATE_RULE = "model_version:ml_inference_requests:rate5m"
 
 
-def _listing(model: bool) -> str:
-    names = f'__name__=~"{INFO_METRIC}|{SERVING_RATE_RULE}"'
+def _listing(model: bool, info_metric: str | None = None) -> str:
+    names = (f'__name__="{info_metric}"' if info_metric
+             else f'__name__=~"{INFO_METRIC}|{SERVING_RATE_RULE}"')
     rest = sel(model=model)
     return "{" + ", ".join(p for p in (names, rest[1:-1] if rest else "") if p) + "}"
 
 
-def model_variable() -> variables.Variable:
+def model_variable(info_metric: str | None = None) -> variables.Variable:
     return variables.label_values(
-        "model", M, _listing(model=False), "Model",
+        "model", M, _listing(False, info_metric), "Model",
         "Models to show: from the model info metric of the live fleet, or from the serving "
         "stack's request rate (docs/stacks/).",
     )
 
 
-def version_variable() -> variables.Variable:
+def version_variable(info_metric: str | None = None) -> variables.Variable:
     return variables.label_values(
-        "version", V, _listing(model=True), "Version",
+        "version", V, _listing(True, info_metric), "Version",
         "Model versions to show (of the selected models); \"unknown\" for serving stacks "
         "without model versions.",
     )
@@ -90,14 +91,16 @@ def ml_dashboard(
     extra_variables: Sequence[variables.Variable] = (),
     with_version: bool = True,
     time_from: str = "now-6h",
+    info_metric: str | None = None,
 ) -> Dashboard:
     """One ML monitoring dashboard following the conventions in docs/dashboards.md."""
     if not AREA_RE.fullmatch(area) or area in BASE_TAGS:
         raise ValueError(f"{uid}: area {area!r} must be a lower-case tag (letters, digits, -) "
                          f"other than {', '.join(BASE_TAGS)}")
-    templating = [variables.datasource(), cluster_variable(), model_variable()]
+    # info_metric: a series only this dashboard's kind of model has (e.g. the LLMs' request rate)
+    templating = [variables.datasource(), cluster_variable(), model_variable(info_metric)]
     if with_version:
-        templating.append(version_variable())
+        templating.append(version_variable(info_metric))
     templating.extend(extra_variables)
     return Dashboard(
         title=title,

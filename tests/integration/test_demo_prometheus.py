@@ -13,6 +13,7 @@ from demo.contract import (
     exposition_families,
     load_contract,
 )
+from demo.llm import LLM_MODELS
 from demo.scenario import SCENARIOS
 from tests import promharness as harness
 from tests.promharness import DEMO_JOB, NODE_JOB, require_binary, run_stack
@@ -204,7 +205,8 @@ def test_documented_promql_returns_data_for_every_model(prometheus_demo, repo_ro
     text = (repo_root / "docs" / "metrics.md").read_text()
     blocks = re.findall(r"```promql\n(.*?)```", text, flags=re.S)
     assert len(blocks) >= 2
+    models = {"cancer-screening", "wine-cultivar", *LLM_MODELS}  # LLM pods cost money too
     for expr in blocks:
-        result = prometheus_demo.wait_for(expr, predicate=lambda r: len(r) == 2)
-        assert {r["metric"]["model"] for r in result} == {"cancer-screening", "wine-cultivar"}
+        result = prometheus_demo.wait_for(expr, predicate=lambda r: len(r) == len(models))
+        assert {r["metric"]["model"] for r in result} == models
         assert all(float(r["value"][1]) > 0 for r in result), (expr, result)

@@ -42,6 +42,7 @@ AREAS = {
     "ml-versions": "versions",
     "ml-fairness": "fairness",
     "ml-feedback": "feedback",
+    "ml-llm": "llm",
 }
 BASE_TAGS = {"ml-monitoring", "managed-by-grafana-sync"}
 
@@ -183,7 +184,8 @@ def test_variables_datasource_first_then_label_values(uid: str) -> None:
     for var in rest:
         assert var["type"] == "query"
         assert var["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
-        assert re.fullmatch(r"label_values\((\w+)?(\{.*\})?, \w+\)", var["query"]), var["query"]
+        # metric names may hold colons (recording rules, e.g. the LLM dashboard's)
+        assert re.fullmatch(r"label_values\(([\w:]+)?(\{.*\})?, \w+\)", var["query"]), var["query"]
         assert var["multi"] and var["includeAll"] and var["refresh"] == 2
         assert var["current"]["value"] == ["$__all"]
 

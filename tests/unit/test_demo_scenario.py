@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from demo.llm import LLM_MODELS
 from demo.scenario import INCIDENT_KINDS, INITIAL_ROUTING, SCENARIOS, routing
 
 MODELS = set(INITIAL_ROUTING)
+INCIDENT_MODELS = MODELS | set(LLM_MODELS)
 
 
 @pytest.mark.parametrize("name", ["default", "ci"])
@@ -19,7 +21,7 @@ def test_every_incident_kind_is_scheduled(name):
 def test_incidents_are_well_formed(scenario):
     seen = set()
     for inc in scenario.incidents:
-        assert inc.model in MODELS
+        assert inc.model in INCIDENT_MODELS
         assert (inc.kind, inc.model) not in seen  # demo_incident_active labels are unique
         seen.add((inc.kind, inc.model))
         assert inc.start >= 0 and (inc.end is None or inc.end > inc.start)

@@ -21,7 +21,9 @@ _GROUPS = [g for f in RULE_FILES for g in yaml.safe_load(f.read_text())["groups"
 # the recording rule groups (every compiled rule file: stack adapters, roll-ups, ...) and alerts
 RECORDING = {"groups": [g for g in _GROUPS if all("record" in r for r in g["rules"])]}
 ALERTS = {"groups": [g for g in _GROUPS if all("alert" in r for r in g["rules"])]}
-ALERT_TESTS = yaml.safe_load((REPO / "prometheus" / "tests" / "alerts_test.yml").read_text())
+# promtool test cases of every compiled test file (alerts_test.yml, llm_test.yml, ...)
+ALERT_TESTS = {"tests": [case for f in sorted((REPO / "prometheus" / "tests").glob("*_test.yml"))
+                         for case in yaml.safe_load(f.read_text()).get("tests", [])]}
 ALERTMANAGER = yaml.safe_load((REPO / "prometheus" / "alertmanager.yml").read_text())
 RUNBOOKS = (REPO / "docs" / "runbooks.md").read_text()
 RUNBOOK_BASE = "https://github.com/your-org/ml-grafana-monitoring/blob/main/docs/runbooks.md"

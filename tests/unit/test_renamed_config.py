@@ -163,7 +163,7 @@ def test_promtool_accepts_the_renamed_rules(renamed: Path) -> None:
 def test_promtool_tests_follow_the_renamed_config(renamed: Path) -> None:
     """The generated unit tests use the new names and thresholds, and pass against the new rules."""
     tests = sorted(p.name for p in (renamed / "tests").glob("*_test.yml"))
-    assert tests == ["alerts_test.yml", "recording_test.yml"]
+    assert tests == ["alerts_test.yml", "llm_test.yml", "recording_test.yml"]
     text = (renamed / "tests" / "alerts_test.yml").read_text()
     assert 'model_name="churn"' in text and 'job="model-serving"' in text
     assert 'model="churn"' not in text and 'job="ml-model"' not in text
@@ -171,7 +171,7 @@ def test_promtool_tests_follow_the_renamed_config(renamed: Path) -> None:
     proc = subprocess.run([promtool(), "test", "rules", *tests], capture_output=True, text=True,
                           timeout=120, cwd=renamed / "tests")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.count("SUCCESS") == 2
+    assert proc.stdout.count("SUCCESS") == 3
 
 
 @pytest.mark.integration

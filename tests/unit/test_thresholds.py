@@ -62,6 +62,18 @@ SHOWN_BY = {
     ("MLFeedbackPositiveShareLow", "warning"): [("ml-feedback", "Positive feedback share now", "orange"),
                                                 ("ml-feedback", "Positive feedback share over time",
                                                  "orange")],
+    ("LLMTTFTErrorBudgetBurn", "critical"): [("ml-llm", "Error budget burn rate", "red")],
+    ("LLMTTFTErrorBudgetBurn", "warning"): [("ml-llm", "Error budget burn rate", "orange")],
+    ("LLMKVCacheSaturated", "warning"): [("ml-llm", "KV cache usage", "red"),
+                                         ("ml-llm", "KV cache in use", "red"),
+                                         ("ml-overview", "LLM KV cache in use", "red")],
+    ("LLMQueueGrowing", "warning"): [("ml-llm", "Scheduler state", "red")],
+    ("LLMErrorFinishRatioHigh", "warning"): [("ml-llm", "Error-finish ratio", "orange"),
+                                             ("ml-overview", "LLM error-finish ratio", "orange")],
+    ("LLMErrorFinishRatioHigh", "critical"): [("ml-llm", "Error-finish ratio", "red"),
+                                              ("ml-overview", "LLM error-finish ratio", "red")],
+    ("LLMPreemptionBurst", "warning"): [("ml-llm", "Preemptions per request", "red")],
+    ("LLMEvaluationScoreLow", "warning"): [("ml-llm", "Evaluation scores", "orange")],
 }
 # Alerts judged against another series (a canary against its production version, feedback
 # against its own 6h level) or an identity that vanished: no panel threshold shows them.
