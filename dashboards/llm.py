@@ -179,11 +179,11 @@ dashboard = ml_dashboard(
             heatmap("Prompt length", "Distribution of prompt lengths (tokens) over time, all "
                     "selected versions. Bad: a shift to longer prompts — prefill time, TTFT "
                     "and KV cache use grow with it.",
-                    q(f"sum by (le) ({PROMPT_LENGTH}{sel(version=True)})"), unit="short"),
+                    q(f"sum by ({by('le')}) ({PROMPT_LENGTH}{sel(version=True)})"), unit="short"),
             heatmap("Generation length", "Distribution of generated tokens per request over "
                     "time. Bad: a pile-up at max_tokens (answers cut off) or a collapse to "
                     "very short answers (refusals, errors).",
-                    q(f"sum by (le) ({GENERATION_LENGTH}{sel(version=True)})"), unit="short"),
+                    q(f"sum by ({by('le')}) ({GENERATION_LENGTH}{sel(version=True)})"), unit="short"),
         ),
         section(
             "TTFT SLO and error budget",
