@@ -40,7 +40,11 @@ pytestmark = pytest.mark.integration
 FAST = ("triton",)
 WARM_UP_SIM_SECONDS = 20 * 60
 MV = "model_version:ml_inference"
-RATE_TOL, MEAN_TOL, P95_TOL, RATIO_TOL = 0.02, 0.02, 0.05, 0.005
+# Error ratio: absolute. At the demo's ~1 request/s per version a 5-minute window holds a few
+# hundred requests, and the native and truth counters come from separate scrapes (KServe's
+# queue-proxy and MLServer are extra targets), so their windows differ by up to a scrape or two:
+# 0.01 absorbs that and still catches a wrong numerator (errors vs 4xx) or denominator.
+RATE_TOL, MEAN_TOL, P95_TOL, RATIO_TOL = 0.02, 0.02, 0.05, 0.01
 
 
 def _param(stack: str):
@@ -85,9 +89,10 @@ def test_adapter_signals_match_what_the_demo_served(stack_prometheus):
     failed = 'status="error"'
     errors = f"sum by (model, version) ({truth('demo_truth_requests_total', failed)})"
     # The rules' last evaluation time: truth is read at that instant and one scrape before it
-    # (a scrape still in flight when the rule ran, 1 s interval, is not in the rule's input).
+    # (a scrape still in flight when the rule ran, 1 s interval, is not in the rule's input; on a
+    # loaded machine a scrape can land a second later still).
     at = max(float(r["value"][1]) for r in prom.query(f"timestamp({MV}_requests:rate5m)"))
-    instants = (at, at - 1.0)
+    instants = (at, at - 1.0, at - 2.0)
 
     def adapter(record: str) -> dict:
         return _by_mv(prom.query(f"{MV}_{record}", at=at))
