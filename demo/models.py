@@ -76,7 +76,7 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
         requests_per_second=4.0,
         versions=(
             VersionSpec("v1", "LogisticRegression", True, 0.015),
-            VersionSpec("v2", "GradientBoostingClassifier", False, 0.030),
+            VersionSpec("v2", "GradientBoostingClassifier", True, 0.016),
         ),
         node="gpu-node-2",
         budget_usd_per_hour=2.5,

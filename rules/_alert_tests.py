@@ -11,6 +11,8 @@ config the values are the hand-worked ones of the comments.
 
 from __future__ import annotations
 
+import re
+
 from _rulelib import CONFIG, num, pct, seconds, t
 from _testlib import exp_labels, humanize_duration, humanize_percentage, job, minutes, series
 
@@ -66,32 +68,92 @@ def _levels(name: str, warn: float, crit: float) -> list[str]:
 
 
 def target_down() -> dict:
+    """demo:8000 (serving churn) dies at 10m: the alert names its last known model. demo:8002 was
+    never seen exporting ml_model_info: it still fires, without a model. demo:8001 is up."""
     name = "MLModelTargetDown"
     j = job(SERVING)
     (sev,) = CONFIG.alert(name).severities
-    return _case(name, [(series("up", job=SERVING, instance="demo:8000"), "0x{n}"),
-                        (series("up", job=SERVING, instance="demo:8001"), "1x{n}")], [
+    info = {"job": SERVING, "version": "v1", "approved": "true"}
+    why = ": the model service is down or unreachable, and every other ML alert for it is blind."
+    return _case(name, [
+        (series("up", job=SERVING, instance="demo:8000"), "1x9 0x{n}"),
+        (series("ml_model_info", **info, instance="demo:8000", model="churn"), "1x9"),
+        (series("up", job=SERVING, instance="demo:8001"), "1x{n}"),
+        (series("ml_model_info", **info, instance="demo:8001", model="fraud"), "1x{n}"),
+        (series("up", job=SERVING, instance="demo:8002"), "1x9 0x{n}"),
+    ], [
         _alert(name, sev, "Model service target demo:8000 is down",
-               f"Prometheus has failed to scrape demo:8000 (job {j}) for {_human_for(name)}: the model "
-               "service is down or unreachable, and every other ML alert for it is blind.",
-               job=SERVING, instance="demo:8000"),
-    ])
+               f"Prometheus has failed to scrape demo:8000 (job {j}, model churn) for "
+               f"{_human_for(name)}{why}", job=SERVING, instance="demo:8000", model="churn"),
+        _alert(name, sev, "Model service target demo:8002 is down",
+               f"Prometheus has failed to scrape demo:8002 (job {j}) for {_human_for(name)}{why}",
+               job=SERVING, instance="demo:8002"),
+    ], start=10)
 
 
-def error_ratio() -> dict:
-    """v1 fails at twice the critical ratio (both levels), v2 between warning and critical."""
+def job_absent() -> list[dict]:
+    """No target of the model service's job is discovered (another job's is): fires; when one is
+    discovered, even down, it stays silent (MLModelTargetDown covers that)."""
+    name = "MLModelJobAbsent"
+    (sev,) = CONFIG.alert(name).severities
+    selector = CONFIG.selectors.of("serving")
+    target = "{" + selector + "}" if selector else '{job="ml-model"}'
+    other = {"series": 'up{job="pushgateway", instance="pg:9091"}', "values": "1x20"}
+    # absent() labels its output with the selector's equality matchers only
+    equal = dict(re.findall(r'(\w+)\s*=(?!~)\s*"([^"]*)"', target))
+    shown = f" (job {equal['job']})" if "job" in equal else ""
+    labels = {k: (SERVING if k == "job" else v) for k, v in equal.items()}
+    fired = _case(name, [], [_alert(
+        name, sev, f"No model service target is discovered{shown}",
+        f"Prometheus has no scrape target matching {target} {shown[1:] + ' ' if shown else ''}for "
+        f"{_human_for(name)}: the model service was removed from service discovery (or its scrape job "
+        "renamed), so no ML alert can fire for it.", **labels)])
+    fired["input_series"] = [other]
+    quiet = _case(name, [(series("up", job=SERVING, instance="demo:8000"), "0x{n}")], [])
+    quiet["input_series"].append(other)
+    return [fired, quiet]
+
+
+def stopped_reporting() -> dict:
+    """churn's ml_model_info ends at 10m (absent from 15m, the 5m lookback): fires `for` later;
+    fraud keeps reporting."""
+    name = "MLModelStoppedReporting"
+    info = {"job": SERVING, "version": "v1", "approved": "true", "instance": "demo:8000"}
+    return _case(name, [
+        (series("ml_model_info", **info, model="churn"), "1x10"),
+        (series("ml_model_info", **info, model="fraud"), "1x{n}"),
+    ], [_alert(name, CONFIG.alert(name).severities[0], "churn stopped reporting",
+               f"Model churn (job {job(SERVING)}) exported ml_model_info within the last 1 day but has "
+               f"not for {_human_for(name)}: its service died, was removed from discovery, or no longer "
+               "serves it. Silence it if the model was retired on purpose.",
+               job=SERVING, model="churn")], start=15)
+
+
+def error_ratio() -> list[dict]:
+    """v1 fails at twice the critical ratio (both levels), v2 between warning and critical. Quiet:
+    fraud v1 (no errors), fraud v2 at 0.8 of the warning ratio (the healthy demo's 0.8 % with the
+    defaults), and the low-traffic canary churn v3 at twice the warning ratio of 10 requests/min
+    (defaults): 600 requests an hour cannot tell 2 % from 1 % (its 1h ratio must clear the
+    threshold by `ratio_noise_z` standard errors)."""
     name = "MLErrorRatioHigh"
     warn, crit = t("error_ratio_warn"), t("error_ratio_crit")
     per_min = 1000
     bad = min(round(2 * crit * per_min), per_min)
     mid = round((warn + crit) / 2 * per_min)
     inputs = []
-    for model, version, errors in (("churn", "v1", bad), ("churn", "v2", mid), ("fraud", "v1", 0)):
+    # the low-traffic canary: few enough requests that twice the warning ratio is within
+    # `ratio_noise_z` standard errors (10 a minute with the defaults)
+    z = t("ratio_noise_z")
+    low = int(z * z * (1 - warn) / (60 * 1.21 * warn))
+    rows = (("churn", "v1", per_min, bad), ("churn", "v2", per_min, mid), ("fraud", "v1", per_min, 0),
+            ("fraud", "v2", per_min, round(0.8 * warn * per_min, 3)),
+            *((("churn", "v3", low, round(2 * warn * low, 4)),) if low else ()))
+    for model, version, total, errors in rows:
         inputs += [
             (series("ml_inference_requests_total", job=SERVING, model=model, version=version,
-                    status="success"), f"0+{per_min - errors}x{{n}}"),
+                    status="success"), f"0+{num(total - errors)}x{{n}}"),
             (series("ml_inference_requests_total", job=SERVING, model=model, version=version,
-                    status="error"), f"0+{errors}x{{n}}" if errors else "0x{n}"),
+                    status="error"), f"0+{num(errors)}x{{n}}" if errors else "0x{n}"),
         ]
     fired = []
     for version, errors in (("v1", bad), ("v2", mid)):
@@ -102,9 +164,46 @@ def error_ratio() -> dict:
                 fired.append(_alert(
                     name, severity, f"churn {version}: {shown} of requests fail",
                     f"{shown} of inference requests to model churn version {version} failed over the "
-                    f"last 5 minutes ({severity} above {pct(threshold)}).",
+                    f"last 5 minutes ({severity} above {pct(threshold)}, confirmed over the last 1 hour).",
                     job=SERVING, model="churn", version=version))
-    return _case(name, inputs, fired, start=1)
+    return [_case(name, inputs, fired, start=1), dead_target_error_ratio()]
+
+
+def dead_target_error_ratio() -> dict:
+    """churn v1 fails 10 % of requests, then its target dies at 20m (series end, up 0): the
+    error-ratio alert resolves once the 5m window empties (the 1h window alone keeps nothing
+    firing) and MLModelTargetDown, carrying model churn, takes over."""
+    base = {"job": SERVING, "model": "churn", "version": "v1"}
+    inputs = [
+        (series("up", job=SERVING, instance="demo:8000"), "1x19 0x20"),
+        (series("ml_model_info", **base, instance="demo:8000", approved="true"), "1x19"),
+        (series("ml_inference_requests_total", **base, instance="demo:8000", status="success"),
+         "0+900x19"),
+        (series("ml_inference_requests_total", **base, instance="demo:8000", status="error"),
+         "0+100x19"),
+    ]
+    warn, crit = t("error_ratio_warn"), t("error_ratio_crit")
+    firing = [_alert("MLErrorRatioHigh", severity, "churn v1: 10% of requests fail",
+                     f"10% of inference requests to model churn version v1 failed over the last 5 "
+                     f"minutes ({severity} above {pct(x)}, confirmed over the last 1 hour).",
+                     job=SERVING, model="churn", version="v1")
+              for severity, x in (("warning", warn), ("critical", crit))
+              if 0.1 > x and severity in CONFIG.alert("MLErrorRatioHigh").severities]
+    return {
+        "interval": "1m",
+        "input_series": [{"series": s, "values": v} for s, v in inputs],
+        "alert_rule_test": [
+            {"eval_time": "19m", "alertname": "MLErrorRatioHigh", "exp_alerts": firing},
+            {"eval_time": "19m", "alertname": "MLModelTargetDown", "exp_alerts": []},
+            {"eval_time": "30m", "alertname": "MLErrorRatioHigh", "exp_alerts": []},
+            {"eval_time": "30m", "alertname": "MLModelTargetDown", "exp_alerts": [_alert(
+                "MLModelTargetDown", "critical", "Model service target demo:8000 is down",
+                f"Prometheus has failed to scrape demo:8000 (job {job(SERVING)}, model churn) for "
+                f"{_human_for('MLModelTargetDown')}: the model service is down or unreachable, and "
+                "every other ML alert for it is blind.", job=SERVING, instance="demo:8000",
+                model="churn")]},
+        ],
+    }
 
 
 def latency() -> dict:
@@ -446,8 +545,105 @@ def unapproved() -> dict:
                job=SERVING, model="churn", version="v2")], start=1)
 
 
+# --- feedback and rollouts ----------------------------------------------------------------------
+
+
+def feedback() -> list[dict]:
+    """Volume: churn gets 10 feedback events per 100 predictions a minute for an hour, then 1 (a
+    broken widget): the 10m ratio falls under half its 6h level at about 67m. fraud stays at 10.
+    Positive share: churn v1 50 % positive (fires), fraud v1 90 % (quiet), churn v2 20 % positive
+    but only 15 events in 15 minutes (too few to judge)."""
+    cases = []
+    name = "MLFeedbackVolumeDrop"
+    drop = t("feedback_volume_drop")
+    if _on(name):
+        cases.append({"interval": "1m", "input_series": [{"series": s, "values": v} for s, v in (
+            (series("ml_predictions_total", job=SERVING, model="churn", version="v1"), "0+100x120"),
+            (series("ml_feedback_total", job=SERVING, model="churn", version="v1", feedback="positive"),
+             "0+10x60 600+1x60"),
+            (series("ml_predictions_total", job=SERVING, model="fraud", version="v1"), "0+100x120"),
+            (series("ml_feedback_total", job=SERVING, model="fraud", version="v1", feedback="positive"),
+             "0+10x120"),
+        )], "alert_rule_test": [
+            {"eval_time": "60m", "alertname": name, "exp_alerts": []},
+            {"eval_time": f"{64 + _for(name)}m", "alertname": name, "exp_alerts": []},
+            {"eval_time": f"{70 + _for(name) + 5}m", "alertname": name, "exp_alerts": [_alert(
+                name, CONFIG.alert(name).severities[0], "churn: user feedback dropped",
+                "Model churn receives 0.0100 feedback events per prediction over 10 minutes, under "
+                f"{pct(drop)} of its 6-hour level, for {_human_for(name)}: the feedback widget or "
+                "pipeline is probably broken.", job=SERVING, model="churn")]},
+        ]})
+    name = "MLFeedbackPositiveShareLow"
+    if _on(name):
+        low = t("feedback_positive_crit")
+        inputs = []
+        for model, version, pos, neg in (("churn", "v1", 5, 5), ("fraud", "v1", 9, 1),
+                                         ("churn", "v2", 0.2, 0.8)):
+            for kind, per_min in (("positive", pos), ("negative", neg)):
+                inputs.append((series("ml_feedback_total", job=SERVING, model=model, version=version,
+                                      feedback=kind), f"0+{num(per_min)}x{{n}}"))
+        cases.append(_case(name, inputs, [_alert(
+            name, CONFIG.alert(name).severities[0], "churn v1: 50% of feedback is positive",
+            f"Only 50% of the user feedback on model churn version v1 over 15 minutes is positive (bad "
+            f"below {pct(low)}), for {_human_for(name)}.", job=SERVING, model="churn", version="v1")]
+            if 0.5 < low else [], start=2))
+    return cases
+
+
+def rollout() -> list[dict]:
+    """churn: canary v2 fails 3 % (production v1 0.5 %), has p95 98.75ms (v1 48.75ms) and
+    accuracy 0.90 (v1 0.95): each rollout alert fires for churn v2. fraud's canary v2 is as
+    good as its production v1 (0.8 % errors: under the warning ratio; same latency; accuracy
+    0.01 lower): quiet."""
+    def info(model: str, version: str, stage: str) -> tuple[str, str]:
+        return (series("ml_model_info", job=SERVING, model=model, version=version, stage=stage,
+                       approved="true"), "1x{n}")
+
+    inputs = [info("churn", "v1", "production"), info("churn", "v2", "canary"),
+              info("fraud", "v1", "production"), info("fraud", "v2", "canary")]
+    rows = {("churn", "v1"): (1000, 5, 1, 0.95), ("churn", "v2"): (200, 6, 3, 0.90),
+            ("fraud", "v1"): (1000, 5, 1, 0.95), ("fraud", "v2"): (200, 1.6, 1, 0.94)}
+    bounds = ("0.025", "0.05", "0.075", "0.1", "+Inf")
+    for (model, version), (total, errors, first, accuracy) in rows.items():
+        labels = {"job": SERVING, "model": model, "version": version}
+        inputs += [
+            (series("ml_inference_requests_total", **labels, status="success"),
+             f"0+{num(total - errors)}x{{n}}"),
+            (series("ml_inference_requests_total", **labels, status="error"), f"0+{num(errors)}x{{n}}"),
+            (series("ml_model_quality_ratio", **labels, metric="accuracy"), f"{accuracy}x{{n}}"),
+            *[(series("ml_inference_duration_seconds_bucket", **labels, le=le),
+               "0+60x{n}" if i >= first else "0x{n}") for i, le in enumerate(bounds)],
+        ]
+    churn = {"job": SERVING, "model": "churn", "version": "v2"}
+    err, lat, qdrop = t("rollout_error_factor"), t("rollout_latency_factor"), t("quality_drop_warn")
+    expected = {
+        "MLRolloutErrorRegression": (
+            0.03 > max(err * 0.005, t("error_ratio_warn")),
+            "churn v2 (canary) fails more than production",
+            "Canary version v2 of model churn fails 3% of its requests over the last 1 hour, more than "
+            f"{'twice' if err == 2 else num(err) + ' times'} the production version's ratio and above "
+            f"{pct(t('error_ratio_warn'))}: stop or roll back the rollout.", {}),
+        "MLRolloutLatencyRegression": (
+            0.09875 > lat * 0.04875, "churn v2 (canary) is slower than production",
+            f"The p95 latency of canary version v2 of model churn is 98.75ms, more than "
+            f"{'twice' if lat == 2 else num(lat) + ' times'} the production version's, for "
+            f"{_human_for('MLRolloutLatencyRegression')}.", {}),
+        "MLRolloutQualityRegression": (
+            0.90 < 0.95 - qdrop and not 0.94 < 0.95 - qdrop,
+            "churn v2 (canary): accuracy below production",
+            f"Online accuracy of canary version v2 of model churn is 0.900, more than {num(qdrop)} below "
+            f"the production version's, for {_human_for('MLRolloutQualityRegression')}.",
+            {"metric": "accuracy"}),
+    }
+    return [_case(name, inputs, [_alert(name, CONFIG.alert(name).severities[0], summary, description,
+                                        **churn, **extra)] if fires else [],
+                  start=0 if extra else 1)  # quality is a gauge: true from 0m, rates from 1m
+            for name, (fires, summary, description, extra) in expected.items() if _on(name)]
+
+
 _SINGLE = {
-    "MLModelTargetDown": target_down, "MLErrorRatioHigh": error_ratio, "MLLatencySLOBreach": latency,
+    "MLModelTargetDown": target_down, "MLModelStoppedReporting": stopped_reporting,
+    "MLLatencySLOBreach": latency,
     "MLNoPredictions": no_predictions, "MLWorkersSaturated": workers,
     "MLModelQualityBelowBaseline": quality, "MLConceptDrift": concept_drift,
     "MLFeatureDrift": feature_drift, "MLDataDriftWidespread": drift_widespread,
@@ -458,6 +654,10 @@ _SINGLE = {
 }
 
 
+_MULTI = {"MLErrorRatioHigh": error_ratio, "MLModelJobAbsent": job_absent}
+
+
 def cases() -> list[dict]:
     out = [make() for name, make in _SINGLE.items() if _on(name)]
-    return out + gpu() + fairness()
+    out += [case for name, make in _MULTI.items() if _on(name) for case in make()]
+    return out + gpu() + fairness() + feedback() + rollout()

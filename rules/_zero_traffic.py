@@ -31,7 +31,8 @@ GUARDED = [
     "instance_gpu:dcgm_framebuffer_used:ratio",
 ]
 SILENT = ["MLErrorRatioHigh", "MLLatencySLOBreach", "MLWorkersSaturated", "MLAuditLogGap",
-          "MLCostOverBudget", "MLGPUMemoryPressure", "MLGPUSaturated"]
+          "MLCostOverBudget", "MLGPUMemoryPressure", "MLGPUSaturated", "MLFeedbackVolumeDrop",
+          "MLFeedbackPositiveShareLow", "MLRolloutErrorRegression", "MLModelStoppedReporting"]
 RECORDED = '{__name__=~".+:.+"}'
 
 
@@ -40,6 +41,7 @@ def _inputs() -> list[dict]:
         *[series("ml_inference_requests_total", **IDLE, status=s) for s in ("success", "error")],
         series("ml_predictions_total", **IDLE),
         series("ml_predictions_logged_total", **IDLE),
+        *[series("ml_feedback_total", **IDLE, feedback=f) for f in ("positive", "negative")],
         *[series("ml_inference_duration_seconds_bucket", **IDLE, le=le) for le in ("0.1", "+Inf")],
         series("ml_inference_duration_seconds_sum", **IDLE),
         series("ml_inference_duration_seconds_count", **IDLE),

@@ -13,9 +13,11 @@ from _rulelib import (
     CONFIG,
     MODEL,
     VERSION,
+    M,
     alert,
     by,
     divide,
+    human_duration,
     lbl,
     num,
     on,
@@ -30,18 +32,73 @@ P95 = "model_version:ml_inference_duration_seconds:p95_rate5m"
 MV = f"{MODEL} {VERSION}"
 PSI = sel('method="psi"')
 UNAPPROVED = sel('approved="false"')
+LOOKBACK = "1d"  # how far back a dead target's or vanished model's identity is remembered
+LONG = "1h"  # the long window of the burn-rate style error-ratio alert
+LONG_SECONDS = 3600
+REQS = "model_version:ml_inference_requests:rate5m"
+ERRS = "model_version:ml_inference_request_errors:rate5m"
+STAGE_KEYS = on("job", version=True)
+
+
+def long_ratio() -> str:
+    """The error ratio over LONG, from the stack adapters' recorded 5m rates (stack-agnostic)."""
+    return divide(f"avg_over_time({ERRS}[{LONG}])", f"avg_over_time({REQS}[{LONG}])").strip()
+
+
+def _error_ratio(x: float) -> str:
+    """Burn-rate style: the 5m ratio (fast to resolve) and the 1h ratio (the evidence) above `x`;
+    the 1h ratio must clear `x` by `ratio_noise_z` binomial standard errors of the 1h request count,
+    and at least `ratio_min_requests` requests: low-traffic canaries and the healthy baseline's
+    sampling noise stay quiet."""
+    z, nmin = t("ratio_noise_z"), t("ratio_min_requests")
+    n = f"(avg_over_time({REQS}[{LONG}]) * {LONG_SECONDS})"
+    return (f"{ERRORS} > {num(x)}\n"
+            f"and\n  {long_ratio()}\n  > {num(x)} + {num(z)} * sqrt({num(round(x * (1 - x), 6))} / {n})\n"
+            f"and {n} >= {num(nmin)}\n")
 
 
 def _target_down() -> list[dict]:
     # The serving selector picks the model service's targets; without one, its scrape job.
     target = sel() or '{job="ml-model"}'
-    return alert(
-        "MLModelTargetDown", f"up{target} == 0",
+    down = f"up{target} == 0"
+    # A dead target's series are gone, so its model comes from the last ml_model_info it exported
+    # (up to a day back): the alert carries `model` and inhibits that model's serving alerts
+    # (prometheus/alertmanager.yml). A target never seen exporting ml_model_info still fires,
+    # without `model` (the `or`).
+    info = f"max {by('job', 'instance')} (last_over_time(ml_model_info{sel()}[{LOOKBACK}]))"
+    where = on("job", "instance", model=False)
+    rules = alert(
+        "MLModelTargetDown",
+        f"(\n  {info}\n    and {where} ({down})\n)\nor {where} ({down})\n",
         summary="Model service target {{ $labels.instance }} is down",
-        description=("Prometheus has failed to scrape {{ $labels.instance }} (job {{ $labels.job }}) "
+        description=("Prometheus has failed to scrape {{ $labels.instance }} (job {{ $labels.job }}"
+                     f"{{{{ if $labels.{M} }}}}, model {MODEL}{{{{ end }}}}) "
                      "for {for}: the model service is down or unreachable, and every other ML alert "
                      "for it is blind."),
     )
+    # Per job: the service vanished from service discovery (no `up` series at all: nothing to be
+    # down). absent() keeps the selector's equality matchers as labels.
+    rules += alert(
+        "MLModelJobAbsent", f"absent(up{target})",
+        summary="No model service target is discovered{{ if $labels.job }} (job {{ $labels.job }}){{ end }}",
+        description=(f"Prometheus has no scrape target matching {target} "
+                     "{{ if $labels.job }}(job {{ $labels.job }}) {{ end }}for {for}: the model "
+                     "service was removed from service discovery (or its scrape job renamed), so "
+                     "no ML alert can fire for it."),
+    )
+    # Per model: seen in the last day, not reporting now (its target died, was removed, or stopped
+    # exporting this model). A deliberately retired model stays in this alert for a day.
+    rules += alert(
+        "MLModelStoppedReporting",
+        f"max {by('job')} (last_over_time(ml_model_info{sel()}[{LOOKBACK}]))\n"
+        f"  unless {on()} ml_model_info{sel()}\n",
+        summary=f"{MODEL} stopped reporting",
+        description=(f"Model {MODEL} (job {{{{ $labels.job }}}}) exported ml_model_info within the "
+                     f"last {human_duration(LOOKBACK)} but has not for {{for}}: its service died, "
+                     "was removed from discovery, or no longer serves it. Silence it if the model "
+                     "was retired on purpose."),
+    )
+    return rules
 
 
 def times(factor: float) -> str:
@@ -59,10 +116,11 @@ def _two_level(name: str, expr_of, warn: str, crit: str, summary: str, describe)
 def _serving() -> list[dict]:
     rules = _target_down()
     rules += _two_level(
-        "MLErrorRatioHigh", lambda x: f"{ERRORS} > {num(x)}", "error_ratio_warn", "error_ratio_crit",
+        "MLErrorRatioHigh", _error_ratio, "error_ratio_warn", "error_ratio_crit",
         f"{MV}: {{{{ $value | humanizePercentage }}}} of requests fail",
         lambda sev, x: (f"{{{{ $value | humanizePercentage }}}} of inference requests to model {MODEL} "
-                        f"version {VERSION} failed over the last 5 minutes ({sev} above {pct(x)})."))
+                        f"version {VERSION} failed over the last 5 minutes ({sev} above {pct(x)}, confirmed "
+                        f"over the last {human_duration(LONG)})."))
     rules += _two_level(
         "MLLatencySLOBreach", lambda x: f"{P95} > {num(x)}", "latency_p95_warn_seconds",
         "latency_p95_crit_seconds",
@@ -232,6 +290,78 @@ def _compliance() -> list[dict]:
     ]
 
 
+def _feedback() -> list[dict]:
+    positive = 'feedback="positive"'
+    fb, pos = f"ml_feedback_total{sel()}", f"ml_feedback_total{sel(positive)}"
+    preds = f"ml_predictions_total{sel()}"
+    jm, jmv = by("job"), by("job", version=True)
+    drop, nmin, low = t("feedback_volume_drop"), t("feedback_min_events"), t("feedback_positive_crit")
+
+    def per_prediction(window: str) -> str:
+        return divide(f"sum {jm} (rate({fb}[{window}]))",
+                      f"sum {jm} (rate({preds}[{window}]))").strip()
+
+    return [
+        # Feedback per prediction over 10m (traffic changes cancel out) fell below a share of its 6h
+        # level: the feedback widget or pipeline broke. Judged only with enough feedback in 6h.
+        *alert("MLFeedbackVolumeDrop",
+               f"(\n  {per_prediction('10m')}\n)\n< {num(drop)} * (\n  {per_prediction('6h')}\n)\n"
+               f"and sum {jm} (increase({fb}[6h])) >= {num(nmin)}\n",
+               summary=f"{MODEL}: user feedback dropped",
+               description=(f"Model {MODEL} receives {{{{ $value | printf \"%.4f\" }}}} feedback "
+                            f"events per prediction over 10 minutes, under {pct(drop)} of its 6-hour "
+                            "level, for {for}: the feedback widget or pipeline is probably broken.")),
+        *alert("MLFeedbackPositiveShareLow",
+               divide(f"sum {jmv} (rate({pos}[15m]))", f"sum {jmv} (rate({fb}[15m]))")
+               + f"< {num(low)}\nand sum {jmv} (increase({fb}[15m])) >= {num(nmin)}\n",
+               summary=f"{MV}: {{{{ $value | humanizePercentage }}}} of feedback is positive",
+               description=(f"Only {{{{ $value | humanizePercentage }}}} of the user feedback on model "
+                            f"{MODEL} version {VERSION} over 15 minutes is positive (bad below "
+                            f"{pct(low)}), for {{for}}.")),
+    ]
+
+
+def _stage(expr: str, stage: str) -> str:
+    matcher = f'stage="{stage}"'
+    return f"({expr} and {STAGE_KEYS} ml_model_info{sel(matcher)})"
+
+
+def _rollout() -> list[dict]:
+    """A canary worse than the production version it replaces, while it takes traffic."""
+    jm = by("job")
+    match = f"{on('job')} group_left()"
+    lat, err = t("rollout_latency_factor"), t("rollout_error_factor")
+    warn, nmin, qdrop = t("error_ratio_warn"), t("ratio_min_requests"), t("quality_drop_warn")
+    n = f"(avg_over_time({REQS}[{LONG}]) * {LONG_SECONDS})"
+    canary_err = _stage(long_ratio(), "canary")
+    prod_err = f"max {jm} {_stage(long_ratio(), 'production')}"
+    quality = f"ml_model_quality_ratio{sel()}"
+    qm = by("job", "metric")
+    return [
+        *alert("MLRolloutErrorRegression",
+               f"{canary_err}\n  > {match} ({num(err)} * {prod_err})\n"
+               f"and {canary_err} > {num(warn)}\nand {n} >= {num(nmin)}\n",
+               summary=f"{MV} (canary) fails more than production",
+               description=(f"Canary version {VERSION} of model {MODEL} fails "
+                            "{{ $value | humanizePercentage }} of its requests over the last "
+                            f"{human_duration(LONG)}, more than {times(err)} the production version's "
+                            f"ratio and above {pct(warn)}: stop or roll back the rollout.")),
+        *alert("MLRolloutLatencyRegression",
+               f"{_stage(P95, 'canary')}\n  > {match} ({num(lat)} * max {jm} {_stage(P95, 'production')})\n",
+               summary=f"{MV} (canary) is slower than production",
+               description=(f"The p95 latency of canary version {VERSION} of model {MODEL} is "
+                            "{{ $value | humanizeDuration }}, more than "
+                            f"{times(lat)} the production version's, for {{for}}.")),
+        *alert("MLRolloutQualityRegression",
+               f"{_stage(quality, 'canary')}\n  < {on('job', 'metric')} group_left()\n"
+               f"  (max {qm} {_stage(quality, 'production')} - {num(qdrop)})\n",
+               summary=f"{MV} (canary): {lbl('metric')} below production",
+               description=(f"Online {lbl('metric')} of canary version {VERSION} of model {MODEL} is "
+                            "{{ $value | printf \"%.3f\" }}, more than "
+                            f"{num(qdrop)} below the production version's, for {{for}}.")),
+    ]
+
+
 # promtool tests of every alert, derived from the same config (prometheus/tests/alerts_test.yml)
 tests = alert_tests()
 
@@ -245,6 +375,8 @@ groups = [
         ("ml-cost.alerts", _cost()),
         ("ml-infra.alerts", _infra()),
         ("ml-compliance.alerts", _compliance()),
+        ("ml-feedback.alerts", _feedback()),
+        ("ml-rollout.alerts", _rollout()),
     )
     if rules
 ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -65,9 +66,14 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+_OUTPUT = threading.Lock()  # one handler thread per request: lines must not interleave
+
+
 def _emit(line: str) -> None:
     try:
-        print(line, flush=True)
+        with _OUTPUT:  # one write per line: print() writes the text and the newline separately
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
     except BrokenPipeError:  # the terminal went away: keep answering Alertmanager
         pass
 

@@ -118,27 +118,63 @@ def test_loaded_config_is_the_shipped_route_tree(alertmanager):
     assert "routing_key_file" not in original and "api_url_file" not in original
 
 
-def test_critical_inhibits_warnings_of_the_same_model_only(alertmanager):
-    posted = [
-        _alert("MLErrorRatioHigh", "critical", model="churn", version="v1"),
-        _alert("MLLatencySLOBreach", "warning", model="churn", version="v1"),
-        _alert("MLLatencySLOBreach", "warning", model="fraud", version="v1"),
-    ]
-    requests.post(f"{alertmanager}/api/v2/alerts", json=posted, timeout=5).raise_for_status()
+def _states(url: str, posted: list[dict], suppressed: int) -> dict:
+    """Post alerts; wait until `suppressed` of them are inhibited; {(alertname, labels...): status}."""
+    requests.post(f"{url}/api/v2/alerts", json=posted, timeout=5).raise_for_status()
     deadline = time.monotonic() + 15
     while True:
-        alerts = requests.get(f"{alertmanager}/api/v2/alerts", timeout=5).json()
-        state = {
-            (a["labels"]["alertname"], a["labels"]["model"]): a["status"] for a in alerts
-        }
-        churn_warning = state.get(("MLLatencySLOBreach", "churn"), {})
-        if churn_warning.get("inhibitedBy") or time.monotonic() > deadline:
-            break
+        alerts = requests.get(f"{url}/api/v2/alerts", timeout=5).json()
+        state = {tuple(sorted(a["labels"].items())): a["status"] for a in alerts}
+        done = sum(1 for s in state.values() if s["inhibitedBy"]) >= suppressed
+        if (done and len(state) == len(posted)) or time.monotonic() > deadline:
+            time.sleep(1)  # a late, wrong inhibition would show now
+            alerts = requests.get(f"{url}/api/v2/alerts", timeout=5).json()
+            return {tuple(sorted(a["labels"].items())): a["status"] for a in alerts}
         time.sleep(0.5)
-    assert len(state) == 3, state
-    assert churn_warning["state"] == "suppressed" and churn_warning["inhibitedBy"], state
-    assert state[("MLLatencySLOBreach", "fraud")]["inhibitedBy"] == []
-    assert state[("MLErrorRatioHigh", "churn")]["inhibitedBy"] == []
+
+
+def _key(alert: dict) -> tuple:
+    return tuple(sorted(alert["labels"].items()))
+
+
+def test_critical_inhibits_only_the_warning_of_the_same_alert(alertmanager):
+    source = _alert("MLErrorRatioHigh", "critical", model="churn", version="v1", cluster="eu")
+    same = _alert("MLErrorRatioHigh", "warning", model="churn", version="v1", cluster="eu")
+    unrelated = [
+        _alert("MLErrorRatioHigh", "warning", model="churn", version="v2", cluster="eu"),
+        _alert("MLErrorRatioHigh", "warning", model="churn", version="v1", cluster="us"),
+        _alert("MLLatencySLOBreach", "warning", model="churn", version="v1", cluster="eu"),
+        _alert("MLFeatureDrift", "warning", model="churn", feature="age", cluster="eu"),
+        _alert("MLCostOverBudget", "warning", model="churn", cluster="eu"),
+        _alert("MLErrorRatioHigh", "warning", model="fraud", version="v1", cluster="eu"),
+    ]
+    state = _states(alertmanager, [source, same, *unrelated], suppressed=1)
+    assert len(state) == 8, state
+    assert state[_key(same)]["state"] == "suppressed" and state[_key(same)]["inhibitedBy"], state
+    for alert in [source, *unrelated]:
+        assert state[_key(alert)]["inhibitedBy"] == [], (alert["labels"], state[_key(alert)])
+
+
+def test_target_down_inhibits_the_serving_alerts_of_its_model_only(alertmanager):
+    down = _alert("MLModelTargetDown", "critical", model="fraud", instance="demo:8000",
+                  job="ml-model", cluster="eu")
+    explained = [
+        _alert("MLErrorRatioHigh", "warning", model="fraud", version="v1", cluster="eu"),
+        _alert("MLNoPredictions", "warning", model="fraud", cluster="eu"),
+        _alert("MLModelStoppedReporting", "warning", model="fraud", job="ml-model", cluster="eu"),
+    ]
+    unrelated = [
+        _alert("MLFeatureDrift", "warning", model="fraud", feature="age", cluster="eu"),
+        _alert("MLCostOverBudget", "warning", model="fraud", cluster="eu"),
+        _alert("MLErrorRatioHigh", "warning", model="fraud", version="v1", cluster="us"),
+        _alert("MLErrorRatioHigh", "warning", model="churn", version="v1", cluster="eu"),
+    ]
+    state = _states(alertmanager, [down, *explained, *unrelated], suppressed=len(explained))
+    assert len(state) == 8, state
+    for alert in explained:
+        assert state[_key(alert)]["state"] == "suppressed", (alert["labels"], state[_key(alert)])
+    for alert in [down, *unrelated]:
+        assert state[_key(alert)]["inhibitedBy"] == [], (alert["labels"], state[_key(alert)])
 
 
 def test_demo_notifications_reach_the_local_sink_and_nothing_else(alertmanager, webhook_sink):

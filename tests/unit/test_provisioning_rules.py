@@ -34,7 +34,7 @@ RECORD_RULES = [r for g in RECORDING["groups"] for r in g["rules"]]
 # the model service, node_exporter): `job` cannot be kept there (docs/alerts.md).
 CROSS_JOB_GROUPS = {"ml-cost.rules", "ml-infra.rules"}
 # Alerts whose value carries no information (always 0): their description need not show it.
-VALUELESS_ALERTS = {"MLModelTargetDown", "MLNoPredictions"}
+VALUELESS_ALERTS = {"MLModelTargetDown", "MLNoPredictions", "MLModelJobAbsent", "MLModelStoppedReporting"}
 
 
 def github_anchor(heading: str) -> str:
@@ -156,12 +156,37 @@ def test_alertmanager_routes_by_severity_with_grouping():
     assert severities_used <= set(by_severity)
 
 
-def test_critical_inhibits_warning_of_the_same_model():
+def test_critical_inhibits_only_the_warning_of_the_same_alert():
     assert {
         "source_matchers": ['severity="critical"'],
         "target_matchers": ['severity="warning"'],
-        "equal": ["model"],
+        "equal": ["alertname", "cluster", "model", "version"],
     } in ALERTMANAGER["inhibit_rules"]
+    # no rule matching on the model alone (it hid drift/cost/fairness warnings behind a page)
+    assert all(set(r["equal"]) != {"model"} for r in ALERTMANAGER["inhibit_rules"])
+
+
+def _target_down_rule() -> dict:
+    (rule,) = [r for r in ALERTMANAGER["inhibit_rules"]
+               if r["source_matchers"] == ['alertname="MLModelTargetDown"']]
+    return rule
+
+
+def test_target_down_inhibits_the_serving_alerts_of_its_model():
+    rule = _target_down_rule()
+    assert rule["equal"] == ["cluster", "model"]
+    (matcher,) = rule["target_matchers"]
+    targets = set(re.fullmatch(r'alertname=~"(.+)"', matcher).group(1).split("|"))
+    serving = {r["alert"] for g in ALERTS["groups"] if g["name"] == "ml-serving.alerts"
+               for r in g["rules"]} - {"MLModelTargetDown", "MLModelJobAbsent"}
+    assert serving <= targets
+    assert targets <= {r["alert"] for r in ALERT_RULES}, "inhibits an alert that does not exist"
+    # the source alert carries the model label it inhibits on
+    (down,) = [r for r in ALERT_RULES if r["alert"] == "MLModelTargetDown"]
+    assert "last_over_time(ml_model_info" in down["expr"] and "model" in down["expr"]
+    # gauges from other sources are not explained by a dead serving target
+    assert not targets & {"MLFeatureDrift", "MLCostOverBudget", "MLFairnessParityOutOfRange",
+                          "MLEvaluationStale", "MLModelTargetDown"}
 
 
 def test_receiver_secrets_are_read_from_files_never_inline():

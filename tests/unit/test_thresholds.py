@@ -58,6 +58,10 @@ SHOWN_BY = {
     ("MLGPUSaturated", "warning"): [("ml-infrastructure", "GPU utilisation", "red")],
     ("MLGPUMemoryPressure", "warning"): [("ml-infrastructure", "GPU memory used", "red")],
     ("MLAuditLogGap", "warning"): [("ml-fairness", "Audit coverage", "green")],
+    # red below feedback_positive_crit: the orange step starts at the alert's threshold
+    ("MLFeedbackPositiveShareLow", "warning"): [("ml-feedback", "Positive feedback share now", "orange"),
+                                                ("ml-feedback", "Positive feedback share over time",
+                                                 "orange")],
     ("LLMTTFTErrorBudgetBurn", "critical"): [("ml-llm", "Error budget burn rate", "red")],
     ("LLMTTFTErrorBudgetBurn", "warning"): [("ml-llm", "Error budget burn rate", "orange")],
     ("LLMKVCacheSaturated", "warning"): [("ml-llm", "KV cache usage", "red"),
@@ -71,6 +75,10 @@ SHOWN_BY = {
     ("LLMPreemptionBurst", "warning"): [("ml-llm", "Preemptions per request", "red")],
     ("LLMEvaluationScoreLow", "warning"): [("ml-llm", "Evaluation scores", "orange")],
 }
+# Alerts judged against another series (a canary against its production version, feedback
+# against its own 6h level) or an identity that vanished: no panel threshold shows them.
+RELATIVE = {"MLFeedbackVolumeDrop", "MLRolloutErrorRegression", "MLRolloutLatencyRegression",
+            "MLRolloutQualityRegression", "MLModelStoppedReporting"}
 # fair ranges: the alert's two ends are the panel's green (low) and red (high) steps
 RANGES = {
     "MLFairnessParityOutOfRange": [("ml-fairness", "Statistical parity difference"),
@@ -121,6 +129,17 @@ def load(folder_dashboards: Path, folder_rules: Path) -> tuple[dict, dict]:
     return dashboards, alerts
 
 
+def threshold(expr: str) -> float:
+    """The alert's threshold: the first non-zero constant compared with (a burn-rate alert's
+    long-window noise margin and minimum traffic come after it)."""
+    import re
+
+    for match in re.finditer(r"[<>]=?\s*(-?[0-9.]+)", expr):
+        if float(match.group(1)) != 0:
+            return abs(float(match.group(1)))
+    raise AssertionError(f"no threshold in {expr!r}")
+
+
 def numbers(expr: str) -> list[float]:
     """The constants an alert compares with (0 of the `> 0` division guards left out)."""
     found: list[float] = []
@@ -149,11 +168,11 @@ def step_value(dashboards: dict, uid: str, title: str, colour: str) -> float:
 def check(dashboards: dict, alerts: dict) -> list[str]:
     problems = []
     for (alert, severity), panels in SHOWN_BY.items():
-        (threshold,) = numbers(alerts[(alert, severity)])
+        fires_at = threshold(alerts[(alert, severity)])
         for uid, title, colour in panels:
             shown = step_value(dashboards, uid, title, colour)
-            if shown != pytest.approx(threshold):
-                problems.append(f"{alert}/{severity} fires at {threshold}, {uid} / {title} turns "
+            if shown != pytest.approx(fires_at):
+                problems.append(f"{alert}/{severity} fires at {fires_at}, {uid} / {title} turns "
                                 f"{colour} at {shown}")
     for alert, panels in RANGES.items():
         (expr,) = [e for (name, _), e in alerts.items() if name == alert]
@@ -169,7 +188,7 @@ def check(dashboards: dict, alerts: dict) -> list[str]:
 def test_every_alert_is_mapped_to_the_panels_of_its_signal() -> None:
     _, alerts = load(REPO / "provisioning" / "dashboards", REPO / "prometheus" / "rules")
     thresholded = {key for key, expr in alerts.items() if numbers(expr)}
-    mapped = set(SHOWN_BY) | {key for key in alerts if key[0] in RANGES}
+    mapped = set(SHOWN_BY) | {key for key in alerts if key[0] in set(RANGES) | RELATIVE}
     # MLNoPredictions (== 0) and MLUnapprovedVersionServing (> 0) compare with no threshold
     assert thresholded - mapped == set()
 
@@ -181,7 +200,7 @@ def test_committed_alerts_fire_where_their_panels_turn() -> None:
 def test_other_thresholds_move_panels_and_alerts_together(tmp_path: Path) -> None:
     built = build_with(OTHER_THRESHOLDS, tmp_path)
     dashboards, alerts = load(built / "dashboards", built / "rules")
-    assert numbers(alerts[("MLErrorRatioHigh", "critical")]) == [0.12]
+    assert threshold(alerts[("MLErrorRatioHigh", "critical")]) == 0.12
     assert check(dashboards, alerts) == []
 
 
