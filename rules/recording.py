@@ -93,7 +93,9 @@ def _quality() -> list[dict]:
         record(VALIDATION_RATIO,
                divide(f"sum {by('job', F, 'reason')} "
                       f"(rate(ml_input_validation_failures_total{sel()}[{WINDOW}]))",
-                      f"sum {by()} (model:ml_inference_requests:rate5m)", f"{on()} group_left()")),
+                      # the model's requests whatever job serves them (a stack adapter's)
+                      "sum without (job) (model:ml_inference_requests:rate5m)",
+                      f"{on()} group_left()")),
     ]
 
 
