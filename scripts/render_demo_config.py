@@ -13,8 +13,9 @@ With `--speed N` (the demo's speed) the rules are not the committed prometheus/r
 same rule modules compiled time-scaled into OUT_DIR/rules (grafana_sync.timescale: every `for`,
 range window and window constant divided by N), so one rule-minute is one demo-minute and an
 incident's alert fires and resolves while the demo shows it. The scrape and evaluation interval
-then defaults to 15 demo-seconds (15 s / N, at least 1 s), and range windows never drop below 4
-scrapes.
+then defaults to 15 demo-seconds (15 s / N, at least 1 s), range windows never drop below 4
+scrapes, and Alertmanager's group_wait / group_interval / repeat_interval / resolve_timeout are
+divided by N too (at least 1 s).
 
     python scripts/render_demo_config.py OUT_DIR --prometheus-port 19090 --demo-port 18000 \
         --webhook-port 19095 --speed 10 ...
@@ -110,6 +111,36 @@ def _replace_paths(node, mapping: dict[str, str]):
             if node.startswith(old + "/"):
                 return new + node[len(old):]
     return node
+
+
+_AM_TIMINGS = ("group_wait", "group_interval", "repeat_interval")
+
+
+def scale_alertmanager_timings(config: dict, speed: float) -> dict:
+    """Alertmanager's route timings and resolve_timeout divided by the demo's speed (at least
+    1 s), so notifications (and resolved ones) follow the demo's clock like the rules do."""
+    from grafana_sync.timescale import TimeScale, format_duration, parse_duration
+
+    scale = TimeScale(speed)
+
+    def dur(text: str) -> str:
+        return format_duration(scale.seconds(parse_duration(text), 1))
+
+    def route(node: dict) -> dict:
+        node = dict(node)
+        for key in _AM_TIMINGS:
+            if key in node:
+                node[key] = dur(node[key])
+        if "routes" in node:
+            node["routes"] = [route(r) for r in node["routes"]]
+        return node
+
+    out = copy.deepcopy(config)
+    if "route" in out:
+        out["route"] = route(out["route"])
+    if "resolve_timeout" in (out.get("global") or {}):
+        out["global"]["resolve_timeout"] = dur(out["global"]["resolve_timeout"])
+    return out
 
 
 def render_alertmanager(config: dict, secrets_dir: Path, templates_dir: Path,
@@ -224,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
             yaml.safe_load(ALERTMANAGER_YML.read_text()), secrets, REPO / "prometheus" / "templates",
             webhook_url=f"http://127.0.0.1:{args.webhook_port}",
         )
+        if args.speed is not None:
+            am = scale_alertmanager_timings(am, args.speed)
     except RenderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

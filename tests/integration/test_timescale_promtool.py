@@ -49,6 +49,13 @@ def test_demo_config_loads_rules_scaled_to_the_speed(tmp_path):
     run = subprocess.run([promtool, "check", "config", str(tmp_path / "prometheus.yml")],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
+    # Alertmanager's timings follow the demo clock too: 30s, 5m, 4h, 10s, 1h / 10
+    am = yaml.safe_load((tmp_path / "alertmanager.yml").read_text())
+    route = am["route"]
+    assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == \
+        ("3s", "30s", "24m")
+    assert {(r.get("group_wait"), r.get("repeat_interval")) for r in route["routes"]} >= {("1s", "6m")}
+    assert am["global"]["resolve_timeout"] == "30s"
     # without --speed: the committed real-time rules, as before
     plain = tmp_path / "plain"
     assert render_demo_config.main([str(plain), *argv[1:-2]]) == 0
