@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
@@ -28,6 +27,7 @@ from grafana_sync.jsonio import (
     decode_text,
     format_path,
     non_finite_paths,
+    umask,
 )
 from grafana_sync.layout import layout
 from grafana_sync.model import iter_panels
@@ -347,27 +347,43 @@ def write_outputs(dashboards: Iterable[CompiledDashboard], output_dir: Path, sta
 
 
 class Spool:
-    """Compiled texts that differ from the output, kept on disk until the whole build compiled:
-    nothing reaches the output folder when any source fails (the contract of `build`)."""
+    """Compiled texts that differ from the output, staged until the whole build compiled:
+    nothing reaches the output folder when any source fails (the contract of `build`).
+
+    Each text is written at once to a hidden temp file beside its target (`.<name>.*.tmp`, the
+    mode a plain open() gives, as `atomic_write_text` does) and only renamed over the target by
+    `commit`; `close` removes whatever was not committed, and the folders made for it."""
 
     def __init__(self) -> None:
-        self.dir: Path | None = None
+        self.staged: dict[Path, Path] = {}  # target -> temp file
+        self.made: list[Path] = []  # folders created for staged files, outermost first
+        self.mode: int | None = None
 
-    def put(self, relpath: Path, text: str) -> None:
-        if self.dir is None:
-            self.dir = Path(tempfile.mkdtemp(prefix="grafana-sync-build-"))
-        target = self.dir / relpath
+    def put(self, target: Path, text: str) -> None:
+        missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(text.encode("utf-8"))
+        self.made.extend(reversed(missing))
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        self.staged[target] = Path(tmp)
+        with os.fdopen(fd, "wb") as fh:
+            if self.mode is None:
+                self.mode = 0o666 & ~umask()
+            os.fchmod(fh.fileno(), self.mode)
+            fh.write(text.encode("utf-8"))
 
-    def get(self, relpath: Path) -> str:
-        assert self.dir is not None
-        return (self.dir / relpath).read_bytes().decode("utf-8")
+    def commit(self, target: Path) -> None:
+        os.replace(self.staged.pop(target), target)
 
     def close(self) -> None:
-        if self.dir is not None:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
+        for tmp in self.staged.values():
+            tmp.unlink(missing_ok=True)
+        self.staged.clear()
+        for folder in reversed(self.made):
+            try:
+                folder.rmdir()  # only if still empty
+            except OSError:
+                pass
+        self.made.clear()
 
 
 @dataclass
@@ -452,7 +468,7 @@ def stream_build(dashboards_dir: Path, output_dir: Path,
         elif not target.exists():
             state.missing.append(target)
             if write:
-                result.spool.put(built.relpath, text)
+                result.spool.put(target, text)
         else:
             try:
                 current = target.read_bytes()
@@ -463,7 +479,7 @@ def stream_build(dashboards_dir: Path, output_dir: Path,
             elif built.relpath.as_posix() in manifest:
                 state.stale.append(target)
                 if write:
-                    result.spool.put(built.relpath, text)
+                    result.spool.put(target, text)
             else:
                 state.foreign.append(target)
         result.dashboards.append(built)
@@ -541,13 +557,12 @@ def write_stream(result: StreamResult, output_dir: Path) -> None:
         if state.refused:
             raise refusal(state, output_dir)
         todo = set(state.stale) | set(state.missing)
-        for built in result.dashboards:
-            target = output_dir / built.relpath
-            if target in todo:
-                try:
-                    atomic_write_text(target, result.spool.get(built.relpath))
-                except OSError as exc:
-                    raise BuildError(f"{target}: cannot write: {exc.strerror or exc}") from None
+        for target in sorted(todo):
+            try:
+                result.spool.commit(target)
+            except OSError as exc:
+                raise BuildError(f"{target}: cannot write: {exc.strerror or exc}") from None
+        result.spool.made.clear()  # folders now hold written files
     finally:
         result.spool.close()
     _remove_orphans(state, output_dir)

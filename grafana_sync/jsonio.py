@@ -130,7 +130,7 @@ def json_depth_exceeds(data: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-def _umask() -> int:
+def umask() -> int:
     """The process umask, read without changing it where the OS allows (Linux /proc)."""
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
@@ -154,7 +154,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         os.replace(tmp, path)
