@@ -94,6 +94,9 @@ class BuildReport:
     rule_states: list[Any] = field(default_factory=list)  # grafana_sync.rules.FolderState
     rule_files: int = 0
     written: bool = False
+    #: sources compiled, and skipped because nothing they depend on changed (incremental build)
+    compiled_sources: int = 0
+    skipped_sources: int = 0
 
     @property
     def ok(self) -> bool:
@@ -195,8 +198,7 @@ def _compile(project: Project, *, write: bool, incremental: bool = False
     dashboards_dir = relative_to_cwd(project.dashboards_dir)
     options = None
     if incremental:
-        options = Incremental(roots=(project.root, project.dashboards_dir.resolve()),
-                              inputs=project.build_inputs, env=project.build_env,
+        options = Incremental(inputs=project.build_inputs, env=project.build_env,
                               root=project.root)
     result = stream_build(dashboards_dir, project.output_dir, known_datasources(project),
                           write=write, incremental=options)
@@ -227,7 +229,8 @@ def build(project: ProjectLike = None, *, dashboards_dir: str | Path | None = No
         if errors:
             return BuildReport(proj, result.dashboards, errors, None)
         state = result.state
-        report = BuildReport(proj, result.dashboards, errors, state, rule_states, rule_files)
+        report = BuildReport(proj, result.dashboards, errors, state, rule_states, rule_files,
+                             compiled_sources=result.compiled, skipped_sources=result.reused)
         if write:
             if state.refused:  # JSON build cannot prove it wrote: refuse before writing anything
                 raise refusal(state, proj.output_dir,

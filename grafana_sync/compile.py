@@ -399,10 +399,9 @@ class StreamResult:
 
 @dataclass(frozen=True)
 class Incremental:
-    """What an incremental build needs beyond the folders: the directories whose files count as
-    the project's (inputs recorded) and the project's declared extra inputs."""
+    """What an incremental build needs beyond the folders: the project's declared extra inputs
+    (paths or globs relative to `root`, environment variable names)."""
 
-    roots: tuple[Path, ...]
     inputs: tuple[str, ...] = ()
     env: tuple[str, ...] = ()
     root: Path | None = None
@@ -484,7 +483,7 @@ def stream_build(dashboards_dir: Path, output_dir: Path,
                 state.foreign.append(target)
         result.dashboards.append(built)
 
-    context = recorder.active(incremental.roots) if recorder and incremental else nullcontext()
+    context = recorder.active() if recorder is not None else nullcontext()
     try:
         with context as records:
             for path in discover_sources(dashboards_dir):

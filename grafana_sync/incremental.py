@@ -4,13 +4,13 @@ A source is skipped only when the build can prove its output would be byte-ident
 input it depended on when it was last compiled is unchanged, and its output files still hold
 exactly what build wrote. Inputs are found by watching the compile, not by guessing:
 
-- **files**: the source itself; every file of the project it imports, directly or through other
-  project modules (`import`/`from … import`, `importlib.import_module`, already-imported modules
-  included); every file of the project opened while the source or one of those modules ran (a
+- **files**: the source itself; every user file it imports, directly or through other user
+  modules (`import`/`from … import`, `importlib.import_module`, already-imported modules
+  included); every file opened for reading while the source or one of those modules ran (a
   config file read through a helper module counts for every source that imports the helper —
-  the read is charged to the innermost project frame on the stack, so caching in that helper
-  does not hide it); every project directory listed (`os.listdir`, `os.scandir`, globbing);
-- **environment variables** read through `os.environ` / `os.getenv` by project code (a hash of
+  the read is charged to the innermost user frame on the stack, so caching in that helper does
+  not hide it); every folder listed by user code (`os.listdir`, `os.scandir`, globbing);
+- **environment variables** read through `os.environ` / `os.getenv` by user code (a hash of
   the value is stored, never the value);
 - **declared inputs** of the project (`[tool.grafana-sync] build-inputs` paths and `build-env`
   variable names): what watching cannot see, such as a file whose mere *absence* was tested with
@@ -20,12 +20,13 @@ exactly what build wrote. Inputs are found by watching the compile, not by guess
   rewrites them), the folders, and the provisioned datasources table. Any change of these
   rebuilds everything.
 
-"Project" means files under the project root or the dashboards folder, outside the interpreter's
-prefixes and site-packages and outside the engine's own package. Files are compared by sha256 of
-their content, never by mtime. When anything is in doubt (the recorder failed, a module the
-source uses ran before recording started, the cache is unreadable or from another engine), the
-source is compiled. The cache is a local file beside the output (`.grafana-sync-build-cache`,
-not committed: it holds absolute paths); deleting it only costs one full build.
+"User" files are all files except the standard library, installed packages (site-packages)
+and the engine's own package, which are covered by the global inputs, and /proc, /dev, /sys.
+Files are compared by sha256 of their content, never by mtime. When anything is in doubt (the
+recorder failed, a module the source uses ran before recording started, the cache is unreadable
+or from another engine), the source is compiled. The cache is a local file beside the output
+(`.grafana-sync-build-cache`, not committed: it holds absolute paths); deleting it only costs
+one full build.
 """
 
 from __future__ import annotations
@@ -74,13 +75,26 @@ def _listing(path: Path) -> str | None:
     return _sha256_text("\n".join(names))
 
 
-def _installed_prefixes() -> tuple[str, ...]:
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+def _installed_dirs() -> tuple[str, ...]:
+    """The interpreter's standard library and site-packages folders (not its whole prefix: a
+    project may live under /usr)."""
+    import site
+
+    paths = set()
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         value = sysconfig.get_paths().get(key)
         if value:
             paths.add(value)
-    return tuple(sorted({str(Path(p).resolve()) for p in paths}, key=len, reverse=True))
+    try:
+        paths.update(site.getsitepackages())
+        paths.add(site.getusersitepackages())
+    except AttributeError:  # pragma: no cover - virtualenv's old site module
+        pass
+    return tuple(sorted({os.path.realpath(p) for p in paths}, key=len, reverse=True))
+
+
+#: never inputs: not regular files (and /proc/self/status is read for the umask)
+_SYSTEM_DIRS = ("/proc", "/dev", "/sys")
 
 
 # -- recording -----------------------------------------------------------------------------------
@@ -100,38 +114,39 @@ class _Records:
 
 
 class _Scope:
-    """Which files are the project's (inputs to record) and which belong to no one we track."""
+    """Which files are the user's (code whose reads count, and inputs) and which are installed
+    packages, the standard library or the engine (covered by the global inputs instead)."""
 
-    def __init__(self, roots: Iterable[Path]) -> None:
-        self.roots = tuple(sorted({str(Path(r).resolve()) for r in roots}))
-        self.installed = _installed_prefixes()
+    def __init__(self) -> None:
+        self.installed = _installed_dirs()
         self.engine = str(_ENGINE_DIR)
-        self._owner: dict[str, Path | None] = {}
+        self._user: dict[str, Path | None] = {}
 
-    def _inside(self, path: str, prefixes: Iterable[str]) -> bool:
+    @staticmethod
+    def _inside(path: str, prefixes: Iterable[str]) -> bool:
         return any(path == p or path.startswith(p.rstrip(os.sep) + os.sep) for p in prefixes)
 
-    def project_file(self, name: str) -> Path | None:
-        """The project file `name` stands for (a __pycache__ entry -> its source), or None."""
-        cached = self._owner.get(name, False)
+    def user_file(self, name: str) -> Path | None:
+        """The user's file `name` stands for (a __pycache__ entry -> its source), or None for
+        installed, standard-library, engine and system files and pseudo-files ("<frozen …>")."""
+        cached = self._user.get(name, False)
         if cached is not False:
             return cached  # type: ignore[return-value]
         result: Path | None = None
         if name and not name.startswith("<"):
-            path = Path(os.path.abspath(name))
+            path = Path(os.path.realpath(name))
             if path.parent.name == "__pycache__" and path.suffix == ".pyc":
                 path = path.parent.parent / (path.name.split(".", 1)[0] + ".py")
             text = str(path)
-            if (self._inside(text, self.roots) and not self._inside(text, self.installed)
-                    and not self._inside(text, (self.engine,))):
-                result = Path(os.path.realpath(text))
-        self._owner[name] = result
+            if not self._inside(text, (*self.installed, self.engine, *_SYSTEM_DIRS)):
+                result = path
+        self._user[name] = result
         return result
 
     def installed_file(self, name: str) -> Path | None:
         if not name or name.startswith("<"):
             return None
-        text = os.path.abspath(name)
+        text = os.path.realpath(name)
         if self._inside(text, self.installed) and not self._inside(text, (self.engine,)):
             return Path(text)
         return None
@@ -202,7 +217,7 @@ class Recorder:
     def _doer(self, frame: Any) -> Path | None:
         scope = self.scope
         while frame is not None and scope is not None:
-            owner = scope.project_file(frame.f_code.co_filename)
+            owner = scope.user_file(frame.f_code.co_filename)
             if owner is not None:
                 return owner
             frame = frame.f_back
@@ -223,7 +238,10 @@ class Recorder:
             name = os.fsdecode(target)
             scope = self.scope
             if event == "open":
-                path = scope.project_file(name)
+                mode = args[1] if len(args) > 1 else "r"
+                if isinstance(mode, str) and "+" not in mode and any(c in mode for c in "wax"):
+                    return  # written, not read: not an input
+                path = scope.user_file(name)
                 if path is None:
                     third = scope.installed_file(name)
                     if third is not None and name.endswith((".py", ".pyc", ".so")):
@@ -235,7 +253,7 @@ class Recorder:
                 if doer is not None and doer != path:
                     self.records.reads.setdefault(doer, set()).add(path)
             else:
-                path = scope.project_file(name or ".")
+                path = scope.user_file(name or ".")
                 frame = sys._getframe(1)
                 doer = self._doer(frame) if path is not None else None
                 if doer is not None and _by_import_system(frame):
@@ -268,7 +286,7 @@ class Recorder:
                 module = sys.modules.get(name)
                 file = getattr(module, "__file__", None) if module is not None else None
                 if isinstance(file, str):
-                    path = scope.project_file(file)
+                    path = scope.user_file(file)
                     if path is not None and path != doer:
                         used.add(path)
                     elif path is None:
@@ -279,7 +297,7 @@ class Recorder:
             self.records.failed = True
 
     @contextmanager
-    def active(self, roots: Iterable[Path]) -> Iterator[_Records]:
+    def active(self) -> Iterator[_Records]:
         """Record (in this thread) until the block ends; yields the process's records."""
         if self._depth:
             yield self.records
@@ -313,7 +331,7 @@ class Recorder:
             recorder._note_modules([module.__name__], sys._getframe(1))
             return module
 
-        self.scope = _Scope(roots)
+        self.scope = _Scope()
         self._thread = threading.get_ident()
         self._depth = 1
         builtins.__import__ = recording_import
