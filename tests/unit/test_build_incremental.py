@@ -55,9 +55,9 @@ with open(os.environ["BUILD_LOG"], "a") as _fh:
 
 
 def panel(title: str) -> str:
-    return ('{"type": "stat", "title": %s, "description": "Up; bad: 0.", '
+    return ('{"type": "stat", "title": ' + title + ', "description": "Up; bad: 0.", '
             '"fieldConfig": {"defaults": {"unit": "short"}, "overrides": []}, '
-            '"targets": [{"expr": "sum(up)"}]}' % title)
+            '"targets": [{"expr": "sum(up)"}]}')
 
 
 MODULES = {
