@@ -102,11 +102,6 @@ def _check_titles(dash: dict[str, Any], path: Path) -> None:
 def _check_finite(dash: dict[str, Any], uid: str, path: Path) -> None:
     """NaN / Infinity are not JSON (Grafana's API refuses them): a one-line ConfigError naming the
     dashboard, the panel holding the number (if any) and the field."""
-    try:  # json's C encoder finds any NaN / Infinity in a fraction of the walk's time
-        json.dumps(dash, allow_nan=False, check_circular=False)
-        return
-    except ValueError:
-        pass
     bad = non_finite_paths(dash)
     if not bad:
         return
@@ -137,12 +132,15 @@ def compile_dashboard(obj: Any, path: Path, folder: str | None,
                       known_datasources: Mapping[str, Mapping[str, str]] | None = None
                       ) -> CompiledDashboard:
     """One dashboard object (any source kind, grafana_sync.sources) -> canonical JSON."""
-    raw = to_raw_json(obj, path, drop_nulls=True)  # a private copy: normalised in place
+    non_finite: list[str] = []
+    raw = to_raw_json(obj, path, drop_nulls=True,  # a private copy: normalised in place
+                      non_finite=non_finite)
     title = str(raw.get("title") or "")
     uid = check_uid(raw.get("uid"), title, path)
     if not title.strip():
         raise ConfigError(f"{path}: dashboard {uid!r} has no title")
-    _check_finite(raw, uid, path)
+    if non_finite:  # NaN / Infinity met while decoding: name where
+        _check_finite(raw, uid, path)
     dash = normalise_dashboard(raw, known_datasources, private=True)
     _check_titles(dash, path)
     layout(dash, f"{path}: dashboard {uid!r}")
