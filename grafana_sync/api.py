@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grafana_sync.compile import (
     MANIFEST_NAME,
@@ -33,9 +33,11 @@ from grafana_sync.compile import (
     write_stream,
 )
 from grafana_sync.connection import ConnectionSettings as Connection
-from grafana_sync.diff import DiffResult, diff_dashboards
 from grafana_sync.errors import ConfigError, SyncError
 from grafana_sync.project import Project, find_project, relative_to
+
+if TYPE_CHECKING:  # build and check need no diff code: imported where used
+    from grafana_sync.diff import DiffResult
 
 __all__ = [
     "BuildReport", "CheckReport", "Connection", "DiffReport", "Project", "build", "check",
@@ -171,13 +173,14 @@ class CheckReport:
 def _rule_states(project: Project) -> tuple[list[Any], list[SyncError], int]:
     """Compile the rule modules (if the rules folder exists): folder states, errors, file count."""
     from grafana_sync.project import relative_to_cwd
-    from grafana_sync.rules import MANIFEST, compare_folder, compile_rules
 
     source = relative_to_cwd(project.rules_dir)
     if not source.is_dir():
         if project.rules_dir_given:
             return [], [ConfigError(f"{source}: rules folder not found")], 0
         return [], [], 0
+    from grafana_sync.rules import MANIFEST, compare_folder, compile_rules
+
     out, tests = project.rules_output_dir, project.rules_tests_dir
     result = compile_rules(source, out, tests)
     if result.errors:
@@ -219,8 +222,6 @@ def build(project: ProjectLike = None, *, dashboards_dir: str | Path | None = No
           write: bool = True) -> BuildReport:
     """Compile every dashboard source and rule module; write what changed (nothing at all when
     anything fails to compile, or when a rule file build would replace is not its own)."""
-    from grafana_sync.rules import write_folder
-
     proj = _build_project(project, dashboards_dir, output_dir,
                           {"rules_dir": rules_dir, "rules_output_dir": rules_output_dir,
                            "rules_tests_dir": rules_tests_dir})
@@ -235,6 +236,8 @@ def build(project: ProjectLike = None, *, dashboards_dir: str | Path | None = No
             if state.refused:  # JSON build cannot prove it wrote: refuse before writing anything
                 raise refusal(state, proj.output_dir,
                               show=lambda p: str(relative_to(p, proj.root)))
+            if rule_states:
+                from grafana_sync.rules import write_folder
             for rs in rule_states:  # refuse before writing anything if a rule target is not ours
                 if rs.foreign:
                     write_folder(rs)  # raises the one-line ConfigError
@@ -252,8 +255,6 @@ def check(project: ProjectLike = None, *, dashboards_dir: str | Path | None = No
           rules_output_dir: str | Path | None = None, rules_tests_dir: str | Path | None = None
           ) -> CheckReport:
     """Compile in memory and compare with the committed files; writes nothing."""
-    from grafana_sync.rules import MANIFEST
-
     proj = _build_project(project, dashboards_dir, output_dir,
                           {"rules_dir": rules_dir, "rules_output_dir": rules_output_dir,
                            "rules_tests_dir": rules_tests_dir})
@@ -273,6 +274,8 @@ def check(project: ProjectLike = None, *, dashboards_dir: str | Path | None = No
         report.missing += rs.missing
         report.orphaned += rs.orphaned
         if rs.manifest_stale and not (rs.stale or rs.missing or rs.orphaned or rs.foreign):
+            from grafana_sync.rules import MANIFEST
+
             report.stale.append(rs.folder / MANIFEST)
     return report
 
@@ -410,6 +413,8 @@ def diff(project: ProjectLike = None, *, against: str | Path | None = None,
     else:
         assert connection is not None
         old, old_label = _remote(connection, set(new), jobs)
+    from grafana_sync.diff import diff_dashboards
+
     result = diff_dashboards(old, new, old_label=old_label,
                              new_label=f"local {_display(proj.output_dir)}")
     stale = stale_outputs(proj) if check_stale else []
