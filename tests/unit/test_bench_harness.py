@@ -43,21 +43,25 @@ groups:
         expr: sum by (model) (model_version:req_error:ratio)
 """
 
+
 @pytest.fixture
 def rules_file(tmp_path: Path) -> Path:
     path = tmp_path / "rules.yml"
     path.write_text(RULES, encoding="utf-8")
     return path
 
+
 @pytest.mark.parametrize(("range_s", "step_s"), [(6 * 3600, 15), (24 * 3600, 60),
                                                  (7 * 86400, 300), (3600, 15)])
 def test_grafana_step_for_a_1500px_panel(range_s: int, step_s: int) -> None:
     assert panel_interval_s(range_s) == step_s
 
+
 def test_round_interval_and_rate_interval() -> None:
     assert round_interval_ms(14_400) == 15_000  # 6 h / 1500 px
     assert round_interval_ms(57_600) == 60_000  # 24 h / 1500 px
     assert rate_interval_s(15) == 60 and rate_interval_s(60) == 75
+
 
 def test_rewrite_uses_the_most_aggregated_matching_rule(rules_file: Path) -> None:
     rules = load_rate_rules([rules_file])
@@ -68,6 +72,7 @@ def test_rewrite_uses_the_most_aggregated_matching_rule(rules_file: Path) -> Non
     assert (expr, n) == ('sum by (model, version) (model_version:req_errors:rate5m{model=~"a"})',
                          1)
 
+
 @pytest.mark.parametrize("expr", [
     'sum by (pod) (rate(req_total[$__rate_interval]))',  # label the rules dropped
     'sum by (model) (rate(req_total{status="ok"}[$__rate_interval]))',  # no rule for status="ok"
@@ -77,11 +82,13 @@ def test_rewrite_uses_the_most_aggregated_matching_rule(rules_file: Path) -> Non
 def test_rewrite_leaves_what_no_rule_records(rules_file: Path, expr: str) -> None:
     assert rewrite(expr, load_rate_rules([rules_file])) == (expr, 0)
 
+
 def test_recording_levels_order_dependencies(rules_file: Path) -> None:
     levels = [[r["record"] for r in level] for level in recording_levels([rules_file])]
     assert levels == [["model_version:req:rate5m", "model_version:req_errors:rate5m"],
                       ["model:req:rate5m", "model_version:req_error:ratio"],
                       ["model:req_error:ratio"]]
+
 
 DASH = {
     "uid": "d",
@@ -107,6 +114,7 @@ DASH = {
     ],
 }
 
+
 def test_dashboard_queries_as_grafana_sends_them() -> None:
     queries = {q.panel: q for q in dashboard_queries(DASH)}
     assert set(queries) == {"Rate", "Now", "Spark", "T", "annotation: Deploys"}
@@ -120,6 +128,7 @@ def test_dashboard_queries_as_grafana_sends_them() -> None:
                                                                             "time": "100"}
     assert [(v.name, v.label) for v in variable_queries(DASH)] == [("model", "model"),
                                                                    ("version", "version")]
+
 
 def test_fake_grafana_server_counts_and_behaves_like_the_api() -> None:
     with BenchGrafanaServer() as server:
@@ -141,6 +150,7 @@ def test_fake_grafana_server_counts_and_behaves_like_the_api() -> None:
         assert server.counts["POST /api/dashboards/db"] == 2
         assert server.counts["GET /api/dashboards/uid/{id}"] == 1
 
+
 def test_run_measured_reports_the_childs_own_peak_memory() -> None:
     result = run_measured([sys.executable, "-c", "x = b'x' * (150 * 2**20); print('ok')"])
     assert result.returncode == 0 and result.stdout == "ok\n"
@@ -153,6 +163,7 @@ def test_run_measured_reports_the_childs_own_peak_memory() -> None:
     failing = run_measured([sys.executable, "-c", "import sys; sys.exit(3)"])
     assert failing.returncode == 3
 
+
 def test_generated_definition_is_one_dashboard_of_n_panels(tmp_path: Path) -> None:
     namespace: dict[str, object] = {}
     exec(compile(definition_source(3, panels=7), "dash.py", "exec"), namespace)  # noqa: S102
@@ -164,12 +175,14 @@ def test_generated_definition_is_one_dashboard_of_n_panels(tmp_path: Path) -> No
     toggle_one(tmp_path)
     assert (tmp_path / "dash_0000.py").read_text() == definition_source(0)
 
+
 def test_bench_cli_help() -> None:
     out = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--help"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
     for option in ("--quick", "--only", "--runs", "--output"):
         assert option in out.stdout
+
 
 def test_bench_quick_build_writes_a_table_to_an_explicit_output(tmp_path: Path) -> None:
     report = tmp_path / "bench.md"
@@ -182,6 +195,7 @@ def test_bench_quick_build_writes_a_table_to_an_explicit_output(tmp_path: Path) 
     assert "| generated 3 | 3 | 60 |" in text
     assert "nproc" in text or "CPUs" in text
 
+
 def test_bench_cli_rejects_bad_sizes(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--only", "build",
                           "--build-sizes", "ten", "--no-write"],
@@ -189,6 +203,7 @@ def test_bench_cli_rejects_bad_sizes(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "expected comma-separated integers" in out.stderr
     assert "Traceback" not in out.stderr
+
 
 def test_bench_quick_without_output_writes_nothing(tmp_path: Path) -> None:
     """`--quick` is a smoke run: without an explicit --output it writes no file (in particular
@@ -203,6 +218,7 @@ def test_bench_quick_without_output_writes_nothing(tmp_path: Path) -> None:
     assert (tracked.read_bytes() if tracked.exists() else None) == before
     assert not (REPO / "docs" / "benchmarks-history.md").exists() or \
         "generated 2 | 2 | 40" not in (REPO / "docs" / "benchmarks-history.md").read_text()
+
 
 def test_report_record_keeps_latest_full_run_and_moves_older_to_history(tmp_path: Path) -> None:
     from bench.report import history_path, record
@@ -239,6 +255,7 @@ def test_report_record_keeps_latest_full_run_and_moves_older_to_history(tmp_path
     assert "new D" in out.read_text(encoding="utf-8") and "new C" not in out.read_text()
     assert not list(tmp_path.glob(".*tmp*"))
 
+
 def test_recording_levels_take_a_record_name_from_the_first_file(tmp_path: Path) -> None:
     """--query-baseline backfills the union of the tree's and the baseline's rules: a name both
     define is recorded once, with the tree's expression."""
@@ -251,6 +268,8 @@ def test_recording_levels_take_a_record_name_from_the_first_file(tmp_path: Path)
     assert [(r["record"], r["expr"]) for r in flat] == [("x:y:rate5m", "sum(rate(m[5m]))"),
                                                           ("old:only", "up")]
 
+
+
 def test_baseline_dashboards_are_the_committed_ones_under_a_prefix() -> None:
     from bench.query_bench import BEFORE, baseline_dashboards
 
@@ -258,6 +277,8 @@ def test_baseline_dashboards_are_the_committed_ones_under_a_prefix() -> None:
     uids = {d["uid"] for d in dashboards}
     assert "before/ml-drift" in uids and all(u.startswith(BEFORE) for u in uids)
     assert all(d["panels"] for d in dashboards)
+
+
 
 def test_before_after_table_reports_the_heaviest_panel_and_its_reduction() -> None:
     from bench.gen_openmetrics import Scale
