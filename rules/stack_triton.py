@@ -27,11 +27,18 @@ def _bucket(level: str) -> str:
     return sum_by(grouping, _v(rate("nv_inference_first_response_histogram_ms_bucket")))
 
 
+# Successes and failures aggregated apart, then added: one `rate()` over both names would drop
+# `__name__` and fail ("vector cannot contain metrics with the same labelset") wherever a failure
+# series has the same labels as the success series (Triton before the `reason` label, or the
+# TensorRT-LLM backend's models: rules/llm_triton.py reads the same counters).
+SUCCESS = sum_by(JMV, _v(rate("nv_inference_request_success")))
+FAILURE = sum_by(JMV, _v(rate("nv_inference_request_failure")))
+
 _rules = [
     *core(
-        requests=sum_by(JMV, _v(rate(
-            '{__name__=~"nv_inference_request_success|nv_inference_request_failure"}'))),
-        errors=sum_by(JMV, _v(rate("nv_inference_request_failure"))),
+        # both sides by (cluster, job, model, version): one-to-one; no failure series yet = 0
+        requests=f"{SUCCESS}\n  + (\n{FAILURE}\n  or\n0 * {SUCCESS})",
+        errors=FAILURE,
         mean=per(sum_by(JMV, _v(rate("nv_inference_request_duration_us"))),
                  sum_by(JMV, _v(rate("nv_inference_request_success"))), US),
     ),
