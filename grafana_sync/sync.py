@@ -29,8 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from grafana_sync.client import GrafanaClient
-from grafana_sync.diff import diff_dashboards
-from grafana_sync.diff_render import render_text
 from grafana_sync.errors import ConfigError, GrafanaError
 from grafana_sync.jsonio import (
     compiled_files,
@@ -144,6 +142,9 @@ def same_content_as_pushed(grafana_dash: Mapping[str, Any], local: Mapping[str, 
 
 def panel_diff_text(uid: str, grafana_side: Mapping[str, Any], local: Mapping[str, Any]) -> str:
     """Panel-level difference Grafana → local (what a forced push would change)."""
+    from grafana_sync.diff import diff_dashboards  # only for conflicts: not on push's start-up
+    from grafana_sync.diff_render import render_text
+
     old = {uid: strip_push_marker(grafana_side)}
     new = {uid: strip_push_marker(body_to_push(local))}
     result = diff_dashboards(old, new, old_label="Grafana", new_label="local")
@@ -521,6 +522,9 @@ def plan_prune_candidate(uid: str, remote: dict[str, Any] | None, *, force: bool
 
 def _deletion_diff(uid: str, dash: Mapping[str, Any]) -> str:
     """What deleting Grafana's copy would lose: the dashboard and each of its panels."""
+    from grafana_sync.diff import diff_dashboards  # only for prune: not on push's start-up
+    from grafana_sync.diff_render import render_text
+
     old = strip_push_marker(dash)
     gone = render_text(diff_dashboards({uid: old}, {}, old_label="Grafana", new_label="pruned"))
     panels = render_text(diff_dashboards({uid: old}, {uid: {**old, "panels": []}},
