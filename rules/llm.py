@@ -14,6 +14,8 @@ warning at `llm_burn_rate_slow` (6) over both 6 h and 30 min. The long windows a
 5-minute share (`avg_over_time`), a request-unweighted approximation that needs no extra series.
 """
 
+from _alert_tests import _alert as _exp_alert
+from _alert_tests import _case, _human_for, _on
 from _llmlib import (
     COST_PER_1K,
     ERROR_RATIO,
@@ -43,7 +45,7 @@ from _rulelib import (
 from _rulelib import (
     alert as _alert,
 )
-from _testlib import exp_labels, series
+from _testlib import minutes, series
 
 SLO = t("llm_ttft_slo_seconds")
 TARGET = t("llm_ttft_slo_target")
@@ -147,184 +149,161 @@ def _alerts() -> list[dict]:
 
 
 # --- promtool unit tests (values worked out by hand in the comments) ---------------------------
+# Each case is rules/_alert_tests.py's `_case`: nothing fires before the configured `for` has
+# elapsed, the expected alerts fire `for` + 5m after `start`; alerts and levels turned off in the
+# config get no case; descriptions say the configured window.
 
-RUNBOOK = CONFIG.runbook_url
 # written with the contract's names and the demo's scrape job; _testlib renders them under the
 # monitoring config's label names and selectors
 BASE = {"job": "ml-model", "model": "chat", "version": "v1"}
 
 
-def _series(name: str, values: str, **labels: str) -> dict:
-    return {"series": series(name, **{**BASE, **labels}), "values": values}
+def _series(name: str, values: str, **labels: str) -> tuple[str, str]:
+    return series(name, **{**BASE, **labels}), values
 
 
-def _eval_series(version: str, values: str) -> dict:
-    return {"series": series("ml_llm_evaluation_score_ratio", job="ml_evaluation", model="chat",
-                             version=version, metric="faithfulness"), "values": values}
+def _expect(name: str, severity: str, summary: str, description: str, **labels: str) -> dict:
+    return _exp_alert(name, severity, summary, description, **{**BASE, **labels})
 
 
-def _ttft(good_per_min: int, total_per_min: int) -> list[dict]:
+def _ttft(good_per_min: int, total_per_min: int) -> list[tuple[str, str]]:
     """TTFT histogram series: `good` requests per minute within the 1 s bound, `total` in all."""
     return [
-        _series("ml_llm_time_to_first_token_seconds_bucket", f"0+{good_per_min}x100", le="1.0"),
-        _series("ml_llm_time_to_first_token_seconds_count", f"0+{total_per_min}x100"),
+        _series("ml_llm_time_to_first_token_seconds_bucket", f"0+{good_per_min}x{{n}}", le="1.0"),
+        _series("ml_llm_time_to_first_token_seconds_count", f"0+{total_per_min}x{{n}}"),
     ]
 
 
-def EXP_(**labels: str) -> dict:  # noqa: N802 - reads like the constant it replaces
-    return exp_labels(**{**BASE, **labels})
+def _burn_alerts(burn_rate: float) -> list[dict]:
+    """The levels of LLMTTFTErrorBudgetBurn a steady `burn_rate` trips, as configured."""
+    name = "LLMTTFTErrorBudgetBurn"
+    slo = f"{pct(TARGET)} of first tokens within {seconds(SLO)}"
+    levels = (("critical", "1h", "5m", t("llm_burn_rate_fast")),
+              ("warning", "6h", "30m", t("llm_burn_rate_slow")))
+    return [_expect(name, severity,
+                    f"chat v1: time-to-first-token error budget burning {num(rate)}x too fast",
+                    f"Over the last {long} (and the last {short}) the requests to chat v1 burnt "
+                    f"the time-to-first-token error budget {num(burn_rate)} times as fast as the "
+                    f"SLO ({slo}) allows (alert above {num(rate)}).")
+            for severity, long, short, rate in levels
+            if severity in _levels(name) and burn_rate > rate]
 
-tests = [
-    # LLMTTFTErrorBudgetBurn: 20 of 100 requests per minute within 1 s -> 80 % over the SLO =
-    # burn 16 (> 14.4 critical, > 6 warning) on every window; 50 of 100 -> burn 10: warning only;
-    # all 100 within -> silent. `for` 2m: nothing fires at 1m.
-    {"interval": "1m", "input_series": _ttft(20, 100), "alert_rule_test": [
-        {"eval_time": "1m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": []},
-        {"eval_time": "90m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": [
-            {"exp_labels": EXP_(severity="critical"), "exp_annotations": {
-                "summary": "chat v1: time-to-first-token error budget burning 14.4x too fast",
-                "description": "Over the last 1h (and the last 5m) the requests to chat v1 "
-                "burnt the time-to-first-token error budget 16 times as fast as the SLO "
-                "(95% of first tokens within 1s) allows (alert above 14.4).",
-                "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
-            {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
-                "summary": "chat v1: time-to-first-token error budget burning 6x too fast",
-                "description": "Over the last 6h (and the last 30m) the requests to chat v1 "
-                "burnt the time-to-first-token error budget 16 times as fast as the SLO "
-                "(95% of first tokens within 1s) allows (alert above 6).",
-                "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
-        ]},
-    ]},
-    {"interval": "1m", "input_series": _ttft(50, 100), "alert_rule_test": [
-        {"eval_time": "90m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": [
-            {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
-                "summary": "chat v1: time-to-first-token error budget burning 6x too fast",
-                "description": "Over the last 6h (and the last 30m) the requests to chat v1 "
-                "burnt the time-to-first-token error budget 10 times as fast as the SLO "
-                "(95% of first tokens within 1s) allows (alert above 6).",
-                "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
-        ]},
-    ]},
-    {"interval": "1m", "input_series": _ttft(100, 100), "alert_rule_test": [
-        {"eval_time": "90m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": []},
-    ]},
+
+def _levels(name: str) -> tuple[str, ...]:
+    return CONFIG.alert(name).severities
+
+
+def _ttft_burn() -> list[dict]:
+    """LLMTTFTErrorBudgetBurn: 20 of 100 requests per minute within 1 s -> 80 % over the SLO =
+    burn 16 (> 14.4 critical, > 6 warning) on every window; 50 of 100 -> burn 10: warning only;
+    all 100 within -> silent. Rates from 1m."""
+    name = "LLMTTFTErrorBudgetBurn"
+    steady = [_case(name, _ttft(good, 100), _burn_alerts((100 - good) / 100 / BUDGET), start=1)
+              for good in (20, 50, 100)]
     # No traffic for the first 20 minutes (0/0: nothing recorded, not NaN averaged into the
     # windows), then 80 % over the SLO: the long windows see only the bad minutes, so both levels
-    # fire by 90m; during the quiet start nothing fires.
-    {"interval": "1m", "input_series": [
-        _series("ml_llm_time_to_first_token_seconds_bucket", "0x20 0+20x80", le="1.0"),
-        _series("ml_llm_time_to_first_token_seconds_count", "0x20 0+100x80"),
-    ], "alert_rule_test": [
-        {"eval_time": "15m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": []},
-        {"eval_time": "90m", "alertname": "LLMTTFTErrorBudgetBurn", "exp_alerts": [
-            {"exp_labels": EXP_(severity="critical"), "exp_annotations": {
-                "summary": "chat v1: time-to-first-token error budget burning 14.4x too fast",
-                "description": "Over the last 1h (and the last 5m) the requests to chat v1 "
-                "burnt the time-to-first-token error budget 16 times as fast as the SLO "
-                "(95% of first tokens within 1s) allows (alert above 14.4).",
-                "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
-            {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
-                "summary": "chat v1: time-to-first-token error budget burning 6x too fast",
-                "description": "Over the last 6h (and the last 30m) the requests to chat v1 "
-                "burnt the time-to-first-token error budget 16 times as fast as the SLO "
-                "(95% of first tokens within 1s) allows (alert above 6).",
-                "runbook_url": f"{RUNBOOK}#llmttfterrorbudgetburn"}},
-        ]},
-    ]},
-    # LLMKVCacheSaturated (> 95 % for 10m): 98 % from the start fires at 15m, not at 5m; 90 %
-    # (the healthy v2) never.
-    {"interval": "1m", "input_series": [
-        _series("ml_llm_kv_cache_usage_ratio", "0.98x30"),
-        _series("ml_llm_kv_cache_usage_ratio", "0.9x30", version="v2"),
-    ], "alert_rule_test": [
-        {"eval_time": "5m", "alertname": "LLMKVCacheSaturated", "exp_alerts": []},
-        {"eval_time": "15m", "alertname": "LLMKVCacheSaturated", "exp_alerts": [
-            {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
-                "summary": "chat v1: KV cache 98% full",
-                "description": "The KV cache of chat v1 has been 98% full (above 95%) for 10 "
-                "minutes: the engine preempts running requests and queues new ones; time to "
-                "first token follows.",
-                "runbook_url": f"{RUNBOOK}#llmkvcachesaturated"}},
-        ]},
-    ]},
-    # LLMQueueGrowing (> 10 waiting and rising over 10m, for 5m): +2 per minute until 30 at
-    # 15m, then steady: passes 10 at 6m, fires from 11m, at 20m still rising over the last 10
-    # minutes, value 30. A long but steady queue (50, v2) does not fire.
-    {"interval": "1m", "input_series": [
-        _series("ml_llm_requests_waiting", "0+2x15 30x15"),
-        _series("ml_llm_requests_waiting", "50x30", version="v2"),
-    ], "alert_rule_test": [
-        {"eval_time": "8m", "alertname": "LLMQueueGrowing", "exp_alerts": []},
-        {"eval_time": "20m", "alertname": "LLMQueueGrowing", "exp_alerts": [
-            {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
-                "summary": "chat v1: 30 requests waiting, and rising",
-                "description": "30 requests wait for chat v1 (more than 10) and the queue has "
-                "been growing for 5 minutes: arrivals exceed what the engine can hold (batch "
-                "slots or KV cache).",
-                "runbook_url": f"{RUNBOOK}#llmqueuegrowing"}},
-        ]},
-    ]},
-    # LLMErrorFinishRatioHigh (> 1 % warning, > 5 % critical, for 5m): v1 90 stop + 10 error per
-    # minute = 10 % (both); v2 98 + 2 = 2 % (warning); v3 without traffic (0/0) stays silent.
-    {"interval": "1m", "input_series": [
-        _series("ml_llm_requests_total", "0+90x30", finish_reason="stop"),
-        _series("ml_llm_requests_total", "0+10x30", finish_reason="error"),
-        _series("ml_llm_requests_total", "0+98x30", version="v2", finish_reason="stop"),
-        _series("ml_llm_requests_total", "0+2x30", version="v2", finish_reason="error"),
-        _series("ml_llm_requests_total", "0x30", version="v3", finish_reason="stop"),
-        _series("ml_llm_requests_total", "0x30", version="v3", finish_reason="error"),
-    ], "alert_rule_test": [
-        {"eval_time": "4m", "alertname": "LLMErrorFinishRatioHigh", "exp_alerts": []},
-        {"eval_time": "15m", "alertname": "LLMErrorFinishRatioHigh", "exp_alerts": [
-            *[{"exp_labels": EXP_(severity=sev), "exp_annotations": {
-                "summary": "chat v1: 10% of requests finish with an error",
-                "description": "10% of the requests chat v1 finished over the last 5 minutes "
-                f"ended with an error (above {limit}) for 5 minutes.",
-                "runbook_url": f"{RUNBOOK}#llmerrorfinishratiohigh"}}
-              for sev, limit in (("warning", "1%"), ("critical", "5%"))],
-            {"exp_labels": EXP_(version="v2", severity="warning"), "exp_annotations": {
-                "summary": "chat v2: 2% of requests finish with an error",
-                "description": "2% of the requests chat v2 finished over the last 5 minutes "
-                "ended with an error (above 1%) for 5 minutes.",
-                "runbook_url": f"{RUNBOOK}#llmerrorfinishratiohigh"}},
-        ]},
-    ]},
-    # LLMPreemptionBurst (> 0.05 per request, for 5m): 20 preemptions per 100 requests = 0.2.
-    {"interval": "1m", "input_series": [
-        _series("ml_llm_requests_total", "0+100x30", finish_reason="stop"),
-        _series("ml_llm_requests_total", "0x30", finish_reason="error"),
-        _series("ml_llm_preemptions_total", "0+20x30"),
-        _series("ml_llm_requests_total", "0+100x30", version="v2", finish_reason="stop"),
-        _series("ml_llm_preemptions_total", "0+1x30", version="v2"),
-    ], "alert_rule_test": [
-        {"eval_time": "4m", "alertname": "LLMPreemptionBurst", "exp_alerts": []},
-        {"eval_time": "15m", "alertname": "LLMPreemptionBurst", "exp_alerts": [
-            {"exp_labels": EXP_(severity="warning"), "exp_annotations": {
-                "summary": "chat v1: 0.2 preemptions per request",
-                "description": "chat v1 preempted 0.2 running requests per finished request "
-                "(above 0.05) for 5 minutes: the KV cache is too small for the load; preempted "
-                "answers are recomputed and slow down.",
-                "runbook_url": f"{RUNBOOK}#llmpreemptionburst"}},
-        ]},
-    ]},
-    # LLMEvaluationScoreLow (< 0.75 for 5m): v2's faithfulness 0.6 fires; v1's 0.9 does not.
-    {"interval": "1m", "input_series": [
-        _eval_series("v2", "0.6x30"),
-        _eval_series("v1", "0.9x30"),
-    ], "alert_rule_test": [
-        {"eval_time": "3m", "alertname": "LLMEvaluationScoreLow", "exp_alerts": []},
-        {"eval_time": "10m", "alertname": "LLMEvaluationScoreLow", "exp_alerts": [
-            {"exp_labels": exp_labels("evaluation", job="ml_evaluation", model="chat",
-                                      version="v2", metric="faithfulness", severity="warning"),
-             "exp_annotations": {
-                "summary": "chat v2: faithfulness score 60%",
-                "description": "The last evaluation run scored the answers of chat v2 60% on "
-                "faithfulness (below 75%) for 5 minutes: do not promote this version; compare "
-                "it with the others on the LLM dashboard.",
-                "runbook_url": f"{RUNBOOK}#llmevaluationscorelow"}},
-        ]},
-    ]},
-]
+    # fire; during the quiet start nothing fires.
+    quiet_start = _case(name, [
+        _series("ml_llm_time_to_first_token_seconds_bucket", "0x20 0+20x{n}", le="1.0"),
+        _series("ml_llm_time_to_first_token_seconds_count", "0x20 0+100x{n}"),
+    ], _burn_alerts(0.8 / BUDGET), start=21)
+    quiet_start["alert_rule_test"].insert(
+        0, {"eval_time": "15m", "alertname": name, "exp_alerts": []})
+    return [*steady, quiet_start]
+
+
+def _kv_cache() -> list[dict]:
+    """LLMKVCacheSaturated (> 95 %): 98 % from the start fires; 90 % (the healthy v2) never."""
+    name = "LLMKVCacheSaturated"
+    return [_case(name, [
+        _series("ml_llm_kv_cache_usage_ratio", "0.98x{n}"),
+        _series("ml_llm_kv_cache_usage_ratio", "0.9x{n}", version="v2"),
+    ], [_expect(name, _levels(name)[0], "chat v1: KV cache 98% full",
+                f"The KV cache of chat v1 has been 98% full (above "
+                f"{pct(t('llm_kv_cache_usage_crit'))}) for {_human_for(name)}: the engine preempts "
+                "running requests and queues new ones; time to first token follows.")])]
+
+
+def _queue() -> list[dict]:
+    """LLMQueueGrowing (> 10 waiting and rising over 10m): +2 per minute passes 10 at 6m (12), so
+    it fires `for` after that; the queue stops growing at that moment, and 5 minutes later (the
+    case's check) it is still rising over the last 10 minutes and holds 2 x (6 + `for`) waiting,
+    whichever evaluation of the recorded signal the alert reads. A long but steady queue (50, v2)
+    does not fire."""
+    name = "LLMQueueGrowing"
+    start = int(t("llm_queue_waiting_max")) // 2 + 1  # the first minute above the threshold
+    top = start + minutes(CONFIG.alert(name).for_)
+    waiting = 2 * top
+    return [_case(name, [
+        _series("ml_llm_requests_waiting", f"0+2x{top} {waiting}x{{n}}"),
+        _series("ml_llm_requests_waiting", "50x{n}", version="v2"),
+    ], [_expect(name, _levels(name)[0], f"chat v1: {waiting} requests waiting, and rising",
+                f"{waiting} requests wait for chat v1 (more than "
+                f"{num(t('llm_queue_waiting_max'))}) and the queue has been growing for "
+                f"{_human_for(name)}: arrivals exceed what the engine can hold (batch slots or "
+                "KV cache).")], start=start)]
+
+
+def _error_finish() -> list[dict]:
+    """LLMErrorFinishRatioHigh (> 1 % warning, > 5 % critical): v1 90 stop + 10 error per minute
+    = 10 % (both levels); v2 98 + 2 = 2 % (warning); v3 without traffic (0/0) stays silent."""
+    name = "LLMErrorFinishRatioHigh"
+    limits = {"warning": t("llm_error_finish_ratio_warn"),
+              "critical": t("llm_error_finish_ratio_crit")}
+
+    def fired(version: str, share: float) -> list[dict]:
+        return [_expect(name, sev, f"chat {version}: {pct(share)} of requests finish with an error",
+                        f"{pct(share)} of the requests chat {version} finished over the last 5 "
+                        f"minutes ended with an error (above {pct(limit)}) for "
+                        f"{_human_for(name)}.", version=version)
+                for sev, limit in limits.items() if sev in _levels(name) and share > limit]
+
+    return [_case(name, [
+        _series("ml_llm_requests_total", "0+90x{n}", finish_reason="stop"),
+        _series("ml_llm_requests_total", "0+10x{n}", finish_reason="error"),
+        _series("ml_llm_requests_total", "0+98x{n}", version="v2", finish_reason="stop"),
+        _series("ml_llm_requests_total", "0+2x{n}", version="v2", finish_reason="error"),
+        _series("ml_llm_requests_total", "0x{n}", version="v3", finish_reason="stop"),
+        _series("ml_llm_requests_total", "0x{n}", version="v3", finish_reason="error"),
+    ], fired("v1", 0.1) + fired("v2", 0.02), start=1)]
+
+
+def _preemption() -> list[dict]:
+    """LLMPreemptionBurst (> 0.05 per request): 20 preemptions per 100 requests = 0.2; v2's 1 per
+    100 stays silent."""
+    name = "LLMPreemptionBurst"
+    return [_case(name, [
+        _series("ml_llm_requests_total", "0+100x{n}", finish_reason="stop"),
+        _series("ml_llm_requests_total", "0x{n}", finish_reason="error"),
+        _series("ml_llm_preemptions_total", "0+20x{n}"),
+        _series("ml_llm_requests_total", "0+100x{n}", version="v2", finish_reason="stop"),
+        _series("ml_llm_preemptions_total", "0+1x{n}", version="v2"),
+    ], [_expect(name, _levels(name)[0], "chat v1: 0.2 preemptions per request",
+                f"chat v1 preempted 0.2 running requests per finished request (above "
+                f"{num(t('llm_preemption_ratio_crit'))}) for "
+                f"{_human_for(name)}: the KV cache is too small for the load; preempted answers "
+                "are recomputed and slow down.")], start=1)]
+
+
+def _evaluation() -> list[dict]:
+    """LLMEvaluationScoreLow (< 0.75): v2's faithfulness 0.6 fires; v1's 0.9 does not."""
+    name = "LLMEvaluationScoreLow"
+    labels = {"job": "ml_evaluation", "model": "chat", "metric": "faithfulness"}
+    return [_case(name, [
+        (series("ml_llm_evaluation_score_ratio", **labels, version="v2"), "0.6x{n}"),
+        (series("ml_llm_evaluation_score_ratio", **labels, version="v1"), "0.9x{n}"),
+    ], [_exp_alert(name, _levels(name)[0], "chat v2: faithfulness score 60%",
+                   f"The last evaluation run scored the answers of chat v2 60% on faithfulness "
+                   f"(below {pct(t('llm_eval_score_min'))}) for {_human_for(name)}: do not promote "
+                   "this version; compare it with the others on the LLM dashboard.",
+                   "evaluation", **labels, version="v2")])]
+
+
+_CASES = {"LLMTTFTErrorBudgetBurn": _ttft_burn, "LLMKVCacheSaturated": _kv_cache,
+          "LLMQueueGrowing": _queue, "LLMErrorFinishRatioHigh": _error_finish,
+          "LLMPreemptionBurst": _preemption, "LLMEvaluationScoreLow": _evaluation}
+
+tests = [case for name, make in _CASES.items() if _on(name) for case in make()]
 
 # the cases feed raw contract series through rules/llm_contract.py
 if not CONFIG.stack_on("contract"):

@@ -186,6 +186,11 @@ def test_promtool_tests_follow_the_renamed_config(renamed: Path) -> None:
     "  spd_fair_bound: 0.3, dir_fair_lower: 0.5, dir_fair_upper: 2}\n"
     "alerts: {MLCostOverBudget: {for: 1h, severity: critical}, MLAuditLogGap: {enabled: false},\n"
     "  MLErrorRatioHigh: {for: 2m}}\n",
+    # the LLM alerts' cases follow their config too: windows, severity, a level or an alert off
+    "thresholds: {llm_queue_waiting_max: 20, llm_kv_cache_usage_crit: 0.97, llm_eval_score_min: 0.7}\n"
+    "alerts: {LLMTTFTErrorBudgetBurn: {for: 10m}, LLMQueueGrowing: {for: 15m},\n"
+    "  LLMKVCacheSaturated: {severity: critical}, LLMPreemptionBurst: {enabled: false},\n"
+    "  LLMEvaluationScoreLow: {for: 1h}, MLAuditLogGap: {enabled: false}}\n",
 ])
 def test_promtool_tests_pass_under_other_configs(tmp_path: Path, config: str) -> None:
     built = build_with(config, tmp_path)
@@ -195,6 +200,15 @@ def test_promtool_tests_pass_under_other_configs(tmp_path: Path, config: str) ->
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     rules = (built / "rules" / "alerts.yml").read_text()
     assert "MLAuditLogGap" not in rules and "severity: critical" in rules
+    switched_off = [name for name, over in yaml.safe_load(config)["alerts"].items()
+                    if over.get("enabled") is False]
+    defined = "".join(p.read_text() for p in (built / "rules").glob("*.yml"))
+    expected_to_fire = {check["alertname"] for p in (built / "tests").glob("*_test.yml")
+                        for case in yaml.safe_load(p.read_text())["tests"]
+                        for check in case.get("alert_rule_test", []) if check["exp_alerts"]}
+    assert switched_off and {"LLMQueueGrowing", "MLCostOverBudget"} <= expected_to_fire
+    for name in switched_off:
+        assert name not in defined and name not in expected_to_fire, name
 
 
 def test_an_area_switched_off_is_not_built(tmp_path: Path) -> None:
