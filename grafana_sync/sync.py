@@ -453,8 +453,7 @@ def _read_and_plan_prune(client: GrafanaClient, uid: str, *, force: bool
 
 
 def _finish_plan(client: GrafanaClient, pool: Executor, reads: _Reads,
-                 local: list[LocalDashboard], *, force: bool, prune: bool,
-                 identity: str | None) -> Plan:
+                 local: list[LocalDashboard], *, force: bool, identity: str | None) -> Plan:
     """Read what the first round showed is needed (concurrently) and decide every action."""
     plan = Plan(folders=[f.result() for f in reads.folders],
                 datasources=[d.result() for d in reads.datasources])
@@ -462,13 +461,13 @@ def _finish_plan(client: GrafanaClient, pool: Executor, reads: _Reads,
     for chunk, future in reads.presence:
         found = future.result()
         to_read.update(chunk if found is None else found)
+    planned = {d.uid: pool.submit(_read_and_plan, client, d, identity=identity, force=force)
+               for d in local if d.uid in to_read}
     candidates: list[str] = []
     if reads.managed is not None:  # prune needs the complete list: a failed search is an error
         defined = {d.uid for d in local}
         candidates = sorted({hit["uid"] for hit in reads.managed.result()
                              if hit["uid"] not in defined})
-    planned = {d.uid: pool.submit(_read_and_plan, client, d, identity=identity, force=force)
-               for d in local if d.uid in to_read}
     pruned = [pool.submit(_read_and_plan_prune, client, uid, force=force) for uid in candidates]
     for dash in local:
         future = planned.get(dash.uid)
@@ -491,7 +490,7 @@ def make_plan(client: GrafanaClient, local: list[LocalDashboard],
     """
     with ThreadPoolExecutor(max_workers=max(1, read_jobs)) as pool:
         reads = _start_reads(client, pool, local, datasources, force=force, prune=prune)
-        return _finish_plan(client, pool, reads, local, force=force, prune=prune,
+        return _finish_plan(client, pool, reads, local, force=force,
                             identity=identity)
 
 
@@ -623,7 +622,7 @@ def plan_push(client: GrafanaClient, local: list[LocalDashboard],
         health.result()
         login = (user.result() or {}).get("login")
         identity = login if isinstance(login, str) else None
-        return _finish_plan(client, pool, reads, local, force=force, prune=prune,
+        return _finish_plan(client, pool, reads, local, force=force,
                             identity=identity)
 
 
