@@ -34,7 +34,11 @@ PSI = sel('method="psi"')
 UNAPPROVED = sel('approved="false"')
 LOOKBACK = "1d"  # how far back a dead target's or vanished model's identity is remembered
 LONG = "1h"  # the long window of the burn-rate style error-ratio alert
-LONG_SECONDS = 3600
+LONG_SECONDS = 3600  # LONG in seconds: "requests in the window" = average rate over LONG x this
+# Numbers in this module's expressions that stand for a window (seconds): a time-scaled rendering
+# (grafana_sync.timescale, `make demo`) divides them with the windows. Every 3600 here is the
+# request count of the LONG window; never use the number for anything else in this module.
+window_constants = (LONG_SECONDS,)
 REQS = "model_version:ml_inference_requests:rate5m"
 ERRS = "model_version:ml_inference_request_errors:rate5m"
 STAGE_KEYS = on("job", version=True)

@@ -9,8 +9,10 @@
 # NODE_EXPORTER_PORT 19100, DEMO_PORT 18000, WEBHOOK_PORT 19095 (the local webhook sink every
 # Alertmanager receiver notifies: notifications are printed here, never sent out) (not the packages' defaults, so the Debian
 # services the packages start do not clash). DEMO_SPEED (10), DEMO_ARGS (extra demo flags),
-# SCRAPE_INTERVAL (Prometheus scrape/evaluation interval, default that of prometheus.yml: 15s;
-# Grafana's datasource assumes 15s, so change it only for tests or very fast demos),
+# SCRAPE_INTERVAL (Prometheus scrape/evaluation interval, default 15 demo-seconds: 15s / DEMO_SPEED,
+# at least 1s). The rules are compiled time-scaled to DEMO_SPEED into the temp dir (every `for` and
+# window divided by it: one rule-minute is one demo-minute, so each incident's alert fires and
+# resolves while it runs); the committed prometheus/rules/*.yml stay real-time.
 # PYTHON (.venv/bin/python), and PROMETHEUS_BIN, PROMTOOL_BIN, ALERTMANAGER_BIN,
 # PUSHGATEWAY_BIN, NODE_EXPORTER_BIN for binaries elsewhere.
 set -euo pipefail
@@ -84,7 +86,7 @@ stop_requested() { [ -n "$STOP" ]; }
 "$PYTHON" scripts/render_demo_config.py "$WORK" \
   --prometheus-port "$PROMETHEUS_PORT" --alertmanager-port "$ALERTMANAGER_PORT" \
   --pushgateway-port "$PUSHGATEWAY_PORT" --node-exporter-port "$NODE_EXPORTER_PORT" \
-  --demo-port "$DEMO_PORT" --webhook-port "$WEBHOOK_PORT" \
+  --demo-port "$DEMO_PORT" --webhook-port "$WEBHOOK_PORT" --speed "$DEMO_SPEED" \
   ${SCRAPE_INTERVAL:+--scrape-interval "$SCRAPE_INTERVAL"}
 "$PROMTOOL_BIN" check config "$WORK/prometheus.yml" >"$WORK/promtool.log" 2>&1 \
   || { cat "$WORK/promtool.log" >&2; die "promtool rejected the rendered prometheus.yml"; }

@@ -9,20 +9,34 @@ and every Alertmanager receiver notifies only the local webhook sink (scripts/we
 so a demo never pages anyone. An unknown target is an error, so a job added to prometheus.yml is
 never silently scraped from the wrong place.
 
+With `--speed N` (the demo's speed) the rules are not the committed prometheus/rules/*.yml but the
+same rule modules compiled time-scaled into OUT_DIR/rules (grafana_sync.timescale: every `for`,
+range window and window constant divided by N), so one rule-minute is one demo-minute and an
+incident's alert fires and resolves while the demo shows it. The scrape and evaluation interval
+then defaults to 15 demo-seconds (15 s / N, at least 1 s), range windows never drop below 4
+scrapes, and Alertmanager's group_wait / group_interval / repeat_interval / resolve_timeout are
+divided by N too (at least 1 s).
+
     python scripts/render_demo_config.py OUT_DIR --prometheus-port 19090 --demo-port 18000 \
-        --webhook-port 19095 ...
+        --webhook-port 19095 --speed 10 ...
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import math
 import sys
 from pathlib import Path
 
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a script: the project's packages (grafana_sync, rules)
+    sys.path.insert(0, str(REPO))
+
+from grafana_sync.errors import SyncError  # noqa: E402
+
 PROMETHEUS_YML = REPO / "prometheus" / "prometheus.yml"
 ALERTMANAGER_YML = REPO / "prometheus" / "alertmanager.yml"
 
@@ -99,6 +113,36 @@ def _replace_paths(node, mapping: dict[str, str]):
     return node
 
 
+_AM_TIMINGS = ("group_wait", "group_interval", "repeat_interval")
+
+
+def scale_alertmanager_timings(config: dict, speed: float) -> dict:
+    """Alertmanager's route timings and resolve_timeout divided by the demo's speed (at least
+    1 s), so notifications (and resolved ones) follow the demo's clock like the rules do."""
+    from grafana_sync.timescale import TimeScale, format_duration, parse_duration
+
+    scale = TimeScale(speed)
+
+    def dur(text: str) -> str:
+        return format_duration(scale.seconds(parse_duration(text), 1))
+
+    def route(node: dict) -> dict:
+        node = dict(node)
+        for key in _AM_TIMINGS:
+            if key in node:
+                node[key] = dur(node[key])
+        if "routes" in node:
+            node["routes"] = [route(r) for r in node["routes"]]
+        return node
+
+    out = copy.deepcopy(config)
+    if "route" in out:
+        out["route"] = route(out["route"])
+    if "resolve_timeout" in (out.get("global") or {}):
+        out["global"]["resolve_timeout"] = dur(out["global"]["resolve_timeout"])
+    return out
+
+
 def render_alertmanager(config: dict, secrets_dir: Path, templates_dir: Path,
                         webhook_url: str | None = None) -> dict:
     """The Alertmanager config with secret files and templates at local paths.
@@ -145,8 +189,43 @@ def secret_files(config: dict) -> list[str]:
     return sorted(set(found))
 
 
+def demo_scrape_interval(speed: float, base: str | None) -> str:
+    """15 s of demo time (the shipped scrape interval) at `speed`: whole seconds, at least 1 s."""
+    from grafana_sync.timescale import parse_duration
+
+    seconds = parse_duration(base or "15s")
+    return f"{max(1, round(seconds / speed))}s"
+
+
+def render_rules(out_dir: Path, speed: float, scrape_interval: str) -> Path:
+    """The rule modules compiled with every window divided by `speed` into out_dir/rules."""
+    from grafana_sync.rules import render_time_scaled
+    from grafana_sync.timescale import TimeScale, parse_duration
+
+    rules_out = out_dir / "rules"
+    scale = TimeScale(speed, resolution=parse_duration(scrape_interval))
+    render_time_scaled(REPO / "rules", rules_out, scale)
+    return rules_out
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid speed {text!r}: not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"invalid speed {text!r}: must be > 0")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (no usage dump)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _Parser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
     for option in sorted(set(TARGETS.values())):
         parser.add_argument("--" + option.replace("_", "-"), type=int, required=True)
@@ -154,23 +233,36 @@ def main(argv: list[str] | None = None) -> int:
                         help="port of the local webhook sink every receiver notifies")
     parser.add_argument("--scrape-interval", default=None,
                         help="override the global scrape/evaluation interval (e.g. 1s)")
+    parser.add_argument("--speed", type=_speed, default=None,
+                        help="the demo's speed: load the rules time-scaled by it (see above)")
     args = parser.parse_args(argv)
     ports = {name: getattr(args, name) for name in set(TARGETS.values())}
     out: Path = args.out_dir
     secrets = out / "secrets"
     secrets.mkdir(parents=True, exist_ok=True)
     try:
+        rules_dir = REPO / "prometheus" / "rules"
+        scrape_interval = args.scrape_interval
+        if args.speed is not None:
+            shipped = yaml.safe_load(PROMETHEUS_YML.read_text()).get("global", {})
+            scrape_interval = scrape_interval or demo_scrape_interval(
+                args.speed, shipped.get("scrape_interval"))
+            rules_dir = render_rules(out, args.speed, scrape_interval)
         prom = render_prometheus(
-            yaml.safe_load(PROMETHEUS_YML.read_text()), ports, REPO / "prometheus" / "rules",
-            args.scrape_interval,
+            yaml.safe_load(PROMETHEUS_YML.read_text()), ports, rules_dir, scrape_interval,
         )
         am = render_alertmanager(
             yaml.safe_load(ALERTMANAGER_YML.read_text()), secrets, REPO / "prometheus" / "templates",
             webhook_url=f"http://127.0.0.1:{args.webhook_port}",
         )
+        if args.speed is not None:
+            am = scale_alertmanager_timings(am, args.speed)
     except RenderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SyncError as exc:  # grafana_sync's one-line errors (a bad rule module, a bad duration)
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     (out / "prometheus.yml").write_text(yaml.safe_dump(prom, sort_keys=False))
     (out / "alertmanager.yml").write_text(yaml.safe_dump(am, sort_keys=False))
     return 0

@@ -202,6 +202,7 @@ def prometheus_config(
     extra_targets: Iterable[Mapping] = (),
     pushgateway_target: str | None = None,
     demo_job: str = DEMO_JOB,
+    alertmanager_target: str | None = None,
 ) -> dict:
     """The generated prometheus.yml (1 s scrape and evaluation interval).
 
@@ -225,11 +226,14 @@ def prometheus_config(
             if key in extra:
                 job[key] = extra[key]
         scrape.append(job)
-    return {
+    config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(Path(p).resolve()) for p in rule_files],
         "scrape_configs": scrape,
     }
+    if alertmanager_target:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager_target]}]}]}
+    return config
 
 
 @dataclass
@@ -362,6 +366,7 @@ def run_stack(
     pushgateway: bool = False,
     demo_job: str = DEMO_JOB,
     demo_env: Mapping[str, str] | None = None,
+    alertmanager: str | None = None,
 ) -> Iterator[PromStack]:
     """Start demo (+ node_exporter) + Prometheus; yield a PromStack; stop everything after.
 
@@ -371,7 +376,8 @@ def run_stack(
     honor_labels) and runs the demo with `--pushgateway` (its batch-evaluation metrics then
     arrive through the Pushgateway with `job="ml_evaluation"`).
     `demo_job` names the demo's scrape job; `demo_env` adds environment variables to the demo
-    (e.g. MONITORING_CONFIG: a renamed setup end to end).
+    (e.g. MONITORING_CONFIG: a renamed setup end to end). `alertmanager` ("host:port" of a
+    running Alertmanager) makes Prometheus send its alerts there.
     Raises HarnessError when a process does not come up.
     """
     prom = prometheus_bin or find_binary(PROMETHEUS_BIN)
@@ -414,7 +420,7 @@ def run_stack(
             procs.append(_spawn("node_exporter", argv, workdir))
             node_target = f"127.0.0.1:{node_port}"
         config = prometheus_config(f"127.0.0.1:{demo_port}", node_target, rules, extra_targets,
-                                   push_target, demo_job)
+                                   push_target, demo_job, alertmanager)
         config_path = workdir / "prometheus.yml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         data_dir = workdir / "data"

@@ -1,6 +1,7 @@
 """`make demo` fails fast and stops cleanly (issue #12 item 15), with the real Debian binaries.
 
-- a component that dies at start (DEMO_SPEED=abc) is reported at once with its own error line,
+- a bad DEMO_SPEED is refused (one line, exit 2) before anything starts: the rules are scaled to it;
+- a component that dies at start (`--scenario nope`) is reported at once with its own error line,
   exit 1, everything else stopped and the temp dir removed;
 - Ctrl-C delivered to the whole process group (what a terminal does) is a clean stop: exit 130,
   no component's death reported as an error, nothing left listening, temp dir removed.
@@ -65,8 +66,23 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
+def test_a_bad_speed_is_refused_before_anything_starts(stack_env, tmp_path):
+    stack_env["DEMO_SPEED"] = "abc"  # the rules are time-scaled to it: checked first
+    output = tmp_path / "out.log"
+    proc = _start(stack_env, output)
+    try:
+        code = proc.wait(timeout=60)
+    finally:
+        _stop(proc)
+    text = output.read_text()
+    assert code == 2, text
+    assert "error: argument --speed: invalid speed 'abc': not a number" in text
+    assert "Traceback" not in text and "usage:" not in text
+    assert not list(tmp_path.glob("ml-demo-stack.*")), "temp dir not removed"
+
+
 def test_a_component_dying_at_start_is_reported_at_once(stack_env, tmp_path):
-    stack_env["DEMO_SPEED"] = "abc"
+    stack_env["DEMO_ARGS"] = "--scenario nope"
     output = tmp_path / "out.log"
     proc = _start(stack_env, output)
     try:
@@ -76,7 +92,7 @@ def test_a_component_dying_at_start_is_reported_at_once(stack_env, tmp_path):
     text = output.read_text()
     assert code == 1, text
     assert "error: demo exited at start" in text
-    assert "error: invalid --speed 'abc'" in text  # the component's own error line
+    assert "error: unknown scenario 'nope'" in text  # the component's own error line
     assert "demo stack is up" not in text
     time.sleep(0.5)
     assert not [p for p in _ports(stack_env) if _listening(p)], text
