@@ -97,6 +97,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Go's net.Listen (Grafana) uses the system's somaxconn as its accept backlog; socketserver's
+    # default of 5 overflows when 16 connections open at once on a loaded machine, and the
+    # kernel then resets some of them: a POST on such a connection fails (it is never re-sent)
+    request_queue_size = 1024
 
     def __init__(self, latency_s: float) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
