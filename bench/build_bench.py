@@ -1,14 +1,18 @@
 """Build benchmark: `grafana-sync build` vs grafanalib's `generate-dashboards`, same definitions.
 
-Cases per dashboard set: first build (empty output), no-op rebuild (nothing changed), one
-definition changed; grafanalib's CLI has no notion of "unchanged", so it is timed once per set
-(it rewrites every file every time). Every timing is a separate child process, measured alone
-(wall time and its own peak RSS via wait4).
+Cases per dashboard set: full build (empty output folder, so no incremental cache either),
+no-op rebuild (nothing changed: the incremental build skips every source), one definition
+changed (exactly one source must be compiled: the count is read from build's summary line);
+grafanalib's CLI has no notion of "unchanged", so it is timed once per run (it rewrites every
+file every time). Full build, no-op rebuild and generate-dashboards alternate run by run, so
+their ratios are taken under the same machine load. Every timing is a separate child process,
+measured alone (wall time, CPU time and its own peak RSS via wait4).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -37,6 +41,8 @@ class Case:
 
     walls: list[float] = field(default_factory=list)
     rss: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)  # sources the incremental build skipped
 
     def add(self, result: ProcResult, what: str) -> None:
         if result.returncode != 0:
@@ -44,6 +50,9 @@ class Case:
                                f"{(result.stderr or result.stdout).strip()[-400:]}")
         self.walls.append(result.wall_s)
         self.rss.append(result.maxrss_mib)
+        self.cpus.append(result.cpu_s)
+        found = re.search(r"(\d+) source\(s\) skipped", result.stdout)
+        self.skipped.append(int(found.group(1)) if found else 0)
 
 
 @dataclass
@@ -169,28 +178,46 @@ def run(sizes: list[int], runs: int, include_repo: bool = True) -> tuple[str, li
     return render(results, runs), results
 
 
+def _ratio_cell(ours: Case, theirs: Case) -> str:
+    """'wall ratio (CPU ratio)' of the medians."""
+    if not ours.walls or not theirs.walls:
+        return "–"
+    return (f"{fmt_ratio(median(ours.walls), median(theirs.walls))} "
+            f"(CPU {fmt_ratio(median(ours.cpus), median(theirs.cpus))})")
+
+
 def render(results: list[SetResult], runs: int) -> str:
     rows = []
     for r in results:
         ours, theirs = median(r.ours_first.walls), median(r.theirs.walls)
+        compiled = (f"{r.dashboards - max(r.ours_one_changed.skipped)} of {r.dashboards}"
+                    if r.ours_one_changed.walls else "–")
         rows.append([
             r.name, r.dashboards, r.panels,
             f"{fmt_s(ours)} ({spread(r.ours_first.walls)})",
             f"{fmt_s(theirs)} ({spread(r.theirs.walls)})" if r.theirs.walls else "–",
-            fmt_ratio(ours, theirs),
+            _ratio_cell(r.ours_first, r.theirs),
             f"{fmt_s(median(r.ours_noop.walls))} ({spread(r.ours_noop.walls)})",
+            _ratio_cell(r.ours_noop, r.theirs),
             fmt_s(median(r.ours_one_changed.walls)) if r.ours_one_changed.walls else "–",
+            _ratio_cell(r.ours_one_changed, r.theirs) if r.ours_one_changed.walls else "–",
+            compiled,
             f"{median(r.ours_first.rss):.0f}",
             f"{median(r.theirs.rss):.0f}" if r.theirs.rss else "–",
+            fmt_ratio(median(r.ours_first.rss), median(r.theirs.rss)) if r.theirs.rss else "–",
         ])
     notes = [f"- {r.name}: {r.theirs_note}" for r in results if r.theirs_note]
     text = (f"Median of {runs} run(s) per cell, each a fresh child process (interpreter start and "
-            "imports included); ± is the largest deviation from the median. Peak RSS is the "
-            "child's own `ru_maxrss` (wait4).\n\n")
+            "imports included); ± is the largest deviation from the median. Ratios are ours / "
+            "generate-dashboards, wall time (CPU time = user + system in brackets). Full build "
+            "= empty output folder (no incremental cache); no-op = nothing changed; one changed = "
+            "one definition edited, \"compiled\" = sources the build compiled then (the rest it "
+            "proved unchanged). Peak RSS is the child's own `ru_maxrss` (wait4), full build.\n\n")
     text += md_table(
-        ["dashboard set", "dashboards", "panels", "grafana-sync build", "generate-dashboards",
-         "ratio ours/theirs", "no-op rebuild", "one changed", "peak RSS ours (MiB)",
-         "peak RSS theirs (MiB)"], rows)
+        ["dashboard set", "dashboards", "panels", "grafana-sync build (full)",
+         "generate-dashboards", "full / theirs", "no-op rebuild", "no-op / theirs",
+         "one changed", "one changed / theirs", "compiled", "peak RSS ours (MiB)",
+         "peak RSS theirs (MiB)", "RSS ours / theirs"], rows)
     if notes:
         text += "\n" + "\n".join(notes) + "\n"
     return text

@@ -19,13 +19,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class ProcResult:
-    """One child process run: wall seconds, peak resident memory (MiB), exit code, output."""
+    """One child process run: wall seconds, peak resident memory (MiB), exit code, output, and
+    CPU seconds (user + system, the child's own rusage)."""
 
     wall_s: float
     maxrss_mib: float
     returncode: int
     stdout: str
     stderr: str
+    cpu_s: float = float("nan")
 
 
 # A tiny launcher (python -I -S) forks and execs the measured command and reports its wall time
@@ -45,7 +47,8 @@ if pid == 0:
 _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - start
 with open(out, "w") as fh:
-    fh.write(f"{wall} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+    fh.write(f"{wall} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)} "
+             f"{usage.ru_utime + usage.ru_stime}")
 """
 
 
@@ -65,8 +68,8 @@ def run_measured(argv: Sequence[str], cwd: Path | None = None,
             raise
         if proc.returncode != 0 or not report.exists():
             return ProcResult(float("nan"), float("nan"), proc.returncode or 1, out, err)
-        wall, maxrss_kib, code = report.read_text().split()
-    return ProcResult(float(wall), int(maxrss_kib) / 1024, int(code), out, err)
+        wall, maxrss_kib, code, cpu = report.read_text().split()
+    return ProcResult(float(wall), int(maxrss_kib) / 1024, int(code), out, err, float(cpu))
 
 
 def median(values: Sequence[float]) -> float:

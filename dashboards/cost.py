@@ -36,12 +36,13 @@ dashboards = ml_dashboards(
                  "(average hourly cost x hours). Bad: more than the budget for that period.",
                  [q(f"sum by ({by()}) (avg_over_time({s.COST_RULE}{sel(source='none')}[$__range])) "
                     "* $__range_s / 3600")], unit="currencyUSD", graph=False, w=6),
-            stat("Total idle GPU spend per hour", "USD per hour paid for GPU capacity the models "
-                 "do not use (GPU cost x (1 - utilisation)). Bad: a large share of the cost "
-                 "per hour (consolidate models, smaller GPUs).",
-                 [q(f"sum by ({by()}) ({s.gpu_idle_cost_per_hour()})")], unit="currencyUSD",
-                 steps=higher_is_bad(C.budget_usd_per_hour * 0.25, C.budget_usd_per_hour * 0.5),
-                 w=6),
+            stat("Idle share of all GPU spend", "Share of the models' GPU spend paid for "
+                 "capacity they do not use (GPU cost x (1 - utilisation), all models). Bad: above "
+                 f"{1 - C.gpu_idle_utilisation:.0%}, utilisation below "
+                 f"{C.gpu_idle_utilisation:.0%} (consolidate models, smaller GPUs).",
+                 [q(f"sum by ({by()}) ({s.gpu_idle_cost_per_hour()})\n/\n"
+                    f"sum by ({by()}) ({s.gpu_cost_per_hour()})")], unit="percentunit",
+                 steps=higher_is_bad(0.5, 1 - C.gpu_idle_utilisation), w=6),
         ),
         section(
             "Per model",

@@ -77,11 +77,15 @@ dashboards = ml_dashboards(
                        [q(relative_score, MODEL + " {{" + F + "}} {{method}}")],
                        unit="none", steps=RELATIVE, min=0, w=12),
             timeseries("KS test p-value", "p-value of the two-sample Kolmogorov-Smirnov test "
-                       "per feature (log scale). Bad: below 0.05 (distributions differ).",
+                       "per feature (log scale). Bad: below "
+                       f"{C.drift_pvalue_crit:g} (0.05 over a day of tests of every feature, "
+                       f"Bonferroni), watch below {C.drift_pvalue_warn:g}; healthy traffic dips "
+                       "below 0.05 about one sample in twenty.",
                        [q(f"min by ({by(M, F)}) (ml_feature_drift_pvalue"
                           f"{sel(match(F, '$feature'))})",
                           MODEL + " {{" + F + "}}")],
-                       unit="none", steps=lower_is_bad(0.05), log=True, w=12),
+                       unit="none", steps=lower_is_bad(C.drift_pvalue_crit, C.drift_pvalue_warn),
+                       log=True, w=12),
         ),
         section(
             "Predictions",

@@ -71,8 +71,8 @@ dashboards = ml_dashboards(
                        ), legend(M, F, "reason"))],
                        unit="percentunit", steps=higher_is_bad(0.01, 0.05), min=0, w=12),
             timeseries("Outlier rate", "Share of requests the outlier detector flags "
-                       "(squared Mahalanobis distance above the chi-square 99.9 % quantile: "
-                       "about 0.1 % expected). Bad: well above 1 %.",
+                       "(squared Mahalanobis distance above its 99.9 % quantile on the "
+                       "reference data: about 0.1 % expected). Bad: well above 1 %.",
                        [q(ratio(
                            sum_rate("ml_outliers_total", sel(), (M, "detector")),
                            sum_rate("ml_predictions_total", sel(), (M,)),

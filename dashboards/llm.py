@@ -62,9 +62,13 @@ FEEDBACK = lower_is_bad(C.feedback_positive_crit, C.feedback_positive_warn)
 
 attainment = f"1 - {signal(OVER_SLO.format(w='5m'))}"
 EVALUATION = sel(version=True, source="evaluation")
-positive_feedback = ratio(
-    sum_rate("ml_feedback_total", sel(eq("feedback", "positive"), version=True), (M, V)),
-    sum_rate("ml_feedback_total", sel(version=True), (M, V)),
+# judged over at least `feedback_min_events` events (as dashboards/feedback.py)
+positive_feedback = (
+    ratio(sum_rate("ml_feedback_total", sel(eq("feedback", "positive"), version=True), (M, V)),
+          sum_rate("ml_feedback_total", sel(version=True), (M, V)))
+    + f"\nand on ({by(M, V)})\n"
+    + f"sum by ({by(M, V)}) (increase(ml_feedback_total{sel(version=True)}[$__rate_interval]))"
+    + f" >= {C.feedback_min_events:g}"
 )
 feedback_per_request = ratio(
     sum_rate("ml_feedback_total", sel(version=True), (M, V)),
@@ -236,7 +240,8 @@ dashboard = ml_dashboard(
                        [q(f"max by ({by(M, V, 'guardrail')}) (ml_llm_guardrail_trigger_ratio"
                           f"{EVALUATION})", legend(M, V, "guardrail"))],
                        unit="percentunit", steps=GUARDRAIL, min=0, w=8),
-            timeseries("Positive feedback share", "Thumbs-up / all feedback per version. Bad: "
+            timeseries("Positive feedback share", "Thumbs-up / all feedback per version (gaps: "
+                       f"fewer than {C.feedback_min_events:g} events). Bad: "
                        f"below {C.feedback_positive_warn:.0%} (orange) or "
                        f"{C.feedback_positive_crit:.0%} (red), or a canary below production.",
                        [q(positive_feedback, MV)], unit="percentunit", steps=FEEDBACK, min=0,

@@ -167,6 +167,11 @@ def _serve(args: argparse.Namespace) -> int:
     for ext in sim.extensions:  # native LLM engines: one endpoint each
         if getattr(ext, "paths", None) and ext.paths():
             server.set_app(_with_paths(server.get_app(), ext.render))
+    # One tick at a time: a scrape never sees a tick half applied (at --speed 40 a tick is 20
+    # simulated seconds of traffic; a counter read between two others of the same tick, e.g.
+    # predictions before the audit log's, skews every ratio over a few scrapes)
+    tick = threading.Lock()
+    server.set_app(_locked(server.get_app(), tick))
     sim.warm_up()
     sim.step()
     ready.set()  # /metrics answered 503 until now: no scrape sees a half-built exposition
@@ -179,11 +184,22 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         while not stop.is_set():
             started = time.monotonic()
-            sim.step()
+            with tick:
+                sim.step()
             stop.wait(max(TICK_SECONDS - (time.monotonic() - started), 0.05))
     finally:
         server.shutdown()
     return 0
+
+
+def _locked(app, lock: threading.Lock):
+    """The WSGI app answering under `lock` (the whole exposition, between two ticks)."""
+
+    def wrapped(environ, start_response):
+        with lock:
+            return list(app(environ, start_response))
+
+    return wrapped
 
 
 def _with_paths(app, render):

@@ -39,6 +39,10 @@ NODE_TYPE = {"instance_type": "g5.12xlarge", "region": "eu-west-1", "vcpus": 48,
              "ram_gib": 192, "gpus": 4}
 # spot prices (USD per hour); a cost_jump multiplies them (the node fell back to on-demand)
 CPU_PRICE, RAM_PRICE, GPU_PRICE = 0.0316, 0.0042, 0.95
+# DCGM_FI_DEV_GPU_UTIL (%) = GPU_IDLE_UTIL + GPU_UTIL_PER_LOAD x load (1 = the model's nominal
+# traffic). Was 4 + 38 x load: every healthy model's GPUs idled over 58 % of the time and the
+# canary's 88 %, so the idle-spend panels were red on healthy traffic (docs/alerts.md).
+GPU_IDLE_UTIL, GPU_UTIL_PER_LOAD = 20.0, 35.0
 TERMINATION_REASONS = ("OOMKilled", "Error", "Completed")
 
 
@@ -108,7 +112,9 @@ class InfraSimulator:
                 if burst is not None:
                     target_ws = 0.97 * MEM_LIMIT
                 pod.working_set = 0.8 * pod.working_set + 0.2 * target_ws
-                util = 4.0 + 38.0 * pod.load + (55.0 if spike else 0.0)
+                # a GPU sized for its model: about 55 % busy at the model's nominal traffic
+                # (a 20 % canary on its own GPU: about 27 %), saturated by a latency spike
+                util = GPU_IDLE_UTIL + GPU_UTIL_PER_LOAD * pod.load + (55.0 if spike else 0.0)
                 pod.gpu_util = min(max(util * float(rng.normal(1.0, 0.05)), 0.0), 100.0)
             if burst is not None and (name, burst.start) not in self._bursts_seen:
                 self._bursts_seen.add((name, burst.start))

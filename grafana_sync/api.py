@@ -20,21 +20,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grafana_sync.compile import (
     MANIFEST_NAME,
-    CompiledDashboard,
+    BuiltDashboard,
+    Incremental,
     OutputState,
-    compare_output,
-    compile_all,
+    StreamResult,
     refusal,
-    write_outputs,
+    stream_build,
+    write_stream,
 )
 from grafana_sync.connection import ConnectionSettings as Connection
-from grafana_sync.diff import DiffResult, diff_dashboards
 from grafana_sync.errors import ConfigError, SyncError
 from grafana_sync.project import Project, find_project, relative_to
+
+if TYPE_CHECKING:  # build and check need no diff code: imported where used
+    from grafana_sync.diff import DiffResult
 
 __all__ = [
     "BuildReport", "CheckReport", "Connection", "DiffReport", "Project", "build", "check",
@@ -87,12 +90,15 @@ class BuildReport:
     rule files compiled from rule modules (grafana_sync.rules) when the project has them."""
 
     project: Project
-    dashboards: list[CompiledDashboard]
+    dashboards: list[BuiltDashboard]
     errors: list[SyncError]
     state: OutputState | None  # None when compiling failed (nothing compared or written)
     rule_states: list[Any] = field(default_factory=list)  # grafana_sync.rules.FolderState
     rule_files: int = 0
     written: bool = False
+    #: sources compiled, and skipped because nothing they depend on changed (incremental build)
+    compiled_sources: int = 0
+    skipped_sources: int = 0
 
     @property
     def ok(self) -> bool:
@@ -136,7 +142,7 @@ class CheckReport:
     """`build --check`: which compiled files are stale, missing or orphaned."""
 
     project: Project
-    dashboards: list[CompiledDashboard]
+    dashboards: list[BuiltDashboard]
     errors: list[SyncError]
     stale: list[Path] = field(default_factory=list)
     missing: list[Path] = field(default_factory=list)
@@ -167,13 +173,14 @@ class CheckReport:
 def _rule_states(project: Project) -> tuple[list[Any], list[SyncError], int]:
     """Compile the rule modules (if the rules folder exists): folder states, errors, file count."""
     from grafana_sync.project import relative_to_cwd
-    from grafana_sync.rules import MANIFEST, compare_folder, compile_rules
 
     source = relative_to_cwd(project.rules_dir)
     if not source.is_dir():
         if project.rules_dir_given:
             return [], [ConfigError(f"{source}: rules folder not found")], 0
         return [], [], 0
+    from grafana_sync.rules import MANIFEST, compare_folder, compile_rules
+
     out, tests = project.rules_output_dir, project.rules_tests_dir
     result = compile_rules(source, out, tests)
     if result.errors:
@@ -184,13 +191,22 @@ def _rule_states(project: Project) -> tuple[list[Any], list[SyncError], int]:
     return states, [], len(result.rules) + len(result.tests)
 
 
-def _compile(project: Project) -> tuple[list[CompiledDashboard], list[SyncError], list[Any], int]:
+def _compile(project: Project, *, write: bool, incremental: bool = False
+             ) -> tuple[StreamResult, list[SyncError], list[Any], int]:
+    """Compile (streaming, grafana_sync.compile.stream_build) and compare with the output; with
+    `incremental`, sources whose inputs did not change are skipped (grafana_sync.incremental)."""
     from grafana_sync.project import relative_to_cwd
 
     # paths relative to the current directory keep error lines short
-    result = compile_all(relative_to_cwd(project.dashboards_dir), known_datasources(project))
+    dashboards_dir = relative_to_cwd(project.dashboards_dir)
+    options = None
+    if incremental:
+        options = Incremental(inputs=project.build_inputs, env=project.build_env,
+                              root=project.root)
+    result = stream_build(dashboards_dir, project.output_dir, known_datasources(project),
+                          write=write, incremental=options)
     rule_states, rule_errors, rule_files = _rule_states(project)
-    return result.dashboards, [*result.errors, *rule_errors], rule_states, rule_files
+    return result, [*result.errors, *rule_errors], rule_states, rule_files
 
 
 def _build_project(project: ProjectLike, dashboards_dir: str | Path | None,
@@ -206,27 +222,32 @@ def build(project: ProjectLike = None, *, dashboards_dir: str | Path | None = No
           write: bool = True) -> BuildReport:
     """Compile every dashboard source and rule module; write what changed (nothing at all when
     anything fails to compile, or when a rule file build would replace is not its own)."""
-    from grafana_sync.rules import write_folder
-
     proj = _build_project(project, dashboards_dir, output_dir,
                           {"rules_dir": rules_dir, "rules_output_dir": rules_output_dir,
                            "rules_tests_dir": rules_tests_dir})
-    dashboards, errors, rule_states, rule_files = _compile(proj)
-    if errors:
-        return BuildReport(proj, dashboards, errors, None)
-    state = compare_output(dashboards, proj.output_dir)
-    report = BuildReport(proj, dashboards, errors, state, rule_states, rule_files)
-    if write:
-        if state.refused:  # JSON build cannot prove it wrote: refuse before writing anything
-            raise refusal(state, proj.output_dir, show=lambda p: str(relative_to(p, proj.root)))
-        for rs in rule_states:  # refuse before writing anything if a rule target is not ours
-            if rs.foreign:
-                write_folder(rs)  # raises the one-line ConfigError
-        write_outputs(dashboards, proj.output_dir, state)
-        for rs in rule_states:
-            write_folder(rs)
-        report.written = True
-    return report
+    result, errors, rule_states, rule_files = _compile(proj, write=write, incremental=write)
+    try:
+        if errors:
+            return BuildReport(proj, result.dashboards, errors, None)
+        state = result.state
+        report = BuildReport(proj, result.dashboards, errors, state, rule_states, rule_files,
+                             compiled_sources=result.compiled, skipped_sources=result.reused)
+        if write:
+            if state.refused:  # JSON build cannot prove it wrote: refuse before writing anything
+                raise refusal(state, proj.output_dir,
+                              show=lambda p: str(relative_to(p, proj.root)))
+            if rule_states:
+                from grafana_sync.rules import write_folder
+            for rs in rule_states:  # refuse before writing anything if a rule target is not ours
+                if rs.foreign:
+                    write_folder(rs)  # raises the one-line ConfigError
+            write_stream(result, proj.output_dir)
+            for rs in rule_states:
+                write_folder(rs)
+            report.written = True
+        return report
+    finally:
+        result.spool.close()
 
 
 def check(project: ProjectLike = None, *, dashboards_dir: str | Path | None = None,
@@ -234,15 +255,14 @@ def check(project: ProjectLike = None, *, dashboards_dir: str | Path | None = No
           rules_output_dir: str | Path | None = None, rules_tests_dir: str | Path | None = None
           ) -> CheckReport:
     """Compile in memory and compare with the committed files; writes nothing."""
-    from grafana_sync.rules import MANIFEST
-
     proj = _build_project(project, dashboards_dir, output_dir,
                           {"rules_dir": rules_dir, "rules_output_dir": rules_output_dir,
                            "rules_tests_dir": rules_tests_dir})
-    dashboards, errors, rule_states, rule_files = _compile(proj)
+    result, errors, rule_states, rule_files = _compile(proj, write=False)
+    dashboards = result.dashboards
     if errors:
         return CheckReport(proj, dashboards, errors)
-    state = compare_output(dashboards, proj.output_dir)
+    state = result.state
     report = CheckReport(proj, dashboards, errors, stale=list(state.stale),
                          missing=list(state.missing), orphaned=list(state.orphaned),
                          rule_files=rule_files, has_rules=bool(rule_states),
@@ -254,6 +274,8 @@ def check(project: ProjectLike = None, *, dashboards_dir: str | Path | None = No
         report.missing += rs.missing
         report.orphaned += rs.orphaned
         if rs.manifest_stale and not (rs.stale or rs.missing or rs.orphaned or rs.foreign):
+            from grafana_sync.rules import MANIFEST
+
             report.stale.append(rs.folder / MANIFEST)
     return report
 
@@ -280,10 +302,10 @@ def stale_outputs(project: ProjectLike = None) -> list[tuple[Path, Path]]:
     older = [p for p in outputs if p.stat().st_mtime < newest_mtime]
     if not older:
         return []
-    dashboards, errors, _rules, _n = _compile(proj)
+    result, errors, _rules, _n = _compile(proj, write=False)
     if errors:
         return [(p, newest) for p in older]
-    differing = {p.resolve() for p in compare_output(dashboards, proj.output_dir).stale}
+    differing = {p.resolve() for p in result.state.stale}
     return [(p, newest) for p in older if p.resolve() in differing]
 
 
@@ -391,6 +413,8 @@ def diff(project: ProjectLike = None, *, against: str | Path | None = None,
     else:
         assert connection is not None
         old, old_label = _remote(connection, set(new), jobs)
+    from grafana_sync.diff import diff_dashboards
+
     result = diff_dashboards(old, new, old_label=old_label,
                              new_label=f"local {_display(proj.output_dir)}")
     stale = stale_outputs(proj) if check_stale else []

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -24,6 +27,7 @@ from grafana_sync.jsonio import (
     decode_text,
     format_path,
     non_finite_paths,
+    umask,
 )
 from grafana_sync.layout import layout
 from grafana_sync.model import iter_panels
@@ -49,6 +53,19 @@ class CompiledDashboard:
     @property
     def data(self) -> dict[str, Any]:
         return json.loads(self.text)
+
+
+@dataclass(frozen=True)
+class BuiltDashboard:
+    """What a streaming build keeps of one compiled dashboard: its text is compared with the
+    output file as soon as it is compiled and, if it differs, spooled to a private temp folder,
+    so a build holds one compiled dashboard in memory at a time."""
+
+    uid: str
+    title: str
+    source: Path
+    relpath: Path
+    sha256: str  # of the canonical JSON text (what the manifest lists)
 
 
 @dataclass
@@ -115,13 +132,16 @@ def compile_dashboard(obj: Any, path: Path, folder: str | None,
                       known_datasources: Mapping[str, Mapping[str, str]] | None = None
                       ) -> CompiledDashboard:
     """One dashboard object (any source kind, grafana_sync.sources) -> canonical JSON."""
-    raw = to_raw_json(obj, path)
+    non_finite: list[str] = []
+    raw = to_raw_json(obj, path, drop_nulls=True,  # a private copy: normalised in place
+                      non_finite=non_finite)
     title = str(raw.get("title") or "")
     uid = check_uid(raw.get("uid"), title, path)
     if not title.strip():
         raise ConfigError(f"{path}: dashboard {uid!r} has no title")
-    _check_finite(raw, uid, path)
-    dash = normalise_dashboard(raw, known_datasources)
+    if non_finite:  # NaN / Infinity met while decoding: name where
+        _check_finite(raw, uid, path)
+    dash = normalise_dashboard(raw, known_datasources, private=True)
     _check_titles(dash, path)
     layout(dash, f"{path}: dashboard {uid!r}")
     relpath = Path(folder) / f"{uid}.json" if folder else Path(f"{uid}.json")
@@ -205,9 +225,13 @@ def read_manifest(output_dir: Path) -> dict[str, set[str]]:
     return entries
 
 
-def manifest_text(dashboards: Iterable[CompiledDashboard]) -> str:
-    lines = sorted(f"{_sha256(d.text)}  {d.relpath.as_posix()}\n" for d in dashboards)
+def manifest_text(dashboards: Iterable[CompiledDashboard | BuiltDashboard]) -> str:
+    lines = sorted(f"{_digest(d)}  {d.relpath.as_posix()}\n" for d in dashboards)
     return _MANIFEST_HEADER + "".join(sorted(lines, key=lambda line: line[66:]))
+
+
+def _digest(dashboard: CompiledDashboard | BuiltDashboard) -> str:
+    return dashboard.sha256 if isinstance(dashboard, BuiltDashboard) else _sha256(dashboard.text)
 
 
 @dataclass
@@ -315,3 +339,249 @@ def write_outputs(dashboards: Iterable[CompiledDashboard], output_dir: Path, sta
         except OSError as exc:
             raise BuildError(f"{output_dir / MANIFEST_NAME}: cannot write: "
                              f"{exc.strerror or exc}") from None
+
+
+# -- streaming build (grafana-sync build / --check) --------------------------------------------
+
+
+class Spool:
+    """Compiled texts that differ from the output, staged until the whole build compiled:
+    nothing reaches the output folder when any source fails (the contract of `build`).
+
+    Each text is written at once to a hidden temp file beside its target (`.<name>.*.tmp`, the
+    mode a plain open() gives, as `atomic_write_text` does) and only renamed over the target by
+    `commit`; `close` removes whatever was not committed, and the folders made for it."""
+
+    def __init__(self) -> None:
+        self.staged: dict[Path, Path] = {}  # target -> temp file
+        self.made: list[Path] = []  # folders created for staged files, outermost first
+        self.mode: int | None = None
+
+    def put(self, target: Path, text: str) -> None:
+        missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.made.extend(reversed(missing))
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        self.staged[target] = Path(tmp)
+        with os.fdopen(fd, "wb") as fh:
+            if self.mode is None:
+                self.mode = 0o666 & ~umask()
+            os.fchmod(fh.fileno(), self.mode)
+            fh.write(text.encode("utf-8"))
+
+    def commit(self, target: Path) -> None:
+        os.replace(self.staged.pop(target), target)
+
+    def close(self) -> None:
+        for tmp in self.staged.values():
+            tmp.unlink(missing_ok=True)
+        self.staged.clear()
+        for folder in reversed(self.made):
+            try:
+                folder.rmdir()  # only if still empty
+            except OSError:
+                pass
+        self.made.clear()
+
+
+@dataclass
+class StreamResult:
+    dashboards: list[BuiltDashboard]
+    errors: list[SyncError]
+    state: OutputState
+    spool: Spool = field(default_factory=Spool)
+    cache: Any = None  # grafana_sync.incremental.Cache to save after writing, if any
+    reused: int = 0  # sources skipped: nothing they depend on changed
+    compiled: int = 0  # sources compiled
+
+
+@dataclass(frozen=True)
+class Incremental:
+    """What an incremental build needs beyond the folders: the project's declared extra inputs
+    (paths or globs relative to `root`, environment variable names)."""
+
+    inputs: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    root: Path | None = None
+
+
+def _reuse(cache: Any, path: Path, output_dir: Path, hashes: Any) -> list[BuiltDashboard] | None:
+    """The outputs of `path` if nothing it depends on changed and they are on disk as written."""
+    entry = cache.entries.get(str(path.resolve()))
+    if entry is None or not hashes.matches(entry.snapshot):
+        return None
+    built = []
+    for out in entry.outputs:
+        if hashes.file(str((output_dir / out["relpath"]).resolve())) != out["sha256"]:
+            return None  # deleted or edited by hand: compile it again
+        built.append(BuiltDashboard(uid=out["uid"], title=out["title"], source=path,
+                                    relpath=Path(out["relpath"]), sha256=out["sha256"]))
+    return built
+
+
+def stream_build(dashboards_dir: Path, output_dir: Path,
+                 known_datasources: Mapping[str, Mapping[str, str]] | None = None, *,
+                 write: bool, incremental: Incremental | None = None) -> StreamResult:
+    """Compile every source one at a time and classify its output against `output_dir` at once.
+
+    With `write`, texts that differ from the output are spooled (StreamResult.spool) for
+    `write_stream`; without it (`build --check`) they are only compared. With `incremental`
+    (build only; `--check` always compiles everything), a source is skipped when the cache
+    beside the output proves its outputs current (grafana_sync.incremental).
+    """
+    from grafana_sync import incremental as inc
+
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ConfigError(f"{output_dir}: output path exists and is not a directory")
+    manifest = read_manifest(output_dir)
+    state = OutputState(stale=[], missing=[], orphaned=[], unchanged=[])
+    result = StreamResult(dashboards=[], errors=[], state=state)
+    by_uid: dict[str, Path] = {}
+    expected: set[Path] = set()
+    hashes = inc.Hashes()
+    cache = key = None
+    if incremental is not None:
+        key = {"engine": inc.engine_fingerprint(),
+               "dashboards_dir": str(dashboards_dir.resolve()),
+               "output_dir": str(output_dir.resolve()),
+               "datasources": {k: dict(v) for k, v in (known_datasources or {}).items()},
+               "declared": inc.declared_state(incremental.root or dashboards_dir,
+                                              incremental.inputs, incremental.env)}
+        cache = inc.load_cache(output_dir, key)
+    recorder = inc.Recorder.get() if incremental is not None else None
+    entries: dict[str, Any] = {}
+
+    def add(built: BuiltDashboard, text: str | None) -> None:
+        if built.uid in by_uid:
+            first = by_uid[built.uid]
+            other = first.name if first != built.source else "another dashboard in this module"
+            raise ConfigError(f"{built.source}: dashboard uid {built.uid!r} is already used by "
+                              f"{other}")
+        by_uid[built.uid] = built.source
+        target = output_dir / built.relpath
+        expected.add(target)
+        if text is None:  # reused: its file was just verified to hold exactly this output
+            state.unchanged.append(target)
+        elif not target.exists():
+            state.missing.append(target)
+            if write:
+                result.spool.put(target, text)
+        else:
+            try:
+                current = target.read_bytes()
+            except OSError as exc:
+                raise ConfigError(f"{target}: cannot read: {exc.strerror or exc}") from None
+            if current == text.encode("utf-8"):
+                state.unchanged.append(target)
+            elif built.relpath.as_posix() in manifest:
+                state.stale.append(target)
+                if write:
+                    result.spool.put(target, text)
+            else:
+                state.foreign.append(target)
+        result.dashboards.append(built)
+
+    context = recorder.active() if recorder is not None else nullcontext()
+    try:
+        with context as records:
+            for path in discover_sources(dashboards_dir):
+                try:
+                    reused = _reuse(cache, path, output_dir, hashes) if cache is not None else None
+                    if reused is not None:
+                        for built in reused:
+                            add(built, None)
+                        entries[str(path.resolve())] = cache.entries[str(path.resolve())]
+                        result.reused += 1
+                        continue
+                    if records is not None:
+                        hashes.file(os.path.realpath(path))  # its content before it runs
+                    outputs = []
+                    for source in load_sources(path):
+                        compiled = compile_dashboard(source.obj, path, _check_folder(source),
+                                                     known_datasources)
+                        built = BuiltDashboard(uid=compiled.uid, title=compiled.title,
+                                               source=path, relpath=compiled.relpath,
+                                               sha256=_sha256(compiled.text))
+                        add(built, compiled.text)
+                        outputs.append({"uid": built.uid, "title": built.title,
+                                        "relpath": built.relpath.as_posix(),
+                                        "sha256": built.sha256})
+                    result.compiled += 1
+                    snap = inc.snapshot(path, records, hashes) if records is not None else None
+                    if snap is not None:
+                        entries[str(path.resolve())] = inc.Entry(outputs=outputs, snapshot=snap)
+                except SyncError as exc:
+                    result.errors.append(exc)
+            third_party = inc.third_party_state(records) if records is not None else {}
+    except BaseException:
+        result.spool.close()
+        raise
+    for existing in compiled_files(output_dir):
+        if existing in expected:
+            continue
+        rel = existing.relative_to(output_dir).as_posix()
+        if rel not in manifest:
+            state.foreign.append(existing)
+            continue
+        try:
+            digest = hashlib.sha256(existing.read_bytes()).hexdigest()
+        except OSError:
+            digest = ""
+        (state.orphaned if digest in manifest[rel] else state.edited).append(existing)
+    for name in ("stale", "missing", "unchanged", "foreign", "orphaned", "edited"):
+        getattr(state, name).sort()
+    try:
+        state.manifest_stale = ((output_dir / MANIFEST_NAME).read_bytes()
+                                != manifest_text(result.dashboards).encode("utf-8"))
+    except OSError:
+        state.manifest_stale = True
+    if key is not None and not result.errors and (cache is None or result.compiled
+                                                  or len(entries) != len(cache.entries)):
+        if cache is not None:
+            third_party = {**cache.third_party, **third_party}
+        result.cache = inc.Cache(key=key, third_party=third_party, entries=entries)
+    return result
+
+
+def write_stream(result: StreamResult, output_dir: Path) -> None:
+    """Write the spooled stale and missing files atomically, remove orphaned ones, then the
+    manifest and (incremental builds) the cache. Refuses (ConfigError, nothing written) when the
+    folder holds JSON build cannot prove it wrote. The spool is removed in every case."""
+    from grafana_sync import incremental as inc
+
+    state = result.state
+    try:
+        if state.refused:
+            raise refusal(state, output_dir)
+        todo = set(state.stale) | set(state.missing)
+        for target in sorted(todo):
+            try:
+                result.spool.commit(target)
+            except OSError as exc:
+                raise BuildError(f"{target}: cannot write: {exc.strerror or exc}") from None
+        result.spool.made.clear()  # folders now hold written files
+    finally:
+        result.spool.close()
+    _remove_orphans(state, output_dir)
+    if state.manifest_stale or todo or state.orphaned:
+        try:
+            atomic_write_text(output_dir / MANIFEST_NAME, manifest_text(result.dashboards))
+        except OSError as exc:
+            raise BuildError(f"{output_dir / MANIFEST_NAME}: cannot write: "
+                             f"{exc.strerror or exc}") from None
+    if result.cache is not None:
+        try:  # only a speed-up: a cache that cannot be written is rebuilt from scratch next time
+            atomic_write_text(output_dir / inc.CACHE_NAME, inc.cache_text(result.cache))
+        except OSError:
+            pass
+
+
+def _remove_orphans(state: OutputState, output_dir: Path) -> None:
+    for orphan in state.orphaned:
+        try:
+            orphan.unlink()
+        except OSError as exc:
+            raise BuildError(f"{orphan}: cannot remove orphaned file: {exc.strerror or exc}") from None
+        parent = orphan.parent
+        if parent != output_dir and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()

@@ -14,6 +14,9 @@ comes from its configuration:
     rules-dir = "rules"                           # Prometheus rule-group modules (optional)
     rules-output-dir = "prometheus/rules"         # compiled <module>.yml rule files
     rules-tests-dir = "prometheus/tests"          # compiled <module>_test.yml promtool tests
+    build-inputs = ["config.yaml"]                # files (globs) every dashboard depends on,
+                                                  # beyond what build sees them read (optional)
+    build-env = ["MY_CONFIG"]                     # environment variables likewise (optional)
 
     [tool.grafana-sync.lint]
     metrics-contract = "docs/metrics.md"          # markdown contract for metric-contract-rule
@@ -52,7 +55,7 @@ DEFAULT_RULES_OUTPUT_DIR = "prometheus/rules"
 DEFAULT_RULES_TESTS_DIR = "prometheus/tests"
 
 _TOP_KEYS = {"dashboards-dir", "output-dir", "datasources-dir", "rules-dir", "rules-output-dir",
-             "rules-tests-dir", "lint"}
+             "rules-tests-dir", "build-inputs", "build-env", "lint"}
 _LINT_KEYS = {"metrics-contract", "rules", "label-map", "target-labels"}
 
 
@@ -85,6 +88,10 @@ class Project:
     #: rules_dir was named (option or configuration): then a missing folder is an error, while
     #: the default one is simply optional
     rules_dir_given: bool = False
+    #: extra inputs of every dashboard for the incremental build (grafana_sync.incremental):
+    #: paths or globs relative to the root, and environment variable names
+    build_inputs: tuple[str, ...] = ()
+    build_env: tuple[str, ...] = ()
 
     @classmethod
     def from_root(cls, root: Path | str = ".", *, dashboards_dir: str | Path | None = None,
@@ -127,6 +134,9 @@ class Project:
             ),
             config_file=config_file if table is not None else None,
             rules_dir_given=rules_dir is not None or "rules-dir" in settings,
+            build_inputs=_string_list(settings.get("build-inputs", []), config_file,
+                                      "build-inputs"),
+            build_env=_env_list(settings.get("build-env", []), config_file),
         )
 
 
@@ -137,6 +147,21 @@ def _label_map_value(value: Any, source: Path | None) -> str | None:
         raise ConfigError(f"{source}: [tool.{CONFIG_TABLE}] lint.label-map must be "
                           f"'module:function', got {value!r}")
     return value
+
+
+def _string_list(value: Any, source: Path | None, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{source}: [tool.{CONFIG_TABLE}] {key} must be a list of paths "
+                          f"relative to the project root, got {value!r}")
+    return tuple(value)
+
+
+def _env_list(value: Any, source: Path | None) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(
+            isinstance(v, str) and re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", v) for v in value):
+        raise ConfigError(f"{source}: [tool.{CONFIG_TABLE}] build-env must be a list of "
+                          f"environment variable names, got {value!r}")
+    return tuple(value)
 
 
 def _label_list(value: Any, source: Path | None, key: str) -> tuple[str, ...]:

@@ -142,20 +142,42 @@ def source_kind(obj: Any) -> str:
     return "unknown"
 
 
-def to_raw_json(obj: Any, path: Path) -> dict[str, Any]:
-    """Any supported dashboard object -> raw classic dashboard JSON (a new dict)."""
+def _without_nulls(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {k: v for k, v in pairs if v is not None}
+
+
+def to_raw_json(obj: Any, path: Path, *, drop_nulls: bool = False,
+                non_finite: list[str] | None = None) -> dict[str, Any]:
+    """Any supported dashboard object -> raw classic dashboard JSON (a new dict). With
+    `drop_nulls`, object keys whose value is null are left out while decoding (Grafana treats
+    null and absent alike; grafana_sync.model.drop_nulls does the same on a copy). Every NaN /
+    Infinity met while decoding is appended to `non_finite` (so a caller need not search)."""
     kind = source_kind(obj)
+    hook = _without_nulls if drop_nulls else None
+
+    def constant(name: str) -> float:
+        if non_finite is not None:
+            non_finite.append(name)
+        return float(name)
     try:
         if kind == "dict":
-            data = json.loads(json.dumps(obj))  # a deep copy that also proves it is JSON
+            # a deep copy that also proves it is JSON
+            data = json.loads(json.dumps(obj), object_pairs_hook=hook,
+                              parse_constant=constant)
         elif kind == "grafanalib":
             from grafanalib._gen import DashboardEncoder
 
-            data = json.loads(json.dumps(obj.to_json_data(), cls=DashboardEncoder))
+            data = json.loads(json.dumps(obj.to_json_data(), cls=DashboardEncoder),
+                              object_pairs_hook=hook,
+                              parse_constant=constant)
         elif kind == "foundation-sdk builder":
-            data = json.loads(json.dumps(obj.build(), default=_to_json_default))
+            data = json.loads(json.dumps(obj.build(), default=_to_json_default),
+                              object_pairs_hook=hook,
+                              parse_constant=constant)
         elif kind == "foundation-sdk model":
-            data = json.loads(json.dumps(obj.to_json(), default=_to_json_default))
+            data = json.loads(json.dumps(obj.to_json(), default=_to_json_default),
+                              object_pairs_hook=hook,
+                              parse_constant=constant)
         else:
             raise ConfigError(f"{path}: `dashboard` is a {type(obj).__name__}, not a grafanalib "
                               "Dashboard, a foundation-SDK dashboard (builder or model) or a dict")
@@ -169,4 +191,9 @@ def to_raw_json(obj: Any, path: Path) -> dict[str, Any]:
                           f"{type(exc).__name__}: {message}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: dashboard did not encode to a JSON object")
-    return classic(data, str(path))
+    result = classic(data, str(path))
+    if drop_nulls and result is not data:  # converted (rows, v2, Kubernetes): may share parts
+        from grafana_sync.model import drop_nulls as copy_without_nulls
+
+        result = copy_without_nulls(result)
+    return result

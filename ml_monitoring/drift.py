@@ -31,6 +31,8 @@ PRIMARY_METHOD = "psi"
 N_BINS = 10
 MAX_GRID = 4096
 PROFILE_FORMAT = 1
+# share of healthy rows the outlier detector lets through: it flags about 1 - this
+OUTLIER_QUANTILE = 0.999
 
 
 def _fine_index(grid: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -60,6 +62,9 @@ class Profile:
     maximum: np.ndarray
     mean: np.ndarray
     inv_cov: np.ndarray
+    # the OUTLIER_QUANTILE of the reference rows' own squared Mahalanobis distances (NaN: unknown,
+    # e.g. a profile saved before it was kept): the outlier detector's cut for skewed features
+    outlier_quantile: float = float("nan")
 
     @classmethod
     def from_data(cls, data, features) -> Profile:
@@ -95,9 +100,14 @@ class Profile:
         clean = X[np.isfinite(X).all(axis=1)]
         mean = clean.mean(axis=0) if len(clean) else np.nanmean(X, axis=0)
         cov = stats.shrunk_covariance(clean) if len(clean) > 1 else np.eye(len(features))
+        inv_cov = np.linalg.pinv(cov)
+        quantile = float("nan")
+        if len(clean) > 1:
+            d = clean - mean
+            quantile = float(np.quantile(np.einsum("ij,jk,ik->i", d, inv_cov, d), OUTLIER_QUANTILE))
         return cls(features, grids, edges, ref_cdf, stats.shares(ref_coarse, mask),
                    int(len(X)), np.nanmin(X, axis=0), np.nanmax(X, axis=0), mean,
-                   np.linalg.pinv(cov))
+                   inv_cov, quantile)
 
     @property
     def coarse_mask(self) -> np.ndarray:
@@ -110,7 +120,8 @@ class Profile:
         arrays = {"format": np.array(PROFILE_FORMAT), "features": np.array(self.features),
                   "ref_cdf": self.ref_cdf, "ref_coarse": self.ref_coarse,
                   "n_reference": np.array(self.n_reference), "minimum": self.minimum,
-                  "maximum": self.maximum, "mean": self.mean, "inv_cov": self.inv_cov}
+                  "maximum": self.maximum, "mean": self.mean, "inv_cov": self.inv_cov,
+                  "outlier_quantile": np.array(self.outlier_quantile)}
         for f in range(len(self.features)):
             arrays[f"grid_{f}"] = self.grids[f]
             arrays[f"edges_{f}"] = self.edges[f]
@@ -127,7 +138,9 @@ class Profile:
             return cls(features, [z[f"grid_{f}"] for f in range(len(features))],
                        [z[f"edges_{f}"] for f in range(len(features))], z["ref_cdf"],
                        z["ref_coarse"], int(z["n_reference"]), z["minimum"], z["maximum"],
-                       z["mean"], z["inv_cov"])
+                       z["mean"], z["inv_cov"],
+                       float(z["outlier_quantile"]) if "outlier_quantile" in z.files
+                       else float("nan"))
 
 
 @dataclass

@@ -31,6 +31,7 @@ ENDPOINT = "/predict"
 
 class BentoML(StackEmitter):
     name = "bentoml"
+    truth_by_code = True  # its series are split by HTTP status code
     truth_buckets_seconds = BUCKETS
 
     def __init__(self) -> None:

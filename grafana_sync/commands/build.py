@@ -94,5 +94,8 @@ def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules
         click.echo(f"note: left {_rel(p, root)} alone ({why})", err=True)
     rules_note = f"; {built.rule_files} rule file(s) built" if built.rule_states else ""
     unchanged = len(built.state.unchanged) if built.state else 0
-    click.echo(f"{len(built.dashboards)} dashboard(s) built, {unchanged} unchanged{rules_note}")
+    skipped = (f"; {built.skipped_sources} source(s) skipped, nothing they read changed"
+               if built.skipped_sources else "")
+    click.echo(f"{len(built.dashboards)} dashboard(s) built, {unchanged} unchanged{rules_note}"
+               f"{skipped}")
     return 0

@@ -9,6 +9,7 @@ the same model and of no other model, and that a notification reaches the sink a
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -199,3 +200,66 @@ def test_demo_notifications_reach_the_local_sink_and_nothing_else(alertmanager, 
         time.sleep(0.5)
     line = next(x for x in out.read_text().splitlines() if "pagerduty-critical" in x)
     assert "FIRING" in line and "model=cancer-screening version=v2" in line, line
+
+
+def _amtool(url: str, *args: str) -> subprocess.CompletedProcess:
+    binary = shutil.which("amtool")
+    if binary is None:
+        message = "amtool not found (apt-get install prometheus-alertmanager)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return subprocess.run([binary, f"--alertmanager.url={url}", "--no-version-check", *args],
+                          capture_output=True, text=True, timeout=30, check=True)
+
+
+def _amtool_states(url: str, wanted: int, inhibited: int) -> dict[tuple, list]:
+    """{labels: inhibitedBy} of every alert amtool lists (active and inhibited), once `wanted`
+    alerts are listed and `inhibited` of them are inhibited (or after 15 s)."""
+
+    def listed() -> dict[tuple, list]:
+        out = json.loads(_amtool(url, "alert", "query", "--active", "--inhibited",
+                                 "-o", "json").stdout)
+        return {tuple(sorted(a["labels"].items())): a["status"]["inhibitedBy"] for a in out}
+
+    deadline = time.monotonic() + 15
+    while True:
+        state = listed()
+        done = len(state) >= wanted and sum(1 for v in state.values() if v) >= inhibited
+        if done or time.monotonic() > deadline:
+            time.sleep(1)  # a late, wrong inhibition would show now
+            return listed()
+        time.sleep(0.5)
+
+
+def test_target_down_inhibits_the_llm_serving_alerts_of_its_model_only(alertmanager):
+    """With amtool (`alert add`, `alert query --inhibited`): a dead target serving an LLM model
+    silences that model's serving alerts (their series came from the target), not its evaluation
+    score (the batch job's, through the Pushgateway), and nothing of another model or cluster."""
+    base = {"model": "chat-assistant", "cluster": "eu"}
+    down = {"alertname": "MLModelTargetDown", "severity": "critical", "job": "ml-model",
+            "instance": "demo:8000", **base}
+    explained = [
+        {"alertname": "LLMTTFTErrorBudgetBurn", "severity": "warning", "version": "v1", **base},
+        {"alertname": "LLMKVCacheSaturated", "severity": "warning", "version": "v1", **base},
+        {"alertname": "LLMQueueGrowing", "severity": "warning", "version": "v1", **base},
+        {"alertname": "LLMErrorFinishRatioHigh", "severity": "critical", "version": "v1", **base},
+        {"alertname": "LLMPreemptionBurst", "severity": "warning", "version": "v1", **base},
+    ]
+    unrelated = [
+        {"alertname": "LLMEvaluationScoreLow", "severity": "warning", "version": "v2",
+         "metric": "faithfulness", "job": "ml_evaluation", **base},
+        {"alertname": "LLMKVCacheSaturated", "severity": "warning", "version": "v1",
+         "model": "code-assistant", "cluster": "eu"},
+        {"alertname": "LLMKVCacheSaturated", "severity": "warning", "version": "v1",
+         "model": "chat-assistant", "cluster": "us"},
+    ]
+    for labels in [down, *explained, *unrelated]:
+        _amtool(alertmanager, "alert", "add", *(f"{k}={v}" for k, v in labels.items()),
+                "--annotation=summary=test")
+    state = _amtool_states(alertmanager, 1 + len(explained) + len(unrelated), len(explained))
+    assert len(state) == 1 + len(explained) + len(unrelated), state
+    for labels in explained:
+        assert state[tuple(sorted(labels.items()))], f"not inhibited: {labels}"
+    for labels in [down, *unrelated]:
+        assert state[tuple(sorted(labels.items()))] == [], f"inhibited: {labels}"

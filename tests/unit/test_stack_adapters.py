@@ -328,3 +328,61 @@ def test_adapter_outputs(stack: str, rule_files: list[Path], tmp_path: Path):
     proc = subprocess.run([_promtool(), "test", "rules", str(test_file)], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+def _bucket(name: str, labels: str, counts: dict[str, str]) -> list[dict]:
+    return [s(f'{name}{{{labels},le="{le}"}}', values) for le, values in counts.items()]
+
+
+def test_kserve_p95_over_a_split_histogram_vs_an_unsplit_truth(rule_files, tmp_path):
+    """The KServe live-test mismatch (adapter p95 1.0 s, demo truth 0.05 s), reproduced.
+
+    One model on Knative <= 1.18 (milliseconds), its histogram split by response code as
+    queue-proxy splits it. Sampled every minute from 0, evaluated at 4m: the 5m window starts
+    1m before the first sample, so Prometheus extrapolates each series 60 s back to the window
+    start, unless its counter would reach zero sooner (durationToZero = 240 s x first / increase,
+    promql/functions.go extrapolatedRate; Prometheus 2.42 as Debian ships it):
+      200 (fast): 1000 + 100/min -> increase 400, zero 600 s back: x 300/240 -> 500
+      503 (fast, born with an error burst): 0 + 40/min -> zero at the first sample: 160
+      504 (timeouts, 1-2 s): 10 + 7.2/min -> 28.8, zero 83 s back: x 300/240 -> 36
+    Split (the adapter): le=60 660, le=2000 696; rank 0.95 x 696 = 661.2 > 660, so the p95
+    lies among the timeouts: 1000 + 1000 x 1.2/36 = 1033.33 ms = 1.03333 s.
+    The same requests unsplit (the old truth): le=0.06 1000 + 140/min -> 700, le=2 1010 +
+    147.2/min -> 736; rank 699.2 < 700: 0.06 x 699.2/700 = 0.0599314 s. Split by code as the
+    native series are (the truth now), the truth gives the adapter's 1.03333 s.
+    """
+    qp = 'job="qp",inferenceservice="w"'
+    ms = "revision_app_request_latencies_bucket"
+    series = [
+        *_bucket(ms, f'{qp},response_code="200"',
+                 dict.fromkeys(("60", "1000", "2000", "+Inf"), "1000+100x10")),
+        *_bucket(ms, f'{qp},response_code="503"',
+                 dict.fromkeys(("60", "1000", "2000", "+Inf"), "0+40x10")),
+        *_bucket(ms, f'{qp},response_code="504"',
+                 {"60": "0x10", "1000": "0x10", "2000": "10+7.2x10", "+Inf": "10+7.2x10"}),
+        *_bucket("truth_unsplit_bucket", 'model="w"',
+                 {"0.06": "1000+140x10", "1": "1000+140x10", "2": "1010+147.2x10",
+                  "+Inf": "1010+147.2x10"}),
+        *[b for code, counts in (
+            ("200", dict.fromkeys(("0.06", "1", "2", "+Inf"), "1000+100x10")),
+            ("503", dict.fromkeys(("0.06", "1", "2", "+Inf"), "0+40x10")),
+            ("504", {"0.06": "0x10", "1": "0x10", "2": "10+7.2x10", "+Inf": "10+7.2x10"}))
+          for b in _bucket("truth_split_bucket", f'model="w",code="{code}"', counts)],
+    ]
+    adapter = f'{MV}_duration_seconds:p95_rate5m{{job="qp",model="w",version="unknown"}}'
+    checks = [
+        (f"round({adapter} * 1e6)", '{job="qp",model="w",version="unknown"}', 1033333),
+        ("round(histogram_quantile(0.95, sum by (le) (rate(truth_unsplit_bucket[5m]))) * 1e6)",
+         "{}", 59931),
+        ("round(histogram_quantile(0.95, sum by (le) (rate(truth_split_bucket[5m]))) * 1e6)",
+         "{}", 1033333),
+    ]
+    test_file = tmp_path / "kserve_split_test.yml"
+    test_file.write_text(yaml.safe_dump({
+        "rule_files": [str(p) for p in rule_files], "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": [
+            {"expr": expr, "eval_time": "4m", "exp_samples": [{"labels": lb, "value": v}]}
+            for expr, lb, v in checks]}]}))
+    proc = subprocess.run([_promtool(), "test", "rules", str(test_file)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]

@@ -97,7 +97,7 @@ thresholds:
   worker_saturation_crit: 0.8
   quality_drop_warn: 0.03
   quality_drop_crit: 0.09
-  concept_drift_z: 4
+  concept_drift_z: 5
   drifted_share_warn: 0.1
   drifted_share_crit: 0.5
   prediction_drift_warn: 0.05
