@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import tempfile
 import time
 from collections import defaultdict
@@ -45,6 +46,7 @@ INSTANT, TOPK = "instant last-value panels", "top 20 series"
 VARIANTS = (SHIPPED, RULES, INSTANT, TOPK)
 TOPK_N = 20
 WIDE_SERIES = 100  # a query returning more series than this is "wide" (TOPK variant)
+BEFORE = "before/"  # uid prefix of the baseline ref's dashboards (measured as shipped only)
 
 
 @dataclass
@@ -54,6 +56,7 @@ class QueryResult:
     ref_id: str
     expr: str
     walls: list[float] = field(default_factory=list)
+    prom: list[float] = field(default_factory=list)  # Prometheus' own stats.timings.evalTotalTime
     samples: int = 0
     series: int = 0
     error: str = ""
@@ -76,6 +79,7 @@ class QueryBenchResult:
     results: dict[tuple[str, str, str], list[QueryResult]] = field(default_factory=dict)
     variable_walls: dict[str, list[float]] = field(default_factory=dict)
     runs: int = 0
+    baseline: str = ""  # git ref whose compiled dashboards ran as "before" (BEFORE + uid)
 
 
 def rule_files() -> list[Path]:
@@ -84,12 +88,17 @@ def rule_files() -> list[Path]:
 
 
 def recording_levels(files: list[Path]) -> list[list[dict[str, Any]]]:
-    """Recording rules grouped by dependency depth (level 0 reads raw series only)."""
+    """Recording rules grouped by dependency depth (level 0 reads raw series only); a record
+    name given by several files is taken from the first."""
     rules: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for path in files:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for group in doc.get("groups", []):
-            rules += [r for r in group.get("rules", []) if "record" in r]
+            for rule in group.get("rules", []):
+                if "record" in rule and rule["record"] not in seen:
+                    seen.add(rule["record"])
+                    rules.append(rule)
     names = {r["record"] for r in rules}
     level: dict[str, int] = {}
 
@@ -118,7 +127,29 @@ def _move_blocks(src: Path, dest: Path) -> None:
             shutil.move(str(block), dest / block.name)
 
 
-def prepare_tsdb(work: Path, scale: Scale, end: int, result: QueryBenchResult) -> Path:
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO_ROOT), *args], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def at_ref(ref: str, folder: str, suffix: str) -> dict[str, str]:
+    """{path: text} of the committed files under `folder` ending in `suffix` at git `ref`."""
+    names = _git("ls-tree", "-r", "--name-only", ref, "--", folder).split()
+    return {n: _git("show", f"{ref}:{n}") for n in names
+            if n.endswith(suffix) and not Path(n).name.startswith(".")}
+
+
+def baseline_dashboards(ref: str) -> list[dict[str, Any]]:
+    """The compiled dashboards committed at `ref`, their uids prefixed with BEFORE."""
+    out = []
+    for _path, text in sorted(at_ref(ref, "provisioning/dashboards", ".json").items()):
+        dash = json.loads(text)
+        out.append({**dash, "uid": BEFORE + str(dash.get("uid", "?"))})
+    return out
+
+
+def prepare_tsdb(work: Path, scale: Scale, end: int, result: QueryBenchResult,
+                 extra_rules: list[Path] = ()) -> Path:
     data = work / "data"
     source = work / "history.om"
     began = time.perf_counter()
@@ -130,7 +161,7 @@ def prepare_tsdb(work: Path, scale: Scale, end: int, result: QueryBenchResult) -
     result.backfill_s = backfill_openmetrics(source, data)
     source.unlink()
     log(f"query: backfilled in {result.backfill_s:.1f} s")
-    levels = recording_levels(rule_files())
+    levels = recording_levels(rule_files() + list(extra_rules))
     for depth, rules in enumerate(levels):
         rules_file = work / f"rules-level-{depth}.yml"
         rules_file.write_text(yaml.safe_dump({"groups": [{"name": f"level-{depth}",
@@ -175,7 +206,9 @@ def _run_query(session: requests.Session, url: str, params: dict[str, str],
         result.error = str(body.get("error", resp.status_code))[:200]
         return
     data = body.get("data", {})
-    result.samples = int(data.get("stats", {}).get("samples", {}).get("totalQueryableSamples", 0))
+    stats = data.get("stats", {})
+    result.prom.append(float(stats.get("timings", {}).get("evalTotalTime", 0.0)))
+    result.samples = int(stats.get("samples", {}).get("totalQueryableSamples", 0))
     result.series = len(data.get("result", []))
 
 
@@ -207,7 +240,7 @@ def run_queries(url: str, dashboards: list[dict[str, Any]], end: int, runs: int,
         name = dash.get("uid", "?")
         walls = result.variable_walls.setdefault(name, [])
         variables[name] = _resolve_variables(session, url, dash, end, walls)
-        for query in dashboard_queries(dash):
+        for query in dashboard_queries(dash) if not name.startswith(BEFORE) else ():
             result.total_queries += 1
             result.rewritten += bool(rewrite(query.expr, rules)[1])
             result.last_value_only += query.last_value_only
@@ -236,6 +269,9 @@ def run_queries(url: str, dashboards: list[dict[str, Any]], end: int, runs: int,
         to_run += [(params, qres, SHIPPED) for (_q, params), qres in zip(plan, base, strict=True)]
         range_s = RANGES[range_name]
         for variant in VARIANTS[1:]:
+            if name.startswith(BEFORE):  # the baseline is measured as shipped only
+                result.results[(name, range_name, variant)] = base
+                continue
             results = []
             for index, ((query, params), qres) in enumerate(zip(plan, base, strict=True)):
                 vquery, expr = _variant(query, variant, rules,
@@ -257,16 +293,24 @@ def run_queries(url: str, dashboards: list[dict[str, Any]], end: int, runs: int,
     result.runs = runs
 
 
-def run(scale: Scale, runs: int,
-        dashboards_dir: Path | None = None) -> tuple[str, QueryBenchResult]:
+def run(scale: Scale, runs: int, dashboards_dir: Path | None = None,
+        baseline: str | None = None) -> tuple[str, QueryBenchResult]:
+    """`baseline`: a git ref whose committed dashboards (and recording rules) are measured in
+    the same passes as "before" (the current ones are "after")."""
     dashboards_dir = dashboards_dir or REPO_ROOT / "provisioning" / "dashboards"
     dashboards = compiled_dashboards(dashboards_dir)
-    result = QueryBenchResult(scale)
+    result = QueryBenchResult(scale, baseline=baseline or "")
     if not dashboards:
         return f"No compiled dashboards under {dashboards_dir}; query benchmark skipped.\n", result
     end = int(time.time()) // 60 * 60 - 120
     with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
-        data = prepare_tsdb(Path(tmp), scale, end, result)
+        extra_rules: list[Path] = []
+        if baseline:
+            dashboards += baseline_dashboards(baseline)
+            for index, text in enumerate(at_ref(baseline, "prometheus/rules", ".yml").values()):
+                extra_rules.append(Path(tmp) / f"baseline-rules-{index}.yml")
+                extra_rules[-1].write_text(text, encoding="utf-8")
+        data = prepare_tsdb(Path(tmp), scale, end, result, extra_rules)
         with Prometheus(data, extra_args=("--query.max-samples=200000000",)) as prom:
             run_queries(prom.url, dashboards, end, runs, result)
     return render(result), result
@@ -285,8 +329,9 @@ def summarise(result: QueryBenchResult) -> dict[tuple[str, str, str], dict[str, 
     for key, results in result.results.items():
         totals = [_total(results, i) for i in range(result.runs)]
         slowest = max(results, key=lambda r: median(r.walls) if r.walls else 0, default=None)
+        proms = [sum(r.prom[i] for r in results if len(r.prom) > i) for i in range(result.runs)]
         out[key] = {
-            "totals": totals, "total": median(totals),
+            "totals": totals, "total": median(totals), "prom": median(proms) if proms else 0.0,
             "slowest": slowest, "slowest_s": median(slowest.walls) if slowest else float("nan"),
             "samples": sum(r.samples for r in results),
             "errors": [r for r in results if r.error],
@@ -314,7 +359,7 @@ def render(result: QueryBenchResult) -> str:
             "(Grafana runs them concurrently, so this is total work, not load latency); samples "
             "= `stats.samples.totalQueryableSamples` summed over the dashboard's queries. "
             "Variables set to All.\n")
-    dashboards = sorted({k[0] for k in s})
+    dashboards = sorted({k[0] for k in s if not k[0].startswith(BEFORE)})
     for range_name in RANGES:
         rows = []
         sums = {v: [0.0] * result.runs for v in VARIANTS}
@@ -346,14 +391,70 @@ def render(result: QueryBenchResult) -> str:
                           f"total {INSTANT}", f"total {TOPK}", f"slowest query {SHIPPED} (panel)",
                           f"samples {SHIPPED}", f"samples {RULES}", f"samples {INSTANT}",
                           "errors"], rows)
-    text += "\n" + _heaviest(result) + _errors(s) + _variables(result)
+    text += "\n" + _before_after(result, s) + _heaviest(result) + _errors(s) + _variables(result)
+    return text
+
+
+def _fewer(after: float, before: float) -> str:
+    """`0.08× (12.5× fewer)`: the ratio, and its inverse where it is a reduction."""
+    ratio = fmt_ratio(after, before)
+    return f"{ratio} ({before / after:.1f}× fewer)" if after and before > after else ratio
+
+
+def _heaviest_panel(results: list[QueryResult]) -> QueryResult | None:
+    return max(results, key=lambda r: r.samples, default=None)
+
+
+def _before_after(result: QueryBenchResult, s: dict[tuple[str, str, str], dict[str, Any]]) -> str:
+    """Per dashboard, the baseline ref's dashboards (before) against this tree's (after), as
+    shipped, measured in the same passes: Prometheus' own evaluation time (the sum of
+    `stats.timings.evalTotalTime` of the dashboard's queries), client time, samples, and the
+    panel reading the most samples before — and what that panel (same dashboard, title and refId)
+    reads after."""
+    if not result.baseline:
+        return ""
+    text = (f"\n**Before ({result.baseline}) / after (this tree), as shipped, same passes**: "
+            "Prometheus time = sum over the dashboard's queries of Prometheus' own "
+            "`stats.timings.evalTotalTime` (evaluation only, no JSON encoding or transfer); "
+            "client time as above; the heaviest panel is the query reading the most samples "
+            "before, and the same panel after.\n")
+    for range_name in RANGES:
+        rows = []
+        for name in sorted({k[0] for k in s if not k[0].startswith(BEFORE)}):
+            after = s.get((name, range_name, SHIPPED))
+            before = s.get((BEFORE + name, range_name, SHIPPED))
+            if after is None or before is None:
+                continue
+            old = _heaviest_panel(result.results[(BEFORE + name, range_name, SHIPPED)])
+            new = result.results[(name, range_name, SHIPPED)]
+            same = [r for r in new if old and (r.panel, r.ref_id) == (old.panel, old.ref_id)]
+            top = _heaviest_panel(new)
+            rows.append([
+                name,
+                f"{_ms(before['prom'])}", f"{_ms(after['prom'])}",
+                fmt_ratio(after["prom"], before["prom"]),
+                f"{_ms(before['total'])}", f"{_ms(after['total'])}",
+                fmt_ratio(after["total"], before["total"]),
+                f"{before['samples']:,}", f"{after['samples']:,}",
+                _fewer(after["samples"], before["samples"]),
+                f"{old.panel} ({old.ref_id}): {old.samples:,}" if old else "–",
+                (f"{same[0].samples:,} ({_fewer(same[0].samples, old.samples)})"
+                 if same and old else "removed"),
+                f"{top.panel} ({top.ref_id}): {top.samples:,}" if top else "–",
+            ])
+        step = "15 s" if range_name == "6h" else "1 m"
+        text += f"\n*Range {range_name}* (step {step}; ratios are after / before)\n\n"
+        text += md_table(["dashboard", "Prometheus time before", "after", "ratio",
+                          "client time before", "after", "ratio", "samples before", "after",
+                          "ratio", "heaviest panel before: samples", "same panel after",
+                          "heaviest panel after: samples"], rows)
     return text
 
 
 def _heaviest(result: QueryBenchResult, top: int = 10) -> str:
     rows = []
     for (name, range_name, variant), results in result.results.items():
-        if range_name != "24h" or variant != SHIPPED:
+        if range_name != "24h" or variant != SHIPPED or name.startswith(BEFORE):
             continue
         others = [result.results[(name, range_name, v)] for v in VARIANTS[1:]]
         for r, *alts in zip(results, *others, strict=True):

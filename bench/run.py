@@ -49,6 +49,9 @@ def _sizes(text: str) -> list[int]:
               help="Query bench: features per model.")
 @click.option("--hours", type=float, default=24.0, show_default=True,
               help="Query bench: hours of history.")
+@click.option("--query-baseline", default=None, metavar="GITREF",
+              help="Query bench: also measure the dashboards (and recording rules) committed at "
+                   "GITREF, in the same passes, and report before/after per dashboard.")
 @click.option("--no-evidently", is_flag=True,
               help="Instrumentation bench: skip Evidently (otherwise installed once in "
                    ".venv-bench-evidently).")
@@ -59,7 +62,8 @@ def _sizes(text: str) -> list[int]:
 @click.option("--no-write", is_flag=True, help="Print the results only; write nothing.")
 def main(quick: bool, only: tuple[str, ...], runs: int | None, build_sizes: str | None,
          push_sizes: str | None, latencies_ms: str, models: int | None, versions: int,
-         features: int, hours: float, no_evidently: bool, output: Path,
+         features: int, hours: float, query_baseline: str | None, no_evidently: bool,
+         output: Path,
          no_write: bool) -> None:
     """Benchmark `grafana-sync build` and `push` against the obvious alternatives, and the
     dashboards' query cost on a real, backfilled Prometheus, with and without recording rules.
@@ -93,7 +97,7 @@ def main(quick: bool, only: tuple[str, ...], runs: int | None, build_sizes: str 
 
         scale = Scale(models=models or (2 if quick else 10), versions=2 if quick else versions,
                       features=6 if quick else features, hours=hours)
-        text, _ = query_bench.run(scale, runs)
+        text, _ = query_bench.run(scale, runs, baseline=query_baseline)
         sections.append("### Dashboard query cost\n\n" + text)
     if "instr" in parts:
         from bench import instr_bench

@@ -17,7 +17,24 @@ from _lib.panels import (
     table_q,
     timeseries,
 )
-from _lib.promql import MODEL, MV, F, M, V, age, by, eq, match, ratio, sel, sum_increase, sum_rate
+from _lib.promql import (
+    FEATURE_POINTS,
+    MODEL,
+    MV,
+    TOP_N,
+    F,
+    M,
+    V,
+    age,
+    by,
+    eq,
+    match,
+    ratio,
+    sel,
+    sum_increase,
+    sum_rate,
+    worst,
+)
 
 folder = C.folder
 
@@ -25,10 +42,16 @@ FEATURE = sel(match(F, "$feature"), match("method", "$method"))
 SHARE = higher_is_bad(C.drifted_share_warn, C.drifted_share_crit)
 RELATIVE = higher_is_bad(0.8, 1.0)  # score / threshold: 1 = at the threshold
 
-relative_score = (
-    f"max by ({by(M, F, 'method')}) (ml_feature_drift_score{FEATURE})\n"
-    f"/\nmax by ({by(M, F, 'method')}) (ml_feature_drift_threshold{FEATURE})"
-)
+# Score / threshold (recording rule, the series MLFeatureDrift alerts on); per-feature panels show
+# the TOP_N worst, the Feature variable narrows them (docs/dashboards.md).
+relative_score = s.drift_relative(FEATURE)
+
+
+def shows(which: str) -> str:
+    return f" Shows the {TOP_N} {which}; select features in the Feature variable to see others."
+
+
+WORST = shows("worst at each moment")
 
 dashboards = ml_dashboards(
     uid="ml-drift",
@@ -63,29 +86,31 @@ dashboards = ml_dashboards(
             "Per feature",
             bargauge("Drift score / threshold now", "Each feature's drift score divided by "
                      "its threshold (exported by the service), per method. Bad: at or above 1 "
-                     "(drifted), orange from 0.8.",
-                     [q(relative_score, MODEL + " {{" + F + "}} {{method}}", instant=True)],
+                     "(drifted), orange from 0.8." + WORST,
+                     [q(worst(relative_score), MODEL + " {{" + F + "}} {{method}}",
+                        instant=True)],
                      unit="none", steps=RELATIVE, min=0, max=2, w=12, h=12),
             table("Drift scores", "Raw drift score per model, feature and method "
                   "(psi: population stability index; ks: Kolmogorov-Smirnov D; jensenshannon: "
                   "JS distance). Bad: at or above the threshold (psi 0.2, ks 0.2, "
-                  "js 0.15 by default).",
-                  [table_q(f"max by ({by(M, F, 'method')}) (ml_feature_drift_score{FEATURE})")],
+                  "js 0.15 by default)." + shows("worst by score / threshold"),
+                  [table_q(f"max by ({by(M, F, 'method')}) (ml_feature_drift_score{FEATURE})\n"
+                           f"and on ({by(M, F, 'method')})\n{worst(relative_score)}")],
                   unit="none", hide=("Time",), sort_by="Value", w=12, h=12),
             timeseries("Drift score / threshold over time", "When each feature crossed its "
-                       "threshold (1 = at the threshold). Bad: lines above 1.",
-                       [q(relative_score, MODEL + " {{" + F + "}} {{method}}")],
-                       unit="none", steps=RELATIVE, min=0, w=12),
+                       "threshold (1 = at the threshold). Bad: lines above 1." + WORST,
+                       [q(worst(relative_score), MODEL + " {{" + F + "}} {{method}}")],
+                       unit="none", steps=RELATIVE, min=0, points=FEATURE_POINTS, w=12),
             timeseries("KS test p-value", "p-value of the two-sample Kolmogorov-Smirnov test "
                        "per feature (log scale). Bad: below "
                        f"{C.drift_pvalue_crit:g} (0.05 over a day of tests of every feature, "
                        f"Bonferroni), watch below {C.drift_pvalue_warn:g}; healthy traffic dips "
-                       "below 0.05 about one sample in twenty.",
-                       [q(f"min by ({by(M, F)}) (ml_feature_drift_pvalue"
-                          f"{sel(match(F, '$feature'))})",
+                       "below 0.05 about one sample in twenty." + shows("lowest at each moment"),
+                       [q(worst(f"min by ({by(M, F)}) (ml_feature_drift_pvalue"
+                                f"{sel(match(F, '$feature'))})", lowest=True),
                           MODEL + " {{" + F + "}}")],
                        unit="none", steps=lower_is_bad(C.drift_pvalue_crit, C.drift_pvalue_warn),
-                       log=True, w=12),
+                       log=True, points=FEATURE_POINTS, w=12),
         ),
         section(
             "Predictions",

@@ -2,24 +2,28 @@
 
 from _config import CONFIG as C
 from _lib import signals as s
-from _lib.dashboard import ml_dashboards
+from _lib.dashboard import label_variable, ml_dashboards
 from _lib.layout import section
 from _lib.panels import OK_BAD, higher_is_bad, q, state_timeline, timeseries
 from _lib.promql import (
+    FEATURE_POINTS,
     MODEL,
     MV,
+    TOP_N,
     F,
     M,
     V,
     by,
     eq,
     legend,
+    match,
     per_model,
     pod_sum,
     quantile,
     ratio,
     sel,
     sum_rate,
+    worst,
 )
 
 folder = C.folder
@@ -33,6 +37,11 @@ dashboards = ml_dashboards(
     area="errors",
     description="Failed requests by cause, input validation failures by feature, outliers, "
     "unexpected prediction distributions, restarts and OOM kills, GPU hardware errors.",
+    extra_variables=[
+        label_variable("feature", F, "ml_input_validation_failures_total", "Feature",
+                       "Input features with rejected values (the per-feature panel shows the "
+                       "worst; select features to see them)."),
+    ],
     sections=[
         section(
             "Failed requests",
@@ -62,14 +71,13 @@ dashboards = ml_dashboards(
             "Bad inputs and outliers",
             timeseries("Input validation failures by feature", "Rejected input values per "
                        "request, by feature and reason (missing, out_of_range). Bad: a feature "
-                       "suddenly missing or out of range (an upstream pipeline broke).",
-                       [q(ratio(
-                           sum_rate("ml_input_validation_failures_total", sel(),
-                                    (M, F, "reason")),
-                           s.request_rate_live((M,), sel()),
-                           on=(M,),
-                       ), legend(M, F, "reason"))],
-                       unit="percentunit", steps=higher_is_bad(0.01, 0.05), min=0, w=12),
+                       "suddenly missing or out of range (an upstream pipeline broke). "
+                       f"Shows the {TOP_N} worst at each moment; select features in the "
+                       "Feature variable to see others.",
+                       [q(worst(s.validation_failure_ratio(sel(match(F, "$feature")))),
+                          legend(M, F, "reason"))],
+                       unit="percentunit", steps=higher_is_bad(0.01, 0.05), min=0,
+                       points=FEATURE_POINTS, w=12),
             timeseries("Outlier rate", "Share of requests the outlier detector flags "
                        "(squared Mahalanobis distance above its 99.9 % quantile on the "
                        "reference data: about 0.1 % expected). Bad: well above 1 %.",

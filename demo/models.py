@@ -76,7 +76,10 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
         requests_per_second=4.0,
         versions=(
             VersionSpec("v1", "LogisticRegression", True, 0.015),
-            VersionSpec("v2", "GradientBoostingClassifier", True, 0.016),
+            # the healthy baseline's canary: as good as production (a GradientBoosting v2 scored
+            # 1.5 points below v1 on every quality metric, within window noise of the
+            # rollout-quality alert: it fired on healthy traffic, docs/alerts.md)
+            VersionSpec("v2", "LogisticRegression", True, 0.016),
         ),
         node="gpu-node-2",
         budget_usd_per_hour=2.5,

@@ -313,8 +313,8 @@ def feature_drift() -> dict:
                    (series("ml_feature_drift_threshold", **labels), "0.2x{n}")]
     return _case(name, inputs, [_alert(
         name, CONFIG.alert(name).severities[0], "churn: feature tenure drifted (psi)",
-        "Feature tenure of model churn has a psi drift score of 0.310 against its training reference, "
-        f"at or above the exported threshold, for {_human_for(name)}.",
+        "Feature tenure of model churn has a psi drift score 1.55 times the exported threshold "
+        f"against its training reference, for {_human_for(name)}.",
         job=SERVING, model="churn", feature="tenure", method="psi")])
 
 

@@ -28,6 +28,11 @@ if _missing:
 L = CONFIG.labels
 M, V, F = L.model, L.version, L.feature
 POD = L.pod
+# Per-feature aggregates recorded in recording.py, read by MLFeatureDrift and the dashboards
+# (names are an interface).
+DRIFT_RELATIVE = "model_feature_method:ml_feature_drift_score_per_threshold:ratio"
+VALIDATION_RATIO = ("model_feature_reason:ml_input_validation_failures_per_ml_inference_requests"
+                    ":ratio_rate5m")
 WINDOW = "5m"  # recording rule windows are part of their names (…:rate5m): fixed
 
 

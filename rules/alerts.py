@@ -11,6 +11,7 @@ against that series instead of a constant.
 from _alert_tests import cases as alert_tests
 from _rulelib import (
     CONFIG,
+    DRIFT_RELATIVE,
     MODEL,
     VERSION,
     M,
@@ -178,11 +179,12 @@ def _drift() -> list[dict]:
     return [
         # The service exports the threshold per feature and method; both series carry the same
         # labels, so the comparison matches them one to one.
-        *alert("MLFeatureDrift", f"ml_feature_drift_score{sel()} >= ml_feature_drift_threshold{sel()}",
+        # Score / threshold is recorded (recording.py), the series the drift panels read.
+        *alert("MLFeatureDrift", f"{DRIFT_RELATIVE}{sel()} >= 1",
                summary=f"{MODEL}: feature {feature} drifted ({method})",
-               description=(f"Feature {feature} of model {MODEL} has a {method} drift score of "
-                            "{{ $value | printf \"%.3f\" }} against its training reference, at or "
-                            "above the exported threshold, for {for}.")),
+               description=(f"Feature {feature} of model {MODEL} has a {method} drift score "
+                            "{{ $value | printf \"%.2f\" }} times the exported threshold against "
+                            "its training reference, for {for}.")),
         *alert("MLDataDriftWidespread", f"ml_drifted_features_ratio{sel()} >= {num(share)}",
                summary=f"{MODEL}: {{{{ $value | humanizePercentage }}}} of features drifted",
                description=("{{ $value | humanizePercentage }} of the monitored input features of model "

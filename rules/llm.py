@@ -24,6 +24,7 @@ from _llmlib import (
     OVER_SLO,
     PREEMPTION_RATIO,
     PROMPT_TOKENS,
+    REQUESTS,
     WAITING,
     block,
     derived_rules,
@@ -46,6 +47,11 @@ from _rulelib import (
     alert as _alert,
 )
 from _testlib import minutes, series
+
+# requests in the recorded 5m window = its rate x 300: a window constant (scaled with the windows
+# by time-scaled rendering, grafana_sync.timescale)
+FIVE_MINUTES = 300
+window_constants = (FIVE_MINUTES,)
 
 SLO = t("llm_ttft_slo_seconds")
 TARGET = t("llm_ttft_slo_target")
@@ -123,7 +129,12 @@ def _alerts() -> list[dict]:
                            ("critical", "llm_error_finish_ratio_crit")):
         limit = t(name)
         rules += alert(
-            "LLMErrorFinishRatioHigh", f"{ERROR_RATIO} > {num(limit)}", severity=severity,
+            # judged from `ratio_min_requests` requests in the 5 minutes on, as MLErrorRatioHigh:
+            # one error among 90 requests of a 20 % canary is 1.1 % and stays in the window for
+            # 5 minutes, long enough for `for` (it fired on healthy traffic, docs/alerts.md)
+            "LLMErrorFinishRatioHigh",
+            f"{ERROR_RATIO} > {num(limit)}\nand {on('job', version=True)}\n"
+            f"{REQUESTS} * {FIVE_MINUTES} >= {num(t('ratio_min_requests'))}", severity=severity,
             summary=f"{MODEL} {VERSION}: {{{{ $value | humanizePercentage }}}} of requests "
                     "finish with an error",
             description=f"{{{{ $value | humanizePercentage }}}} of the requests {MODEL} "
@@ -246,7 +257,9 @@ def _queue() -> list[dict]:
 
 def _error_finish() -> list[dict]:
     """LLMErrorFinishRatioHigh (> 1 % warning, > 5 % critical): v1 90 stop + 10 error per minute
-    = 10 % (both levels); v2 98 + 2 = 2 % (warning); v3 without traffic (0/0) stays silent."""
+    = 10 % (both levels); v2 98 + 2 = 2 % (warning); v3 without traffic (0/0) stays silent; v4,
+    9 stop + 1 error per minute (10 %, but 50 requests in 5 minutes, under ratio_min_requests
+    100) is not judged."""
     name = "LLMErrorFinishRatioHigh"
     limits = {"warning": t("llm_error_finish_ratio_warn"),
               "critical": t("llm_error_finish_ratio_crit")}
@@ -265,6 +278,8 @@ def _error_finish() -> list[dict]:
         _series("ml_llm_requests_total", "0+2x{n}", version="v2", finish_reason="error"),
         _series("ml_llm_requests_total", "0x{n}", version="v3", finish_reason="stop"),
         _series("ml_llm_requests_total", "0x{n}", version="v3", finish_reason="error"),
+        _series("ml_llm_requests_total", "0+9x{n}", version="v4", finish_reason="stop"),
+        _series("ml_llm_requests_total", "0+1x{n}", version="v4", finish_reason="error"),
     ], fired("v1", 0.1) + fired("v2", 0.02), start=1)]
 
 

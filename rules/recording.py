@@ -9,7 +9,9 @@ serving signals come from the stack adapters (rules/stack_*.py); this module rol
 """
 
 from _rulelib import (
+    DRIFT_RELATIVE,
     POD,
+    VALIDATION_RATIO,
     WINDOW,
     F,
     V,
@@ -79,6 +81,21 @@ def _quality() -> list[dict]:
         # ml_drifted_features_ratio counts the primary method, psi, only).
         record("model:ml_feature_drift_detected:ratio",
                f"avg {JM} (\n  max {by('job', F)} (ml_feature_drift_detected{sel()})\n)\n"),
+        # Each feature's drift score over its exported threshold (1 = at the threshold), per
+        # method: what MLFeatureDrift alerts on and the drift dashboard's per-feature panels
+        # read (one series per model, feature and method instead of two raw gauges each).
+        record(DRIFT_RELATIVE,
+               divide(f"max {by('job', F, 'method')} (ml_feature_drift_score{sel()})",
+                      f"max {by('job', F, 'method')} (ml_feature_drift_threshold{sel()})")),
+        # Rejected input values per request, per feature and reason (the errors dashboard's
+        # per-feature panel): a 5m rate recorded once instead of a rate over every raw series
+        # at every step of every dashboard load.
+        record(VALIDATION_RATIO,
+               divide(f"sum {by('job', F, 'reason')} "
+                      f"(rate(ml_input_validation_failures_total{sel()}[{WINDOW}]))",
+                      # the model's requests whatever job serves them (a stack adapter's)
+                      "sum without (job) (model:ml_inference_requests:rate5m)",
+                      f"{on()} group_left()")),
     ]
 
 

@@ -237,10 +237,13 @@ def timeseries(
     log: bool = False,
     legend_calcs: Sequence[str] = ("lastNotNull", "max"),
     overrides: Sequence[dict] = (),
+    points: int | None = None,
     w: int = 12,
     h: int = 8,
 ) -> ModernPanel:
-    """A time series; thresholds (when given) are drawn as dashed lines."""
+    """A time series; thresholds (when given) are drawn as dashed lines. `points` caps the
+    points per line (Grafana's maxDataPoints: the query step is at least range / points)."""
+    extra: dict[str, Any] = {} if points is None else {"maxDataPoints": points}
     steps = steps or neutral()
     draw_thresholds = len(steps) > 1 if show_thresholds is None else show_thresholds
     custom: dict[str, Any] = {
@@ -270,6 +273,7 @@ def timeseries(
             "tooltip": {"mode": "multi", "sort": "desc"},
         },
         gridPos=_grid(w, h),
+        **extra,
     )
 
 

@@ -67,6 +67,20 @@ def by(*labels: str) -> str:
     return ", ".join(dict.fromkeys((CLUSTER, *labels)))
 
 
+# Per-feature panels (a line per model x feature x method/reason: thousands at fleet scale) show
+# the TOP_N worst series at each step by default; the `feature` variable narrows them to a
+# selection (docs/dashboards.md). They draw at most FEATURE_POINTS points per line: over 24 h
+# one point per 5 minutes, the window of the recording rules they read (docs/benchmarks.md).
+TOP_N = 10
+FEATURE_POINTS = 300
+
+
+def worst(expr: str, n: int = TOP_N, lowest: bool = False) -> str:
+    """`topk by (cluster) (n, expr)` (`bottomk` with `lowest`): the n worst series of each
+    cluster at each step."""
+    return f"{'bottomk' if lowest else 'topk'} by ({by()}) ({n}, {expr})"
+
+
 def rate(metric: str, selector: str, window: str = RATE) -> str:
     return f"rate({metric}{selector}[{window}])"
 

@@ -10,6 +10,7 @@ from _config import CONFIG
 
 from _lib.promql import (
     INFO,
+    F,
     M,
     V,
     by,
@@ -51,6 +52,10 @@ RULE = {
     "queue_p95": ("model:ml_inference_queue_duration_seconds:p95_rate5m",),
     "queue_mean": ("model:ml_inference_queue_duration_seconds:mean5m",),
 }
+# Per-feature aggregates (rules/recording.py), also what MLFeatureDrift alerts on.
+DRIFT_RELATIVE_RULE = "model_feature_method:ml_feature_drift_score_per_threshold:ratio"
+VALIDATION_RULE = ("model_feature_reason:ml_input_validation_failures_per_ml_inference_requests"
+                   ":ratio_rate5m")
 # Serving stacks (monitoring.yaml `stacks:`) feed the dashboards only through these recording
 # rules; a panel that reads the contract's ml_inference_* series at the dashboard's resolution
 # falls back to them with `or` (docs/stacks/).
@@ -164,6 +169,16 @@ def quality_drop(metric: str | None = None, labels: tuple[str, ...] = (M,)) -> s
         f"  {BASELINE}{sel(matcher, version=True)}\n"
         f"  - {QUALITY}{sel(matcher, version=True)}\n)"
     )
+
+
+def drift_relative(selector: str) -> str:
+    """Drift score / exported threshold per model, feature and method (1 = at the threshold)."""
+    return f"max by ({by(M, F, 'method')}) ({DRIFT_RELATIVE_RULE}{selector})"
+
+
+def validation_failure_ratio(selector: str) -> str:
+    """Rejected input values per request, per model, feature and reason (5m rule)."""
+    return f"max by ({by(M, F, 'reason')}) ({VALIDATION_RULE}{selector})"
 
 
 def drifted_share(labels: tuple[str, ...] = (M,)) -> str:

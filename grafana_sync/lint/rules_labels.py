@@ -76,6 +76,8 @@ class Labels:
             return self.of_expr(node.expr)
         if isinstance(node, p.AggregateExpr):
             inner = self.of_expr(node.expr)
+            if str(node.op) in {"topk", "bottomk", "limitk"}:
+                return inner  # a selection of the input series: every label kept, whatever `by`
             if node.modifier is None:
                 return set()
             if str(node.modifier.type).endswith("By"):

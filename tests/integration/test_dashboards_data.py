@@ -37,9 +37,11 @@ WARM_UP_SIM_SECONDS = 20 * 60
 OFFSET_RE = re.compile(r"\boffset (\d+)d\b")
 
 
-def evaluate(stack: Any, expr: str, at: float | None = None) -> list[dict]:
-    """A panel query as Grafana would send it (All, rate interval 1m), offset-aware."""
-    concrete = stack.grafana_expr(expr, rate_interval="1m", range_="1h")
+def evaluate(stack: Any, expr: str, at: float | None = None,
+             variables: dict[str, list[str]] | None = None) -> list[dict]:
+    """A panel query as Grafana would send it (All unless `variables` selects values, rate
+    interval 1m), offset-aware."""
+    concrete = stack.grafana_expr(expr, variables, rate_interval="1m", range_="1h")
     offsets = {int(d) for d in OFFSET_RE.findall(concrete)}
     if offsets:
         assert len(offsets) == 1, "one offset per query keeps the future-time trick exact"
@@ -106,12 +108,15 @@ class Incident:
     threshold: float
     above: bool  # True: bad when the value is above the threshold
     control: dict[str, str] | None = None  # a series that must stay on the good side
+    # variables selected as a user would (per-feature panels show the worst N at All)
+    variables: dict[str, list[str]] | None = None
 
 
 INCIDENTS = [
     Incident("feature_drift", "ml-drift", "Drift score / threshold now",
              {"model": CANCER, "feature": "mean_texture", "method": "psi"}, 1.0, True,
-             control={"model": WINE, "method": "psi"}),
+             control={"model": WINE, "method": "psi"},
+             variables={"feature": ["mean_texture", "alcohol"]}),  # one feature of each model
     Incident("latency_spike", "ml-infrastructure", "Latency p99", {"model": CANCER}, 1.0, True),
     Incident("error_burst", "ml-errors", "Error ratio", {"model": WINE}, 0.05, True,
              control={"model": CANCER}),
@@ -153,19 +158,19 @@ def test_incident_moves_panel_past_threshold(prometheus_demo: Any, inc: Incident
 
     # Before: the last instant the incident was inactive, the series was on the good side.
     before_at = stack.sim_to_wall(scenario.start) - 1.0
-    before = selected(evaluate(stack, expr, at=before_at), inc.match)
+    before = selected(evaluate(stack, expr, at=before_at, variables=inc.variables), inc.match)
     assert before, "no data before the incident (the stack scrapes from the demo's start)"
     assert not crossed(before, inc), f"already past the threshold before: {before}"
 
     # After: the panel's query crosses the threshold within a minute of the incident.
     deadline = time.monotonic() + 60
     while True:
-        after = selected(evaluate(stack, expr), inc.match)
+        after = selected(evaluate(stack, expr, variables=inc.variables), inc.match)
         if crossed(after, inc):
             break
         assert time.monotonic() < deadline, f"never crossed {inc.threshold}: {after}"
         time.sleep(1)
 
     if inc.control:
-        control = selected(evaluate(stack, expr), inc.control)
+        control = selected(evaluate(stack, expr, variables=inc.variables), inc.control)
         assert control and not crossed(control, inc), f"healthy control crossed: {control}"

@@ -39,6 +39,7 @@ def problems(expr: str, label_map: dict[str, str] | None = None) -> list[str]:
      "version is not on the left-hand side"),
     ("ml_predictions_total * on (model) group_left (stage) ml_cost_budget_usd_per_hour",
      "group_left (stage): stage is not on the one side"),
+    ("sum by (version) (topk(3, ml_feature_drift_score))", "version is not on the series"),
 ])
 def test_label_mismatches_are_found(expr: str, fragment: str) -> None:
     assert any(fragment in p for p in problems(expr)), problems(expr)
@@ -49,6 +50,9 @@ def test_label_mismatches_are_found(expr: str, fragment: str) -> None:
     'histogram_quantile(0.95, sum by (le, model) (rate(ml_inference_duration_seconds_bucket[5m])))',
     "ml_predictions_total * on (model, version) group_left (stage) ml_model_info",
     "sum by (job, instance) (up)",  # not in the contract: metric-contract-rule's business
+    # topk/bottomk select input series: their labels are kept whatever the `by` grouping
+    "ml_feature_drift_score and on (model, feature) topk by (model) (3, ml_feature_drift_score)",
+    "sum by (model) (bottomk(2, ml_feature_drift_pvalue))",
 ])
 def test_labels_the_series_carry_pass(expr: str) -> None:
     assert problems(expr) == []

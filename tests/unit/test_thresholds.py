@@ -23,6 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 # (alert, severity) -> [(dashboard uid, panel title, step)], step = the colour whose start value
 # is the alert's threshold ("red"/"orange" for higher-is-bad, "green" for lower-is-bad panels)
 SHOWN_BY = {
+    # score / exported threshold (the recorded ratio both read): red at 1
+    ("MLFeatureDrift", "warning"): [("ml-drift", "Drift score / threshold now", "red"),
+                                    ("ml-drift", "Drift score / threshold over time", "red")],
     ("MLErrorRatioHigh", "warning"): [("ml-overview", "Error ratio", "orange"),
                                       ("ml-overview", "Worst error ratio", "orange"),
                                       ("ml-overview", "Error ratio over time", "orange"),
