@@ -254,3 +254,76 @@ def test_report_record_keeps_latest_full_run_and_moves_older_to_history(tmp_path
     assert history.count("# Benchmark history") == 1
     assert "new D" in out.read_text(encoding="utf-8") and "new C" not in out.read_text()
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_push_targets_are_read_off_the_run() -> None:
+    """The push section states issue #18's targets from its own medians (wall and ratio)."""
+    from bench.push_bench import PushResult, render_targets
+
+    fast = PushResult(100, 20)
+    fast.ours["no-op push"].walls = [0.40, 0.45, 0.60]  # median 0.45 s
+    fast.naive["no-op push"].walls = [2.4, 2.5, 2.6]  # 0.18x
+    big = PushResult(500, 20)
+    big.ours["first push"].walls = [4.0, 4.2]  # median 4.1 s
+    big.naive["first push"].walls = [12.0, 12.0]  # 0.34x
+    text = render_targets([fast, big])
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "target" not in line]
+    assert rows[0] == ("| no-op push of 100 at 20 ms | ≤ 0.5 s and ≤ 0.2× naive | 450 ms, 0.18× "
+                       "| met |")
+    assert rows[1].startswith("| first push of 500 at 20 ms | ≤ 0.3× naive | 4.10 s, 0.34× |")
+    assert rows[1].endswith("**not met** |")
+    slow = PushResult(100, 20)
+    slow.ours["no-op push"].walls = [0.55]  # ratio met, wall not
+    slow.naive["no-op push"].walls = [3.0]
+    assert "**not met**" in render_targets([slow])
+    assert render_targets([PushResult(10, 0)]) == ""  # no target at that size: nothing said
+
+
+def test_recording_levels_take_a_record_name_from_the_first_file(tmp_path: Path) -> None:
+    """--query-baseline backfills the union of the tree's and the baseline's rules: a name both
+    define is recorded once, with the tree's expression."""
+    ours, theirs = tmp_path / "ours.yml", tmp_path / "theirs.yml"
+    ours.write_text("groups: [{name: a, rules: [{record: 'x:y:rate5m', expr: 'sum(rate(m[5m]))'}]}]\n")
+    theirs.write_text("groups: [{name: b, rules: [{record: 'x:y:rate5m', expr: 'OLD'},"
+                      " {record: 'old:only', expr: 'up'}]}]\n")
+    levels = recording_levels([ours, theirs])
+    flat = [r for level in levels for r in level]
+    assert [(r["record"], r["expr"]) for r in flat] == [("x:y:rate5m", "sum(rate(m[5m]))"),
+                                                          ("old:only", "up")]
+
+
+
+def test_baseline_dashboards_are_the_committed_ones_under_a_prefix() -> None:
+    from bench.query_bench import BEFORE, baseline_dashboards
+
+    dashboards = baseline_dashboards("HEAD")
+    uids = {d["uid"] for d in dashboards}
+    assert "before/ml-drift" in uids and all(u.startswith(BEFORE) for u in uids)
+    assert all(d["panels"] for d in dashboards)
+
+
+
+def test_before_after_table_reports_the_heaviest_panel_and_its_reduction() -> None:
+    from bench.gen_openmetrics import Scale
+    from bench.query_bench import (
+        BEFORE,
+        VARIANTS,
+        QueryBenchResult,
+        QueryResult,
+        _before_after,
+        summarise,
+    )
+
+    result = QueryBenchResult(Scale(models=1), runs=1, baseline="main")
+    for range_name in ("6h", "24h"):
+        old = [QueryResult("d", "Heavy", "A", "x", walls=[2.0], prom=[1.5], samples=1000),
+               QueryResult("d", "Light", "A", "y", walls=[0.1], prom=[0.1], samples=10)]
+        new = [QueryResult("d", "Heavy", "A", "x", walls=[0.5], prom=[0.3], samples=50),
+               QueryResult("d", "Light", "A", "y", walls=[0.1], prom=[0.1], samples=10)]
+        for variant in VARIANTS:
+            result.results[(BEFORE + "d", range_name, variant)] = old
+            result.results[("d", range_name, variant)] = new
+    text = _before_after(result, summarise(result))
+    row = next(line for line in text.splitlines() if line.startswith("| d |"))
+    assert "1600 ms | 400 ms | 0.25×" in row  # Prometheus time summed per dashboard
+    assert "Heavy (A): 1,000 | 50 (0.05× (20.0× fewer))" in row
