@@ -24,7 +24,9 @@ BIN = Path(sys.executable).parent
 FOLDER = "ml-monitoring"
 SCENARIOS = ("first push", "no-op push", "one changed")
 LARGE = 500  # sets this big get at most two runs
-TUNED_JOBS = 16  # the before/after: push's --jobs default (4) vs more concurrent requests
+TUNED_JOBS = 16  # push's --jobs default (4 writes in flight) vs 16
+#: Issue #18's push targets: (dashboards, latency ms, scenario, wall limit s or None, ratio limit)
+TARGETS = ((100, 20, "no-op push", 0.5, 0.2), (500, 20, "first push", None, 0.3))
 
 
 @dataclass
@@ -154,11 +156,33 @@ def render(results: list[PushResult], runs: int) -> str:
             "fresh bench/fake_grafana_server.py "
             "(benchmark harness: Grafana's API shapes, in memory, with the given latency added "
             "to every answer). `grafana-sync push --url … --token …` runs as a subprocess with "
-            "its defaults (`--jobs 4`, datasource from provisioning/datasources); the naive loop "
+            "its defaults (`--jobs 4` writes and `--read-jobs 16` reads in flight, datasource "
+            "from provisioning/datasources); the naive loop "
             "is bench/naive_upload.py (sequential `requests.post` of every file with "
             "`overwrite: true`). Wall time includes interpreter start-up. The server sets "
             "TCP_NODELAY and writes each answer at once, as Go's net/http does.\n\n")
     text += md_table(["dashboards", "latency", "scenario", "grafana-sync push (--jobs 4)",
                       "requests", f"push --jobs {TUNED_JOBS} (vs 4)", "naive POST loop",
                       "requests", "ratio push/naive"], rows)
-    return text
+    return text + render_targets(results)
+
+
+def render_targets(results: list[PushResult]) -> str:
+    """Issue #18's push targets, read off this run's table (wall medians, interpreter start-up
+    included; the ratio is push / naive loop in the same run)."""
+    rows = []
+    for count, latency, scenario, wall_limit, ratio_limit in TARGETS:
+        r = next((x for x in results if x.count == count and x.latency_ms == latency), None)
+        if r is None:
+            continue
+        ours, naive = median(r.ours[scenario].walls), median(r.naive[scenario].walls)
+        ratio = ours / naive
+        met = ratio <= ratio_limit and (wall_limit is None or ours <= wall_limit)
+        limits = (f"≤ {wall_limit} s and " if wall_limit is not None else "") + \
+            f"≤ {ratio_limit}× naive"
+        rows.append([f"{scenario} of {count} at {latency} ms", limits,
+                     f"{fmt_s(ours)}, {fmt_ratio(ours, naive)}", "met" if met else "**not met**"])
+    if not rows:
+        return ""
+    return "\n\nIssue #18 push targets in this run:\n\n" + md_table(
+        ["target", "limit", "measured (push, push/naive)", "status"], rows)

@@ -463,7 +463,8 @@ class PushReport:
 
 def push(connection: Connection, project: ProjectLike = None, *, dry_run: bool = False,
          prune: bool = False, force: bool = False, message: str | None = None,
-         skip_datasource: bool = False, jobs: int = 4, output_dir: str | Path | None = None,
+         skip_datasource: bool = False, jobs: int = 4, read_jobs: int = 16,
+         output_dir: str | Path | None = None,
          on_outcome: Callable[[Any], None] | None = None) -> PushReport:
     """Plan (and unless `dry_run`, apply) a push of the compiled dashboards, their folders and
     the provisioned datasources. A dry run only reads Grafana."""
@@ -488,7 +489,8 @@ def push(connection: Connection, project: ProjectLike = None, *, dry_run: bool =
     client = GrafanaClient(connection)
     try:  # the orchestration is grafana_sync.sync.push, shared with the CLI
         result = push_dashboards(client, local, datasources, dry_run=dry_run, force=force,
-                                 prune=prune, message=message, jobs=jobs, on_outcome=on_outcome)
+                                 prune=prune, message=message, jobs=jobs, read_jobs=read_jobs,
+                                 on_outcome=on_outcome)
     finally:
         client.close()
     return PushReport(plan=result.plan, outcomes=result.outcomes, dry_run=dry_run)

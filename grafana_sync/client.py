@@ -513,18 +513,20 @@ class GrafanaClient:
         return _check_object(body, "GET /api/user", {"login": str})
 
     def search_dashboards(self, tag: str | None = None,
-                          folder_uids: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """GET /api/search?type=dash-db (every page); tag and folder uids filter."""
+                          folder_uids: Iterable[str] | None = None,
+                          dashboard_uids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """GET /api/search?type=dash-db (every page); tag, folder uids and dashboard uids
+        (`dashboardUIDs`) filter. Repeated keys, never comma-separated values."""
+        filters: list[tuple[str, str]] = [("tag", tag)] if tag else []
+        # repeated keys, not comma-separated (grafana-contracts README, relaxation 3)
+        filters += [("folderUIDs", uid) for uid in folder_uids or ()]
+        filters += [("dashboardUIDs", uid) for uid in dashboard_uids or ()]
         hits: list[dict[str, Any]] = []
         seen: set[str] = set()
         for page in range(1, MAX_SEARCH_PAGES + 1):
             params: list[tuple[str, str]] = [("type", "dash-db"),
                                              ("limit", str(SEARCH_PAGE_SIZE)),
-                                             ("page", str(page))]
-            if tag:
-                params.append(("tag", tag))
-            for uid in folder_uids or ():  # repeated keys, not comma-separated
-                params.append(("folderUIDs", uid))
+                                             ("page", str(page)), *filters]
             batch = self.request("GET", "/search", params=params, action="search dashboards")
             _check_search_hits(batch, f"GET /api/search (page {page})")
             uids = {hit["uid"] for hit in batch}

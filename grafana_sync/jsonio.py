@@ -96,6 +96,8 @@ def _canonical(data: Any) -> str:
 
 def non_finite_paths(data: Any) -> list[tuple[str | int, ...]]:
     """JSON paths (tuples of keys and indexes) of every NaN / Infinity / -Infinity number in data."""
+    if not _has_non_finite(data):
+        return []  # the usual answer, found without building a path for every value
     found: list[tuple[str | int, ...]] = []
     stack: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
     while stack:
@@ -109,6 +111,22 @@ def non_finite_paths(data: Any) -> list[tuple[str | int, ...]]:
     return sorted(found, key=lambda p: [str(k) for k in p])
 
 
+def _has_non_finite(data: Any) -> bool:
+    """Is there a NaN / Infinity / -Infinity float anywhere in data? (level by level, no paths)"""
+    level = [data]
+    while level:
+        below: list[Any] = []
+        for value in level:
+            if isinstance(value, dict):
+                below.extend(value.values())
+            elif isinstance(value, list):
+                below.extend(value)
+            elif isinstance(value, float) and not math.isfinite(value):
+                return True
+        level = below
+    return False
+
+
 def format_path(path: tuple[str | int, ...]) -> str:
     """('panels', 0, 'fieldConfig', 'min') -> 'panels[0].fieldConfig.min'."""
     out = ""
@@ -118,15 +136,17 @@ def format_path(path: tuple[str | int, ...]) -> str:
 
 
 def json_depth_exceeds(data: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """True when arrays/objects nest deeper than `limit` (checked without recursion)."""
-    stack: list[tuple[int, Any]] = [(1, data)]
-    while stack:
-        depth, value = stack.pop()
-        if isinstance(value, dict | list):
-            if depth > limit:
-                return True
-            children = value.values() if isinstance(value, dict) else value
-            stack.extend((depth + 1, v) for v in children if isinstance(v, dict | list))
+    """True when arrays/objects nest deeper than `limit` (checked without recursion, one level
+    of containers at a time)."""
+    level = [data] if isinstance(data, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [child for value in level
+                 for child in (value.values() if isinstance(value, dict) else value)
+                 if isinstance(child, dict | list)]
     return False
 
 

@@ -199,6 +199,21 @@ def content_equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return normalise_for_compare(a) == normalise_for_compare(b)
 
 
+def equal_apart_from_noise_keys(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """A cheap SUFFICIENT condition for `content_equal(a, b)`: equal (Python `==`) once the
+    top-level DASHBOARD_NOISE_KEYS are left out, without normalising either side.
+
+    Why it implies content_equal: normalise_for_compare reads the top level only through the
+    keys it keeps (dropping nulls is per key, then the noise keys go), and every later step is
+    built from `==`, `in`, truthiness and container-type checks, so `==`-equal inputs give
+    `==`-equal outputs (for JSON values `==` is transitive: numbers compare numerically, a
+    dict or list only equals a dict or list). False proves nothing: compare normalised copies.
+    Cost: one C-level comparison instead of two deep copies (push planning, issue #18).
+    """
+    return ({k: v for k, v in a.items() if k not in DASHBOARD_NOISE_KEYS}
+            == {k: v for k, v in b.items() if k not in DASHBOARD_NOISE_KEYS})
+
+
 # ---------------------------------------------------------------------------------------------
 # Panels: one walk, one reference type
 # ---------------------------------------------------------------------------------------------

@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grafana_sync.client import GrafanaClient
-from grafana_sync.diff import diff_dashboards
-from grafana_sync.diff_render import render_text
 from grafana_sync.errors import ConfigError, GrafanaError
 from grafana_sync.jsonio import (
     compiled_files,
@@ -39,9 +38,11 @@ from grafana_sync.jsonio import (
     non_finite_paths,
 )
 from grafana_sync.model import content_equal as _model_content_equal
-from grafana_sync.model import normalise_for_compare
+from grafana_sync.model import equal_apart_from_noise_keys, normalise_for_compare
 from grafana_sync.provisioning import DatasourceSpec, Folder, Provider, folder_for
 from grafana_sync.uids import uid_problem
+
+log = logging.getLogger(__name__)
 
 OWNER_TAG = "managed-by-grafana-sync"
 HASH_TAG_PREFIX = "grafana-sync-hash:"
@@ -108,17 +109,13 @@ def body_to_push(local: Mapping[str, Any]) -> dict[str, Any]:
 
     Only top-level keys change, so a shallow copy (strip_push_marker's) keeps `local` intact.
     """
-    dash, content = _unmarked_body_and_content(local)
-    dash["tags"] = [*dash["tags"], HASH_TAG_PREFIX + _hash_of(content)]
+    dash = _unmarked_body(local)
+    dash["tags"] = [*dash["tags"], HASH_TAG_PREFIX + _hash_of(normalise_for_compare(dash))]
     return dash
 
 
-def _unmarked_body_and_content(local: Mapping[str, Any]
-                               ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """body_to_push(local) without its push marker, and its normalised content (what
-    `normalise_for_compare(strip_push_marker(body_to_push(local)))` returns), normalised once.
-    Push planning compares that content with Grafana's copy: no second normalisation, and no
-    hash for a dashboard that will not be pushed."""
+def _unmarked_body(local: Mapping[str, Any]) -> dict[str, Any]:
+    """body_to_push(local) without its push marker (a shallow copy: top-level keys only)."""
     dash = strip_push_marker(local)
     for key in ("id", "version"):
         dash.pop(key, None)
@@ -126,11 +123,28 @@ def _unmarked_body_and_content(local: Mapping[str, Any]
     if OWNER_TAG not in tags:
         tags.append(OWNER_TAG)
     dash["tags"] = tags
-    return dash, normalise_for_compare(dash)  # a new structure: shares nothing with `dash`
+    return dash
+
+
+def same_content_as_pushed(grafana_dash: Mapping[str, Any], local: Mapping[str, Any]) -> bool:
+    """= content_equal(grafana_dash, body_to_push(local)), the comparison push plans with.
+
+    Fast path (issue #18): Grafana answers what was saved, so after a push its copy usually
+    equals the body apart from bookkeeping (`equal_apart_from_noise_keys`, a sufficient
+    condition): then nothing is normalised or hashed. Otherwise each side is normalised once.
+    """
+    body = _unmarked_body(local)
+    grafana_side = strip_push_marker(grafana_dash)
+    if equal_apart_from_noise_keys(grafana_side, body):
+        return True
+    return normalise_for_compare(grafana_side) == normalise_for_compare(body)
 
 
 def panel_diff_text(uid: str, grafana_side: Mapping[str, Any], local: Mapping[str, Any]) -> str:
     """Panel-level difference Grafana → local (what a forced push would change)."""
+    from grafana_sync.diff import diff_dashboards  # only for conflicts: not on push's start-up
+    from grafana_sync.diff_render import render_text
+
     old = {uid: strip_push_marker(grafana_side)}
     new = {uid: strip_push_marker(body_to_push(local))}
     result = diff_dashboards(old, new, old_label="Grafana", new_label="local")
@@ -250,9 +264,7 @@ def plan_dashboard(local: LocalDashboard, remote: dict[str, Any] | None, *,
         grafana_dash.get("version"), int) else meta.get("version")
     remote_folder = str(meta.get("folderUid") or "")
     same_folder = remote_folder == _folder_uid(local.folder)
-    # = content_equal(grafana_dash, body_to_push(local.dashboard)), normalising each side once
-    local_content = _unmarked_body_and_content(local.dashboard)[1]
-    same_content = normalise_for_compare(strip_push_marker(grafana_dash)) == local_content
+    same_content = same_content_as_pushed(grafana_dash, local.dashboard)
     tags = grafana_dash.get("tags") or []
     if meta.get("provisioned"):
         plan.action = CONFLICT
@@ -314,22 +326,21 @@ def _edited_in_grafana(grafana_dash: Mapping[str, Any], meta: Mapping[str, Any],
     return True, f"no push hash on the dashboard; {who}"
 
 
+def plan_folder(client: GrafanaClient, folder: Folder) -> FolderPlan:
+    try:
+        remote = client.get_folder(folder.uid)
+    except GrafanaError as exc:
+        return FolderPlan(folder, FAILED, reason=str(exc))
+    if remote is None:
+        return FolderPlan(folder, CREATE)
+    if remote.get("title") != folder.title:
+        return FolderPlan(folder, UPDATE, current_title=remote.get("title"),
+                          version=remote.get("version"))
+    return FolderPlan(folder, UNCHANGED, current_title=remote.get("title"))
+
+
 def plan_folders(client: GrafanaClient, folders: Iterable[Folder]) -> list[FolderPlan]:
-    plans = []
-    for folder in sorted(set(folders), key=lambda f: f.uid):
-        try:
-            remote = client.get_folder(folder.uid)
-        except GrafanaError as exc:
-            plans.append(FolderPlan(folder, FAILED, reason=str(exc)))
-            continue
-        if remote is None:
-            plans.append(FolderPlan(folder, CREATE))
-        elif remote.get("title") != folder.title:
-            plans.append(FolderPlan(folder, UPDATE, current_title=remote.get("title"),
-                                    version=remote.get("version")))
-        else:
-            plans.append(FolderPlan(folder, UNCHANGED, current_title=remote.get("title")))
-    return plans
+    return [plan_folder(client, folder) for folder in sorted(set(folders), key=lambda f: f.uid)]
 
 
 def plan_datasource(client: GrafanaClient, spec: DatasourceSpec, *, force: bool
@@ -359,70 +370,160 @@ def plan_datasource(client: GrafanaClient, spec: DatasourceSpec, *, force: bool
                           f"{', '.join(changed)} changed" if changed else "re-sent (--force)")
 
 
-def make_plan(client: GrafanaClient, local: list[LocalDashboard],
-              datasources: list[DatasourceSpec], *, force: bool = False, prune: bool = False,
-              identity: str | None = None, jobs: int = 4) -> Plan:
-    """Read Grafana (GET only) and decide every action; no write call is made here."""
-    plan = Plan()
-    plan.folders = plan_folders(client, [d.folder for d in local if d.folder])
-    for spec in datasources:
-        try:
-            plan.datasources.append(plan_datasource(client, spec, force=force))
-        except GrafanaError as exc:
-            plan.datasources.append(DatasourcePlan(spec, FAILED, str(exc)))
+#: Writes in flight at once (`--jobs`): Grafana serialises dashboard saves in its database (with
+#: SQLite it retries a locked write only a few times) and this tool never re-sends a save.
+DEFAULT_JOBS = 4
+#: Reads in flight at once (`--read-jobs`): GETs are idempotent and retried with backoff (429
+#: and 5xx included). A dashboard already in Grafana costs one GET (UI-edit detection needs its
+#: content), so this sets the round trips of a no-op push: ceil(dashboards / read jobs).
+DEFAULT_READ_JOBS = 16
+#: Local uids per presence search (`dashboardUIDs`, a repeated key of at most ~55 bytes each):
+#: 100 keep the request line under the 8 KiB that common proxies accept.
+SEARCH_UIDS_PER_REQUEST = 100
 
-    remotes = fetch_dashboards(client, [d.uid for d in local], jobs=jobs)
+
+@dataclass
+class _Reads:
+    """The reads of a plan that do not depend on each other, started together."""
+
+    folders: list[Future[FolderPlan]]
+    datasources: list[Future[DatasourcePlan]]
+    presence: list[tuple[list[str], Future[set[str] | None]]]  # (uids, which of them exist)
+    managed: Future[list[dict[str, Any]]] | None  # prune: the search for the ownership tag
+
+
+def _start_reads(client: GrafanaClient, pool: Executor, local: list[LocalDashboard],
+                 datasources: list[DatasourceSpec], *, force: bool, prune: bool) -> _Reads:
+    folders = sorted({d.folder for d in local if d.folder}, key=lambda f: f.uid)
+    uids = [d.uid for d in local]
+    chunks = [uids[i:i + SEARCH_UIDS_PER_REQUEST]
+              for i in range(0, len(uids), SEARCH_UIDS_PER_REQUEST)]
+    return _Reads(
+        folders=[pool.submit(plan_folder, client, folder) for folder in folders],
+        datasources=[pool.submit(_plan_datasource_or_failure, client, spec, force)
+                     for spec in datasources],
+        presence=[(chunk, pool.submit(present_uids, client, chunk)) for chunk in chunks],
+        managed=pool.submit(client.search_dashboards, tag=OWNER_TAG) if prune else None,
+    )
+
+
+def present_uids(client: GrafanaClient, uids: list[str]) -> set[str] | None:
+    """Which of `uids` Grafana's search lists (`GET /api/search?dashboardUIDs=…`, one request
+    for up to SEARCH_UIDS_PER_REQUEST uids); None when the search failed (read each one).
+
+    A uid the search does not list is created without being read first: the save is sent with
+    `overwrite: false` and no version, which Grafana refuses (412) if the uid exists after all
+    (a dashboard this token cannot see, or a search index that lags), so nothing is overwritten.
+    """
+    try:
+        hits = client.search_dashboards(dashboard_uids=uids)
+    except GrafanaError as exc:
+        log.debug("presence search failed, reading each dashboard instead: %s", exc)
+        return None
+    wanted = set(uids)
+    return {hit["uid"] for hit in hits if hit["uid"] in wanted}
+
+
+def _plan_datasource_or_failure(client: GrafanaClient, spec: DatasourceSpec,
+                                force: bool) -> DatasourcePlan:
+    try:
+        return plan_datasource(client, spec, force=force)
+    except GrafanaError as exc:
+        return DatasourcePlan(spec, FAILED, str(exc))
+
+
+def _read_and_plan(client: GrafanaClient, local: LocalDashboard, *, identity: str | None,
+                   force: bool) -> DashboardPlan:
+    """GET Grafana's copy and decide (in a worker: comparing overlaps other reads' waits)."""
+    try:
+        remote = client.get_dashboard(local.uid)
+    except GrafanaError as exc:
+        return DashboardPlan(uid=local.uid, title=local.title, action=FAILED,
+                             folder=local.folder, reason=str(exc))
+    return plan_dashboard(local, remote, identity=identity, force=force)
+
+
+def _read_and_plan_prune(client: GrafanaClient, uid: str, *, force: bool
+                         ) -> DashboardPlan | None:
+    try:
+        remote = client.get_dashboard(uid)
+    except GrafanaError as exc:
+        return DashboardPlan(uid=uid, title=uid, action=FAILED, reason=str(exc))
+    return plan_prune_candidate(uid, remote, force=force)
+
+
+def _finish_plan(client: GrafanaClient, pool: Executor, reads: _Reads,
+                 local: list[LocalDashboard], *, force: bool, identity: str | None) -> Plan:
+    """Read what the first round showed is needed (concurrently) and decide every action."""
+    plan = Plan(folders=[f.result() for f in reads.folders],
+                datasources=[d.result() for d in reads.datasources])
+    to_read: set[str] = set()
+    for chunk, future in reads.presence:
+        found = future.result()
+        to_read.update(chunk if found is None else found)
+    planned = {d.uid: pool.submit(_read_and_plan, client, d, identity=identity, force=force)
+               for d in local if d.uid in to_read}
+    candidates: list[str] = []
+    if reads.managed is not None:  # prune needs the complete list: a failed search is an error
+        defined = {d.uid for d in local}
+        candidates = sorted({hit["uid"] for hit in reads.managed.result()
+                             if hit["uid"] not in defined})
+    pruned = [pool.submit(_read_and_plan_prune, client, uid, force=force) for uid in candidates]
     for dash in local:
-        remote, error = remotes[dash.uid]
-        if error is not None:
-            plan.dashboards.append(DashboardPlan(uid=dash.uid, title=dash.title, action=FAILED,
-                                                 folder=dash.folder, reason=error))
-            continue
-        plan.dashboards.append(plan_dashboard(dash, remote, identity=identity, force=force))
-    if prune:
-        plan.dashboards.extend(plan_prune(client, {d.uid for d in local}, force=force, jobs=jobs))
+        future = planned.get(dash.uid)
+        plan.dashboards.append(future.result() if future is not None else
+                               plan_dashboard(dash, None, identity=identity, force=force))
+    plan.dashboards.extend(p for p in (f.result() for f in pruned) if p is not None)
     return plan
 
 
-def plan_prune(client: GrafanaClient, defined: set[str], *, force: bool, jobs: int = 4
-               ) -> list[DashboardPlan]:
-    """Dashboards to delete: tagged as ours in Grafana's search, no longer defined locally, and
-    proven ours one by one (`proves_ownership`: read back, exactly what this tool last pushed for
-    that uid). Anything else tagged as ours is a conflict with its diff, deleted only with force.
+def make_plan(client: GrafanaClient, local: list[LocalDashboard],
+              datasources: list[DatasourceSpec], *, force: bool = False, prune: bool = False,
+              identity: str | None = None, read_jobs: int = DEFAULT_READ_JOBS) -> Plan:
+    """Read Grafana (GET only) and decide every action; no write call is made here.
+
+    Round trips (issue #18): one round reads the folders, the datasources and which local uids
+    exist (search by uid; with `prune` also the search for the ownership tag); then one GET per
+    dashboard that exists (its content decides unchanged / update / conflict, UI edits
+    included) and per prune candidate, `read_jobs` at a time. Absent uids are planned as
+    creations without a GET.
     """
-    candidates = sorted({hit["uid"] for hit in client.search_dashboards(tag=OWNER_TAG)
-                         if hit["uid"] not in defined})
-    plans = []
-    remotes = fetch_dashboards(client, candidates, jobs=jobs)
-    for uid in candidates:
-        remote, error = remotes[uid]
-        if error is not None:
-            plans.append(DashboardPlan(uid=uid, title=uid, action=FAILED, reason=error))
-            continue
-        if remote is None:
-            continue  # deleted meanwhile
-        dash, meta = remote["dashboard"], remote.get("meta") or {}
-        title = str(dash.get("title") or uid)
-        if proves_ownership(uid, dash) and not meta.get("provisioned"):
-            plans.append(DashboardPlan(uid=uid, title=title, action=DELETE,
-                                       reason="pushed by grafana-sync, unchanged since, no "
-                                              "longer defined"))
-            continue
-        if meta.get("provisioned"):
-            why = "provisioned from files in Grafana (meta.provisioned): Grafana refuses API deletes"
-        else:
-            why = _unproven_reason(uid, dash, meta)
-        item = DashboardPlan(uid=uid, title=title, action=CONFLICT, reason=why,
-                             diff=_deletion_diff(uid, dash))
-        if force and not meta.get("provisioned"):
-            item.action, item.forced = DELETE, True
-            item.reason = f"deleting although {why}"
-        plans.append(item)
-    return plans
+    with ThreadPoolExecutor(max_workers=max(1, read_jobs)) as pool:
+        reads = _start_reads(client, pool, local, datasources, force=force, prune=prune)
+        return _finish_plan(client, pool, reads, local, force=force,
+                            identity=identity)
+
+
+def plan_prune_candidate(uid: str, remote: dict[str, Any] | None, *, force: bool
+                         ) -> DashboardPlan | None:
+    """A dashboard tagged as ours and no longer defined: delete it only if proven ours
+    (`proves_ownership`: read back, exactly what this tool last pushed for that uid). Anything
+    else tagged as ours is a conflict with its diff, deleted only with force. None: it is gone.
+    """
+    if remote is None:
+        return None  # deleted meanwhile
+    dash, meta = remote["dashboard"], remote.get("meta") or {}
+    title = str(dash.get("title") or uid)
+    if proves_ownership(uid, dash) and not meta.get("provisioned"):
+        return DashboardPlan(uid=uid, title=title, action=DELETE,
+                             reason="pushed by grafana-sync, unchanged since, no longer defined")
+    if meta.get("provisioned"):
+        why = "provisioned from files in Grafana (meta.provisioned): Grafana refuses API deletes"
+    else:
+        why = _unproven_reason(uid, dash, meta)
+    item = DashboardPlan(uid=uid, title=title, action=CONFLICT, reason=why,
+                         diff=_deletion_diff(uid, dash))
+    if force and not meta.get("provisioned"):
+        item.action, item.forced = DELETE, True
+        item.reason = f"deleting although {why}"
+    return item
 
 
 def _deletion_diff(uid: str, dash: Mapping[str, Any]) -> str:
     """What deleting Grafana's copy would lose: the dashboard and each of its panels."""
+    from grafana_sync.diff import diff_dashboards  # only for prune: not on push's start-up
+    from grafana_sync.diff_render import render_text
+
     old = strip_push_marker(dash)
     gone = render_text(diff_dashboards({uid: old}, {}, old_label="Grafana", new_label="pruned"))
     panels = render_text(diff_dashboards({uid: old}, {uid: {**old, "panels": []}},
@@ -504,26 +605,33 @@ class PushResult:
 
 def plan_push(client: GrafanaClient, local: list[LocalDashboard],
               datasources: list[DatasourceSpec], *, force: bool = False, prune: bool = False,
-              jobs: int = 4) -> Plan:
+              read_jobs: int = DEFAULT_READ_JOBS) -> Plan:
     """Check that the URL is Grafana, learn who we are, and plan (GET requests only).
 
+    Health and the signed-in user are read in the same first round as `make_plan`'s
+    independent reads; their errors are reported first, as if they had been read first.
     `local` must not be empty: with nothing defined, prune would treat every dashboard as stale.
     """
     if not local:
         raise ConfigError("no compiled dashboards to push (push refuses to run, and to prune, "
                           "with nothing defined)")
-    client.health()
-    user = client.current_user() or {}
-    identity = user.get("login") if isinstance(user.get("login"), str) else None
-    return make_plan(client, local, datasources, force=force, prune=prune, identity=identity,
-                     jobs=jobs)
+    with ThreadPoolExecutor(max_workers=max(1, read_jobs)) as pool:
+        health = pool.submit(client.health)
+        user = pool.submit(client.current_user)
+        reads = _start_reads(client, pool, local, datasources, force=force, prune=prune)
+        health.result()
+        login = (user.result() or {}).get("login")
+        identity = login if isinstance(login, str) else None
+        return _finish_plan(client, pool, reads, local, force=force,
+                            identity=identity)
 
 
 def push(client: GrafanaClient, local: list[LocalDashboard], datasources: list[DatasourceSpec],
          *, dry_run: bool = False, force: bool = False, prune: bool = False, message: str = "",
-         jobs: int = 4, on_outcome: Callable[[Outcome], None] | None = None) -> PushResult:
+         jobs: int = DEFAULT_JOBS, read_jobs: int = DEFAULT_READ_JOBS,
+         on_outcome: Callable[[Outcome], None] | None = None) -> PushResult:
     """`plan_push`, then unless `dry_run` apply the plan (`on_outcome` sees each result)."""
-    plan = plan_push(client, local, datasources, force=force, prune=prune, jobs=jobs)
+    plan = plan_push(client, local, datasources, force=force, prune=prune, read_jobs=read_jobs)
     if dry_run:
         return PushResult(plan, None)
     return PushResult(plan, apply_plan(client, plan, message=message, jobs=jobs,
@@ -565,7 +673,7 @@ class Outcome:
         return self.action == FAILED
 
 
-def apply_plan(client: GrafanaClient, plan: Plan, *, message: str, jobs: int = 4,
+def apply_plan(client: GrafanaClient, plan: Plan, *, message: str, jobs: int = DEFAULT_JOBS,
                on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Perform the plan's writes: folders, then datasources, then dashboards (concurrently).
 

@@ -242,11 +242,14 @@ class FakeGrafana:
     def _search(self, query: dict[str, list[str]]) -> list[dict[str, Any]]:
         tags = query.get("tag", [])
         folders = query.get("folderUIDs")
+        uids = query.get("dashboardUIDs")
         hits = []
         for uid in sorted(self.dashboards):
             entry = self.dashboards[uid]
             dash, meta = entry["dashboard"], entry["meta"]
             if any(t not in (dash.get("tags") or []) for t in tags):
+                continue
+            if uids is not None and uid not in uids:
                 continue
             if folders is not None and meta["folderUid"] not in folders:
                 continue

@@ -203,6 +203,7 @@ def prometheus_config(
     pushgateway_target: str | None = None,
     demo_job: str = DEMO_JOB,
     alertmanager_target: str | None = None,
+    scrape_interval: str = "1s",
 ) -> dict:
     """The generated prometheus.yml (1 s scrape and evaluation interval).
 
@@ -227,7 +228,8 @@ def prometheus_config(
                 job[key] = extra[key]
         scrape.append(job)
     config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "global": {"scrape_interval": scrape_interval, "scrape_timeout": scrape_interval,
+                   "evaluation_interval": scrape_interval},
         "rule_files": [str(Path(p).resolve()) for p in rule_files],
         "scrape_configs": scrape,
     }
@@ -367,6 +369,7 @@ def run_stack(
     demo_job: str = DEMO_JOB,
     demo_env: Mapping[str, str] | None = None,
     alertmanager: str | None = None,
+    scrape_interval: str = "1s",
 ) -> Iterator[PromStack]:
     """Start demo (+ node_exporter) + Prometheus; yield a PromStack; stop everything after.
 
@@ -377,7 +380,8 @@ def run_stack(
     arrive through the Pushgateway with `job="ml_evaluation"`).
     `demo_job` names the demo's scrape job; `demo_env` adds environment variables to the demo
     (e.g. MONITORING_CONFIG: a renamed setup end to end). `alertmanager` ("host:port" of a
-    running Alertmanager) makes Prometheus send its alerts there.
+    running Alertmanager) makes Prometheus send its alerts there; `scrape_interval` (also the
+    scrape timeout and evaluation interval) is 1s unless given.
     Raises HarnessError when a process does not come up.
     """
     prom = prometheus_bin or find_binary(PROMETHEUS_BIN)
@@ -420,7 +424,7 @@ def run_stack(
             procs.append(_spawn("node_exporter", argv, workdir))
             node_target = f"127.0.0.1:{node_port}"
         config = prometheus_config(f"127.0.0.1:{demo_port}", node_target, rules, extra_targets,
-                                   push_target, demo_job, alertmanager)
+                                   push_target, demo_job, alertmanager, scrape_interval)
         config_path = workdir / "prometheus.yml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         data_dir = workdir / "data"

@@ -16,6 +16,8 @@ from grafana_sync.project import find_project
 from grafana_sync.provisioning import DatasourceSpec, load_datasources, load_providers
 from grafana_sync.redact import escape_controls, scrub
 from grafana_sync.sync import (
+    DEFAULT_JOBS,
+    DEFAULT_READ_JOBS,
     LocalDashboard,
     Outcome,
     PushResult,
@@ -47,11 +49,14 @@ def _echo(line: str, *, err: bool = False) -> None:
 @click.option("--output-dir", metavar="DIR",
               help="Where the compiled dashboards are (as for `build`) [default: the project's "
                    "output-dir, else provisioning/dashboards/ at its root].")
-@click.option("-j", "--jobs", type=click.IntRange(1, 32), default=4, show_default=True,
-              help="Dashboards read and written concurrently.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 32), default=DEFAULT_JOBS,
+              show_default=True, help="Writes (saves, deletes) sent concurrently.")
+@click.option("--read-jobs", type=click.IntRange(1, 64), default=DEFAULT_READ_JOBS,
+              show_default=True, help="Reads (GET, retried when they fail) sent concurrently.")
 @connection_options
 def push(dry_run: bool, prune: bool, force: bool, message: str | None, skip_datasource: bool,
-         output_dir: str | None, jobs: int, connection: ConnectionSettings | None) -> int:
+         output_dir: str | None, jobs: int, read_jobs: int,
+         connection: ConnectionSettings | None) -> int:
     """Push compiled dashboards, their folders and the datasources to Grafana.
 
     Creates what is missing, updates what changed, leaves equal dashboards alone, and never
@@ -76,10 +81,10 @@ def push(dry_run: bool, prune: bool, force: bool, message: str | None, skip_data
     try:
         if dry_run:
             result = push_dashboards(client, local, datasources, dry_run=True, force=force,
-                                     prune=prune, jobs=jobs)
+                                     prune=prune, read_jobs=read_jobs)
         else:
             result = _push_with_progress(client, local, datasources, force=force, prune=prune,
-                                         message=message, jobs=jobs)
+                                         message=message, jobs=jobs, read_jobs=read_jobs)
     finally:
         client.close()
     plan = result.plan
@@ -101,12 +106,13 @@ def push(dry_run: bool, prune: bool, force: bool, message: str | None, skip_data
 
 def _push_with_progress(client: GrafanaClient, local: list[LocalDashboard],
                         datasources: list[DatasourceSpec], *, message: str, jobs: int,
-                        **options: Any) -> PushResult:
+                        read_jobs: int, **options: Any) -> PushResult:
     """Push for real, printing each outcome as it happens (a progress bar on a terminal)."""
     if not sys.stdout.isatty():
         return push_dashboards(client, local, datasources, message=message, jobs=jobs,
+                               read_jobs=read_jobs,
                                on_outcome=lambda o: _echo(report.outcome_line(o)), **options)
-    plan = plan_push(client, local, datasources, jobs=jobs, **options)
+    plan = plan_push(client, local, datasources, read_jobs=read_jobs, **options)
     if not plan.writes:
         return PushResult(plan, [])
     done: list[Outcome] = []

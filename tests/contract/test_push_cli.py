@@ -112,6 +112,11 @@ def push_then_undefine(capsys: pytest.CaptureFixture[str], root: Path,
         (root / "provisioning" / "dashboards" / f"{dash['uid']}.json").unlink()
 
 
+def tag_searches(fake: FakeGrafana) -> int:
+    """Searches for the ownership tag (prune's), apart from the searches for local uids."""
+    return sum(1 for url in fake.urls if "/api/search?" in url and "tag=" in url)
+
+
 def dashboard_posts(fake: FakeGrafana) -> list[dict[str, Any]]:
     return [b for m, p, b in fake.calls if m == "POST" and p == "/api/dashboards/db"]
 
@@ -378,7 +383,9 @@ def test_400_shows_grafanas_message(grafana, project, capsys):
 
 
 def test_422_on_search_during_prune(grafana, project, capsys):
-    grafana.fail("GET", "/api/search", 422, {"message": "invalid search parameters"})
+    # both searches fail: the one for the local uids (push then reads each uid instead) and the
+    # one for the ownership tag, which prune cannot do without
+    grafana.fail("GET", "/api/search", 422, {"message": "invalid search parameters"}, times=2)
     code, _, err = run(capsys, "--prune")
     assert code == 1
     assert err == ("error: search dashboards: HTTP 422: Grafana says "
@@ -394,9 +401,11 @@ def test_health_503_is_retried_then_succeeds(grafana, project, capsys):
 
 
 def test_get_500_once_is_retried(grafana, project, capsys):
+    assert run(capsys)[0] == 0  # ovw exists now: the next push reads it
+    reads = grafana.count("GET", "/api/dashboards/uid/ovw")
     grafana.fail("GET", "/api/dashboards/uid/ovw", 500, {"message": "internal"})
     assert run(capsys)[0] == 0
-    assert grafana.count("GET", "/api/dashboards/uid/ovw") == 2
+    assert grafana.count("GET", "/api/dashboards/uid/ovw") - reads == 2
 
 
 def test_500_that_persists_gives_up_after_retries(grafana, project, capsys):
@@ -505,11 +514,11 @@ def test_secrets_never_in_output_logs_or_errors(contract, project, capsys, caplo
 def test_search_pages_are_all_read_for_prune(grafana, project, capsys, monkeypatch):
     monkeypatch.setattr("grafana_sync.client.SEARCH_PAGE_SIZE", 2)
     push_then_undefine(capsys, project, [make_dashboard(f"old{i}", f"Old {i}") for i in range(5)])
-    searches = grafana.count("GET", "/api/search")
+    searches = tag_searches(grafana)
     code, out, _ = run(capsys, "--prune")
     assert code == 0, out
     # 8 tagged dashboards (3 defined + 5 stale): pages of 2, 2, 2, 2 hits and an empty one
-    assert grafana.count("GET", "/api/search") - searches == 5
+    assert tag_searches(grafana) - searches == 5
     assert set(grafana.dashboards) == {"ovw", "perf", "cost"}
 
 
@@ -524,10 +533,16 @@ def test_progress_bar_on_a_terminal(grafana, project, capsys, monkeypatch):
 
 
 def test_a_dashboard_that_cannot_be_read_fails_alone(grafana, project, capsys):
+    assert run(capsys)[0] == 0  # all three exist: the next push reads each one
+    write_dashboard(project, "ml/ovw.json", make_dashboard("ovw", "Overview", unit="ms"))
+    write_dashboard(project, "ml/perf.json", make_dashboard("perf", "Performance", unit="ms"))
+    write_dashboard(project, "cost.json", make_dashboard("cost", "Cost", unit="ms"))
     grafana.fail("GET", "/api/dashboards/uid/perf", 403, {"message": "Access denied"})
     code, out, err = run(capsys)
     assert code == 1
-    assert set(grafana.dashboards) == {"ovw", "cost"}  # the rest still pushed
+    units = {uid: e["dashboard"]["panels"][0]["fieldConfig"]["defaults"]["unit"]
+             for uid, e in grafana.dashboards.items()}
+    assert units == {"ovw": "ms", "perf": "s", "cost": "ms"}  # the rest still pushed
     assert err.strip().splitlines() == [
         "error: dashboard perf: HTTP 403 forbidden: the token lacks permission to read dashboard "
         "'perf': Grafana says 'Access denied'"]

@@ -14,7 +14,7 @@ from grafana_sync.cli import main
 from grafana_sync.redact import forget_secrets
 from tests import grafana_fake, grafana_server
 from tests.contract import test_push_cli
-from tests.contract.test_push_cli import make_dashboard
+from tests.contract.test_push_cli import make_dashboard, tag_searches
 from tests.grafana_fake import SECRET_TOKEN
 from tests.grafana_server import FaultyGrafana
 
@@ -127,7 +127,7 @@ def test_search_ignoring_page_stops_instead_of_looping(faulty, project, capsys, 
     faulty.fake.ignore_page = True
     code, _, err = run(capsys, faulty, "--prune")
     assert code == 1
-    assert faulty.fake.count("GET", "/api/search") == 2  # page 1, then page 1 again: stop
+    assert tag_searches(faulty.fake) == 2  # page 1, then page 1 again: stop
     assert "page 2 repeats dashboards of an earlier page" in one_error(err)
     assert len(faulty.fake.writes()) == writes  # planning failed: nothing written or deleted
 
@@ -139,7 +139,7 @@ def test_search_that_never_ends_stops_at_the_page_limit(faulty, project, capsys,
         faulty.fake.add_dashboard(make_dashboard(f"x{i:02d}", f"X {i}"))
     code, _, err = run(capsys, faulty, "--prune")
     assert code == 1
-    assert faulty.fake.count("GET", "/api/search") == 4
+    assert tag_searches(faulty.fake) == 4
     assert "more than 4 pages" in one_error(err)
     assert faulty.fake.writes() == []
 
@@ -175,7 +175,10 @@ MALFORMED = [
 def test_malformed_answers_are_one_line_naming_the_endpoint(faulty, project, capsys, method, path,
                                                             body, expected):
     faulty.fake.add_folder("ml-monitoring", "ML monitoring")
-    faulty.fault(method, path, "body", body=body)
+    # in Grafana already, so push reads it (a uid the search does not list is created unread)
+    faulty.fake.add_dashboard(make_dashboard("ovw", "Overview"), folder_uid="ml-monitoring")
+    # both searches (local uids, ownership tag): prune cannot do without the second one
+    faulty.fault(method, path, "body", body=body, times=2 if path == "/api/search" else 1)
     code, out, err = run(capsys, faulty, "--prune")
     assert code == 1
     text = "\n".join(line for line in err.splitlines() if expected in line)
@@ -187,7 +190,8 @@ def test_malformed_answers_are_one_line_naming_the_endpoint(faulty, project, cap
 
 def test_truncated_answer_says_it_was_cut_off(faulty, project, capsys, monkeypatch):
     monkeypatch.setattr(client_module, "DEFAULT_RETRIES", 0)
-    faulty.fault("GET", "/api/search", "truncate", declared=5000, sent=b'[{"uid": "a", "ti')
+    faulty.fault("GET", "/api/search", "truncate", times=2, declared=5000,
+                 sent=b'[{"uid": "a", "ti')  # both searches: local uids, ownership tag
     code, _, err = run(capsys, faulty, "--prune")
     assert code == 1
     line = one_error(err)
@@ -196,7 +200,7 @@ def test_truncated_answer_says_it_was_cut_off(faulty, project, capsys, monkeypat
 
 def test_chunked_answer_cut_mid_way(faulty, project, capsys, monkeypatch):
     monkeypatch.setattr(client_module, "DEFAULT_RETRIES", 0)
-    faulty.fault("GET", "/api/search", "chunked-cut")
+    faulty.fault("GET", "/api/search", "chunked-cut", times=2)  # both searches
     code, _, err = run(capsys, faulty, "--prune")
     assert code == 1
     assert "cut off" in one_error(err)
@@ -213,9 +217,12 @@ def test_dropped_connection_on_save_is_not_resent(faulty, project, capsys, clock
 
 
 def test_dropped_connections_on_reads_are_retried(faulty, project, capsys, clock):
+    assert run(capsys, faulty)[0] == 0  # ovw exists now: the next push reads it
+    reads = faulty.fake.count("GET", "/api/dashboards/uid/ovw")
     faulty.fault("GET", "/api/dashboards/uid/ovw", "drop", times=2)
     code, out, err = run(capsys, faulty)
     assert code == 0, out + err
+    assert faulty.fake.count("GET", "/api/dashboards/uid/ovw") - reads == 3  # 2 dropped, 1 ok
     assert set(faulty.fake.dashboards) == {"ovw", "perf", "cost"}
 
 

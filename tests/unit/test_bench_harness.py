@@ -256,6 +256,29 @@ def test_report_record_keeps_latest_full_run_and_moves_older_to_history(tmp_path
     assert not list(tmp_path.glob(".*tmp*"))
 
 
+def test_push_targets_are_read_off_the_run() -> None:
+    """The push section states issue #18's targets from its own medians (wall and ratio)."""
+    from bench.push_bench import PushResult, render_targets
+
+    fast = PushResult(100, 20)
+    fast.ours["no-op push"].walls = [0.40, 0.45, 0.60]  # median 0.45 s
+    fast.naive["no-op push"].walls = [2.4, 2.5, 2.6]  # 0.18x
+    big = PushResult(500, 20)
+    big.ours["first push"].walls = [4.0, 4.2]  # median 4.1 s
+    big.naive["first push"].walls = [12.0, 12.0]  # 0.34x
+    text = render_targets([fast, big])
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "target" not in line]
+    assert rows[0] == ("| no-op push of 100 at 20 ms | ≤ 0.5 s and ≤ 0.2× naive | 450 ms, 0.18× "
+                       "| met |")
+    assert rows[1].startswith("| first push of 500 at 20 ms | ≤ 0.3× naive | 4.10 s, 0.34× |")
+    assert rows[1].endswith("**not met** |")
+    slow = PushResult(100, 20)
+    slow.ours["no-op push"].walls = [0.55]  # ratio met, wall not
+    slow.naive["no-op push"].walls = [3.0]
+    assert "**not met**" in render_targets([slow])
+    assert render_targets([PushResult(10, 0)]) == ""  # no target at that size: nothing said
+
+
 def test_recording_levels_take_a_record_name_from_the_first_file(tmp_path: Path) -> None:
     """--query-baseline backfills the union of the tree's and the baseline's rules: a name both
     define is recorded once, with the tree's expression."""

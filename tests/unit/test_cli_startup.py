@@ -69,3 +69,12 @@ def test_every_command_is_still_registered_and_resolves() -> None:
         assert cli.commands[name] is command and cli.commands.get(name) is command
     assert cli.get_command(ctx, "nope") is None and cli.commands.get("nope") is None
     assert sorted(c.name for c in cli.commands.values()) == names
+
+
+def test_push_does_not_import_the_diff_engine_until_a_conflict_needs_it() -> None:
+    code, modules = _run("push", "--help")
+    assert code == 0
+    assert "grafana_sync.sync" in modules  # the probe really loaded push
+    for name in ("grafana_sync.diff", "grafana_sync.diff_render", "grafanalib.core",
+                 "grafana_sync.importer"):
+        assert name not in modules, name
