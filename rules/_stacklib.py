@@ -16,6 +16,12 @@ version label names, keeping `job`:
   model_version:ml_inference_in_progress_requests:sum, model:ml_inference_queued_requests:sum,
   model:ml_inference_queue_duration_seconds:mean5m, model:ml_inference_batch_size:mean5m
                                                                  (where the stack has them)
+  model_version:ml_model_loaded:max                              1 = the stack reports the
+                                                                 version loaded and ready, 0 =
+                                                                 known but not (yet) ready
+  model_version:ml_model_load_duration_seconds:max               seconds the version took to
+                                                                 load (where the stack says)
+  The version label of the last two is the stack's version info: which versions are loaded.
 
 Units: a quantile is computed over the native buckets (`le` untouched, never relabelled) and
 then scaled to seconds; means divide native sums by counts, then scale. Renamed metrics are
@@ -31,6 +37,8 @@ from collections.abc import Callable, Sequence
 from _rulelib import CONFIG, WINDOW, M, V, by, record, sel
 
 UNKNOWN = "unknown"
+LOADED = "model_version:ml_model_loaded:max"
+LOAD_SECONDS = "model_version:ml_model_load_duration_seconds:max"
 QUANTILES = ("50", "95", "99")
 JMV = by("job", version=True)  # by (job, model, version)
 JM = by("job")  # by (job, model)
@@ -165,3 +173,17 @@ def per(numerator: str, denominator: str, divisor: float = 1) -> str:
 
 def sum_by(grouping: str, expr: str) -> str:
     return f"sum {grouping} (\n{_indent(expr)}\n)"
+
+
+def max_by(grouping: str, expr: str) -> str:
+    return f"max {grouping} (\n{_indent(expr)}\n)"
+
+
+def loaded(expr: str) -> dict:
+    """The loaded state per version: `expr` gives 1 (loaded, ready) or 0 per native series."""
+    return record(LOADED, max_by(JMV, expr))
+
+
+def load_seconds(expr: str, divisor: float = 1) -> dict:
+    """The load time per version (the longest of its series), from native units to seconds."""
+    return record(LOAD_SECONDS, scaled(max_by(JMV, expr), divisor))

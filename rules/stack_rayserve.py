@@ -7,6 +7,10 @@ Source (docs/stacks/rayserve.md): ray-project/ray @ 88ea1761883d doc/source/serv
 queue wait excluded), `ray_serve_replica_processing_queries`,
 `ray_serve_deployment_queued_queries`, `ray_serve_actual_batch_size`; label `deployment` (the
 model). No version label (version="unknown").
+- Loaded: `ray_serve_deployment_replica_healthy` (gauge per replica, 1 healthy / 0 unhealthy;
+  "Replica lifecycle metrics"): 1 when any replica of the deployment is healthy. No model load
+  time: `ray_serve_replica_startup_latency_ms` times a replica's start (node provisioning and
+  runtime-environment set-up included), not the model's load (docs/stacks/rayserve.md).
 """
 
 from _stacklib import (
@@ -17,11 +21,13 @@ from _stacklib import (
     first,
     group,
     latency,
+    loaded,
     per,
     quantile,
     rate,
     record,
     relabel,
+    selector,
     sum_by,
 )
 
@@ -59,6 +65,7 @@ _rules = [
     record("model:ml_inference_batch_size:mean5m",
            per(sum_by(JM, _v(rate("ray_serve_actual_batch_size_sum"))),
                sum_by(JM, _v(rate("ray_serve_actual_batch_size_count"))))),
+    loaded(_v(selector("ray_serve_deployment_replica_healthy"))),
 ]
 
 groups = group(STACK, _rules)

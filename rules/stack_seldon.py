@@ -11,9 +11,12 @@ labels `model`, `model_internal` = `<model>_<version>`, `code`); SeldonIO/MLServ
 - Errors: `code` other than 2xx / gRPC OK; MLServer's failure counter.
 - No per-model latency histogram in either (the agent's `seldon_model_infer_api_seconds` has no
   model label): the mean only (seconds sum / count); percentile panels show the mean.
+- Loaded: the agent's `seldon_loaded_model_gauge` (1 loaded, 0 unloaded; labels `server`,
+  `server_replica`, `model_internal`: agent.go addLoadedModelMetrics); model and version come
+  from `model_internal`. Neither the agent nor MLServer reports a load time.
 """
 
-from _stacklib import JMV, core, first, group, per, rate, relabel, sum_by
+from _stacklib import JMV, core, first, group, loaded, per, rate, relabel, selector, sum_by
 
 STACK = "seldon"
 
@@ -32,7 +35,7 @@ def _ml_requests() -> str:
     return f"({success}\n  + {failure})\n  or\n{success}"
 
 
-_rules = core(
+_rules = [*core(
     requests=first(sum_by(JMV, _agent(rate("seldon_model_infer_total"))),
                    _ml_requests()),
     errors=first(sum_by(JMV, _agent(rate("seldon_model_infer_total", 'code!~"2..|OK"'))),
@@ -41,6 +44,8 @@ _rules = core(
                    sum_by(JMV, _agent(rate("seldon_model_infer_total")))),
                per(sum_by(JMV, _ml(rate("model_infer_request_duration_sum"))),
                    sum_by(JMV, _ml(rate("model_infer_request_duration_count"))))),
-)
+), loaded(relabel(selector("seldon_loaded_model_gauge"), model="model_internal",
+                  model_regex="(.+)_[^_]+", version_from="model_internal",
+                  version_regex=".*_(.+)"))]
 
 groups = group(STACK, _rules)

@@ -7,17 +7,46 @@ tensorflow_serving/servables/tensorflow/util.cc and util/prometheus_exporter.cc:
 `entrypoint`). No version label (version="unknown"), no in-flight gauge; the batch-size
 histogram has no model label.
 - Percentiles: histogram_quantile over the µs buckets, / 1e6.
+- Load time: TensorFlow's SavedModel loader (tensorflow/tensorflow @ f760627a5af0
+  tensorflow/cc/saved_model/loader.cc, exported by TF Serving like its own metrics):
+  `:tensorflow:cc:saved_model:load_latency` (counter, µs, every attempt) and
+  `:tensorflow:cc:saved_model:load_attempt_count` (`status` success|fail), both by
+  `model_path` = the version's directory, `<base_path>/<version>`: the model is the base
+  path's last directory (TF Serving's convention, /models/<name>), the version the number.
+  Mean load time = latency / attempts. No loaded-state gauge (the counters outlive an unload).
 """
 
-from _stacklib import JMV, by, core, group, latency, per, quantile, rate, relabel, sum_by
+from _stacklib import (
+    JMV,
+    LOAD_SECONDS,
+    by,
+    core,
+    group,
+    latency,
+    per,
+    quantile,
+    rate,
+    record,
+    relabel,
+    selector,
+    sum_by,
+)
 
 STACK = "tfserving"
 US = 1e6
 COUNT, LATENCY = ":tensorflow:serving:request_count", ":tensorflow:serving:request_latency"
+LOADS = ":tensorflow:cc:saved_model:load_attempt_count"
+LOAD_US = ":tensorflow:cc:saved_model:load_latency"
 
 
 def _v(expr: str) -> str:
     return relabel(expr, model="model_name")
+
+
+def _path(expr: str) -> str:
+    """model and version from `model_path` = `.../<model>/<version>`."""
+    return relabel(expr, model="model_path", model_regex=".*/([^/]+)/[0-9]+/?",
+                   version_from="model_path", version_regex=".*/([0-9]+)/?")
 
 
 def _micros(level: str, q: str) -> str:
@@ -33,6 +62,8 @@ _rules = [
                  sum_by(JMV, _v(rate(f"{LATENCY}_count"))), US),
     ),
     *latency(others=[_micros]),
+    record(LOAD_SECONDS, per(sum_by(JMV, _path(selector(LOAD_US))),
+                             sum_by(JMV, _path(selector(LOADS))), US)),
 ]
 
 groups = group(STACK, _rules)

@@ -10,13 +10,29 @@ and `ts_queue_latency_microseconds` (µs, successful requests), labels `model_na
   models; the panel descriptions say so).
 - No latency histogram: mean latency = latency counter / successful requests (requests less
   the estimated errors), µs -> s; percentile panels show the mean. Mean queue wait alike.
+- Load time: `WorkerLoadTime` (gauge, ms; labels `WorkerName`, `Level`, `Hostname`), set when
+  a worker reaches WORKER_MODEL_LOADED (frontend .../wlm/WorkerThread.java setState); the worker
+  name is `W-<port>-<model>_<version>` (getWorkerName, ModelVersionName.getVersionedModelName):
+  model and version come from it; the slowest worker counts. No loaded-state gauge.
 """
 
 from _rulelib import WINDOW
-from _stacklib import JM, JMV, core, group, per, rate, record, relabel, selector, sum_by
+from _stacklib import (
+    JM,
+    JMV,
+    core,
+    group,
+    load_seconds,
+    per,
+    rate,
+    record,
+    relabel,
+    selector,
+    sum_by,
+)
 
 STACK = "torchserve"
-US = 1e6
+US, MS = 1e6, 1e3
 HOST = "job, instance"  # the host-level counters join the model series of the same target
 
 
@@ -60,6 +76,9 @@ _rules = [
     ),
     record("model:ml_inference_queue_duration_seconds:mean5m",
            per(sum_by(JM, _v(rate("ts_queue_latency_microseconds"))), _success(JM), US)),
+    load_seconds(relabel(selector("WorkerLoadTime"), model="WorkerName",
+                         model_regex="W-[0-9]+-(.+)_[^_]*", version_from="WorkerName",
+                         version_regex="W-[0-9]+-.+_([^_]*)"), MS),
 ]
 
 groups = group(STACK, _rules)

@@ -8,11 +8,29 @@ src/metric_model_reporter.cc); docs/stacks/triton.md. Labels `model`, `version`.
   `--metrics-config histogram_latencies=true`) -> quantile in ms, / 1000. Without it the
   percentile panels show the mean (the duration counters, microseconds, successes only);
 - queue: `nv_inference_pending_request_count`; mean queue wait from
-  `nv_inference_queue_duration_us`; batch size = `nv_inference_count` / `nv_inference_exec_count`.
+  `nv_inference_queue_duration_us`; batch size = `nv_inference_count` / `nv_inference_exec_count`;
+- load: `nv_model_load_duration_secs` (gauge, seconds; src/metrics.cc). The model's reporter
+  creates it at 0 and model_repository_manager/model_lifecycle.cc sets it when the load
+  completes; unloading removes it (~MetricModelReporter): > 0 = loaded, 0 = loading.
 """
 
 
-from _stacklib import JM, JMV, by, core, group, latency, per, quantile, rate, relabel, sum_by
+from _stacklib import (
+    JM,
+    JMV,
+    by,
+    core,
+    group,
+    latency,
+    load_seconds,
+    loaded,
+    per,
+    quantile,
+    rate,
+    relabel,
+    selector,
+    sum_by,
+)
 
 STACK = "triton"
 US, MS = 1e6, 1e3
@@ -27,11 +45,18 @@ def _bucket(level: str) -> str:
     return sum_by(grouping, _v(rate("nv_inference_first_response_histogram_ms_bucket")))
 
 
+# Successes and failures aggregated apart, then added: one `rate()` over both names would drop
+# `__name__` and fail ("vector cannot contain metrics with the same labelset") wherever a failure
+# series has the same labels as the success series (Triton before the `reason` label, or the
+# TensorRT-LLM backend's models: rules/llm_triton.py reads the same counters).
+SUCCESS = sum_by(JMV, _v(rate("nv_inference_request_success")))
+FAILURE = sum_by(JMV, _v(rate("nv_inference_request_failure")))
+
 _rules = [
     *core(
-        requests=sum_by(JMV, _v(rate(
-            '{__name__=~"nv_inference_request_success|nv_inference_request_failure"}'))),
-        errors=sum_by(JMV, _v(rate("nv_inference_request_failure"))),
+        # both sides by (cluster, job, model, version): one-to-one; no failure series yet = 0
+        requests=f"{SUCCESS}\n  + (\n{FAILURE}\n  or\n0 * {SUCCESS})",
+        errors=FAILURE,
         mean=per(sum_by(JMV, _v(rate("nv_inference_request_duration_us"))),
                  sum_by(JMV, _v(rate("nv_inference_request_success"))), US),
     ),
@@ -44,6 +69,8 @@ _rules = [
     {"record": "model:ml_inference_batch_size:mean5m",
      "expr": per(sum_by(JM, _v(rate("nv_inference_count"))),
                  sum_by(JM, _v(rate("nv_inference_exec_count"))))},
+    loaded(f'{_v(selector("nv_model_load_duration_secs"))} > bool 0'),
+    load_seconds(f'{_v(selector("nv_model_load_duration_secs"))} > 0'),
 ]
 
 groups = group(STACK, _rules)

@@ -8,17 +8,19 @@ native series (subclasses); the contract's serving series (`ml_inference_request
 `ml_inference_in_progress_requests`, `ml_inference_queued_requests`) are withdrawn from
 /metrics, so the dashboards can only light up through the stack's adapter rules.
 
-Ground truth for tests (`demo_truth_*`, never read by dashboards or rules): requests by status,
-and the latency the stack's own latency series covers, in seconds, in a histogram with the
-stack's own bucket bounds converted to seconds — so a test can compare an adapter's p95 with
-the p95 of the same buckets, exactly. Where a stack splits its request and latency series by
-HTTP status code (`truth_by_code`), the truth is split the same way (label `code`): Prometheus
-extrapolates `rate()` series by series (a counter near zero at the window's first sample is
-extrapolated less: promql/functions.go extrapolatedRate), so a sum of rates over a split
-histogram equals the rate of the unsplit one only when both are split alike. Unsplit, a young
-error-code series (rare before an incident, frequent after) weighs a few percent differently in
-the adapter's input and in the truth, and a p95 near a gap in the distribution jumps (KServe,
-wine-cultivar at 5 % timeouts: 1.0 s against 0.05 s; docs/decisions.md).
+Ground truth for tests (`demo_truth_*`, never read by dashboards or rules): requests and failed
+requests, and the latency the stack's own latency series covers, in seconds, in a histogram with
+the stack's own bucket bounds converted to seconds — so a test can compare an adapter's p95 with
+the p95 of the same buckets, exactly. Each truth is split into series exactly as the stack
+splits the native series the adapter reads (`truth_requests_by_code`,
+`truth_latency_by_code`: one series per HTTP status code, label `code`, or one per version):
+Prometheus extrapolates `rate()` series by series (a counter near zero at the window's first
+sample is extrapolated less: promql/functions.go extrapolatedRate), so a sum of rates equals
+the rate of the sum only over series split alike. Split differently, a young series (an error
+code rare before an incident, a canary version) weighs a few percent differently in the
+adapter's input and in the truth while the series are younger than the 5m window, and a p95
+near a gap in the distribution jumps (KServe, wine-cultivar at 5 % timeouts: 1.0 s against
+0.05 s; docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -41,6 +43,13 @@ CONTRACT_SERVING = frozenset({
 HTTP_STATUS = {"": 200, "invalid_input": 400, "model_exception": 500,
                "dependency_unavailable": 503, "timeout": 504}
 UNKNOWN_VERSION = "unknown"
+
+
+def load_seconds(model: str, version: str) -> float:
+    """How long the demo says a model version took to load (each stack reports it its own way)."""
+    return 1.8 if version.endswith("1") else 2.6
+
+
 # Every status the demo can answer. Stacks create a status's series with its first response;
 # the demo creates them when a version is deployed, as a server that has served for a while
 # has, so a 5-minute rate is exact from the first scrape (tests run shorter than one window).
@@ -55,9 +64,12 @@ class StackEmitter:
     truth_buckets_seconds: Sequence[float] | None = None
     #: per model, when models differ (e.g. one on an older release of the stack)
     truth_buckets_by_model: Mapping[str, Sequence[float]] = {}
-    #: the stack's request and latency series are split by HTTP status code (`codes()`):
-    #: the truth is split alike (see the module docstring)
-    truth_by_code: bool = False
+    #: the stack's request (and error) counters are split by status code, one series per
+    #: HTTP code of `codes()` or per cause (Triton's failure `reason`, TF Serving's `status`):
+    #: the truth is split alike; else one series per version (see the module docstring)
+    truth_requests_by_code: bool = False
+    #: the stack's latency series are split by HTTP status code: the truth is split alike
+    truth_latency_by_code: bool = False
 
     def __init__(self) -> None:
         self.main = Exposition()  # served on /metrics
@@ -68,7 +80,10 @@ class StackEmitter:
         truth = Exposition()
         self._truth_requests = truth.add(Family(
             "demo_truth_requests_total", "counter", "Ground truth for adapter tests: requests "
-            "the simulation served, by status (never read by dashboards or rules)."))
+            "the simulation served (never read by dashboards or rules)."))
+        self._truth_errors = truth.add(Family(
+            "demo_truth_request_errors_total", "counter", "Ground truth for adapter tests: "
+            "failed requests."))
         buckets = tuple(self.truth_buckets_seconds or (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                                        1.0))
         self._truth_latency = truth.add(Family(
@@ -76,6 +91,12 @@ class StackEmitter:
             "latency the stack's own series cover, in seconds, in the stack's buckets.",
             buckets=buckets,
             bucket_fn=lambda lb: self.truth_buckets_by_model.get(dict(lb)["model"], buckets)))
+        self._truth_loaded = truth.add(Family(
+            "demo_truth_model_loaded", "gauge", "Ground truth for adapter tests: 1 while a "
+            "model version is loaded, under the version label the stack's load signal has."))
+        self._truth_load = truth.add(Family(
+            "demo_truth_model_load_seconds", "gauge", "Ground truth for adapter tests: how long "
+            "the version took to load."))
         self.truth = truth
         self.batch: dict[str, float] = {}  # model -> simulated mean batch size
         # Nothing is served before the warm-up is over: every endpoint (the stack's sidecars
@@ -87,6 +108,10 @@ class StackEmitter:
         """The version value this stack's adapter reports for a demo version."""
         return UNKNOWN_VERSION
 
+    def load_version_label(self, model: str, version: str) -> str:
+        """The version value of the stack's load signals (by default its serving series')."""
+        return self.version_label(model, version)
+
     # -- hooks called by the simulation
     def record(self, model: str, version: str, failed: np.ndarray, causes: np.ndarray,
                latency: np.ndarray, queue: np.ndarray) -> None:
@@ -96,22 +121,24 @@ class StackEmitter:
             return
         with self.main.lock, self.truth.lock:
             v = self.version_label(model, version)
+            mv = labels(model=model, version=v)
+            by_code = codes(failed, causes)
+            if self.truth_requests_by_code:
+                for code, idx in by_code.items():
+                    lb = mv + (("code", str(code)),)
+                    self._truth_requests.inc(lb, len(idx))
+                    if failed[idx[0]]:  # a code is all failures or all successes
+                        self._truth_errors.inc(lb, len(idx))
+            else:
+                self._truth_requests.inc(mv, len(failed))
+                self._truth_errors.inc(mv, int(failed.sum()))
             covered = self.covered_latency(model, failed, latency, queue)
-            if self.truth_by_code:
-                for code, idx in codes(failed, causes).items():
-                    status = "error" if failed[idx[0]] else "success"
-                    self._truth_requests.inc(labels(model=model, version=v, status=status,
-                                                    code=str(code)), len(idx))
-                    self._truth_latency.observe(labels(model=model, version=v, code=str(code)),
+            if self.truth_latency_by_code:  # covered_latency is then one value per request
+                for code, idx in by_code.items():
+                    self._truth_latency.observe(mv + (("code", str(code)),),
                                                 (float(x) for x in covered[idx]))
             else:
-                n_failed = int(failed.sum())
-                self._truth_requests.inc(labels(model=model, version=v, status="success"),
-                                         len(failed) - n_failed)
-                self._truth_requests.inc(labels(model=model, version=v, status="error"),
-                                         n_failed)
-                self._truth_latency.observe(labels(model=model, version=v),
-                                            (float(x) for x in covered))
+                self._truth_latency.observe(mv, (float(x) for x in covered))
             self._record(model, version, failed, causes, latency, queue)
 
     def publish(self, snapshot: Any, state: Mapping[str, Any]) -> None:
@@ -123,17 +150,17 @@ class StackEmitter:
     def deploy(self, model: str, version: str) -> None:
         """A version started serving: create its series at zero (as the stack does on load)."""
         with self.main.lock, self.truth.lock:
-            v = self.version_label(model, version)
-            if self.truth_by_code:
-                for code in STATUS_CODES:
-                    status = "success" if code == HTTP_STATUS[""] else "error"
-                    self._truth_requests.touch(labels(model=model, version=v, status=status,
-                                                      code=str(code)))
-                    self._truth_latency.touch(labels(model=model, version=v, code=str(code)))
-            else:
-                for status in ("success", "error"):
-                    self._truth_requests.touch(labels(model=model, version=v, status=status))
-                self._truth_latency.touch(labels(model=model, version=v))
+            mv = labels(model=model, version=self.version_label(model, version))
+            by_code = [mv + (("code", str(code)),) for code in STATUS_CODES]
+            for lb in by_code if self.truth_requests_by_code else [mv]:
+                self._truth_requests.touch(lb)
+                if lb[-1] != ("code", str(HTTP_STATUS[""])):
+                    self._truth_errors.touch(lb)
+            for lb in by_code if self.truth_latency_by_code else [mv]:
+                self._truth_latency.touch(lb)
+            lv = labels(model=model, version=self.load_version_label(model, version))
+            self._truth_loaded.set(lv, 1)
+            self._truth_load.set(lv, load_seconds(model, version))
             self._deploy(model, version)
 
     # -- for subclasses

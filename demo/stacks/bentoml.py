@@ -31,7 +31,7 @@ ENDPOINT = "/predict"
 
 class BentoML(StackEmitter):
     name = "bentoml"
-    truth_by_code = True  # its series are split by HTTP status code
+    truth_requests_by_code = truth_latency_by_code = True  # split by HTTP code
     truth_buckets_seconds = BUCKETS
 
     def __init__(self) -> None:

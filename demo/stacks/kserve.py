@@ -46,7 +46,7 @@ MODELS_ORDER = ("cancer-screening", "wine-cultivar")  # first: OTel names, secon
 
 class KServe(StackEmitter):
     name = "kserve"
-    truth_by_code = True  # its series are split by HTTP status code
+    truth_requests_by_code = truth_latency_by_code = True  # split by HTTP code
     truth_buckets_by_model = {MODELS_ORDER[0]: tuple(float(b) for b in OTEL_BOUNDS),
                               MODELS_ORDER[1]: tuple(b / 1000 for b in OC_BOUNDS_MS)}
 

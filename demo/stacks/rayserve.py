@@ -6,7 +6,9 @@ Source: ray-project/ray doc/source/serve/monitoring.md @ 88ea1761883d5a2ddec9b41
 (counters: `deployment`, `replica`, `route`, `application`),
 `ray_serve_deployment_processing_latency_ms` (histogram in milliseconds, processing only — the
 queue wait is excluded; default bounds 1, 2, 5, … 600000), `ray_serve_replica_processing_queries`
-(gauge: `deployment`, `replica`, `application`), `ray_serve_deployment_queued_queries` (gauge:
+(gauge: `deployment`, `replica`, `application`), `ray_serve_deployment_replica_healthy`
+(gauge: `deployment`, `replica`, `application`; 1 healthy, 0 unhealthy; "Replica lifecycle
+metrics"), `ray_serve_deployment_queued_queries` (gauge:
 `deployment`, `application`, `handle`, `actor_id`), `ray_serve_actual_batch_size` (histogram:
 `deployment`, `replica`, `application`, `function_name`; bounds 1 … 1024).
 
@@ -47,6 +49,9 @@ class RayServe(StackEmitter):
         self.queued = add(Family("ray_serve_deployment_queued_queries", "gauge",
                                  "The current number of queries to this deployment waiting to "
                                  "be assigned to a replica.", **f))
+        self.healthy = add(Family("ray_serve_deployment_replica_healthy", "gauge",
+                                  "Whether this deployment replica is healthy. 1 means healthy, "
+                                  "0 unhealthy.", **f))
         self.batch_hist = add(Family("ray_serve_actual_batch_size", "histogram",
                                      "The computed size of each batch.", buckets=BATCH, **f))
 
@@ -64,6 +69,8 @@ class RayServe(StackEmitter):
     def _deploy(self, model: str, version: str) -> None:
         for fam in (self.requests, self.errors, self.latency):
             fam.touch(self._labels(model))
+        self.healthy.set(labels(deployment=model, replica=self._replica(model), application=APP),
+                         1)
 
     def _record(self, model, version, failed, causes, latency, queue) -> None:
         rl = self._labels(model)

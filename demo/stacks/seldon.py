@@ -36,7 +36,7 @@ INFER_PATH = "/v2/models/{model_name}/infer"
 
 class Seldon(StackEmitter):
     name = "seldon"
-    truth_by_code = True  # its series are split by HTTP status code
+    truth_requests_by_code = truth_latency_by_code = True  # split by HTTP code
 
     def __init__(self) -> None:
         super().__init__()

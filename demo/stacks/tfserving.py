@@ -13,12 +13,19 @@ Source: tensorflow/serving @ 9d981c5c2708d23c5407c7c1e30309e6f9798874
 - tensorflow_serving/batching/batching_util.h: `/tensorflow/serving/batching_session/
   processed_batch_size` (histogram without labels, bounds Exponential(1, 2, 14)).
 
-No model version label, no in-flight gauge.
+- tensorflow/tensorflow @ f760627a5af0806236ab288e2eee16463e7d3183,
+  tensorflow/cc/saved_model/loader.cc: `/tensorflow/cc/saved_model/load_attempt_count`
+  (counter: `model_path`, `status` success|fail) and `/tensorflow/cc/saved_model/load_latency`
+  (counter, µs: `model_path`), counted by LoadSavedModel for every load; TF Serving loads each
+  version from `<base_path>/<version>` and exports these like its own.
+
+No model version label on the serving series (the load counters have it in `model_path`), no
+in-flight gauge.
 """
 
 from __future__ import annotations
 
-from demo.stacks.base import StackEmitter
+from demo.stacks.base import StackEmitter, load_seconds
 from demo.stacks.exposition import Family, absl_float, labels
 
 LATENCY_US = tuple(10.0 * 1.8**i for i in range(33))
@@ -30,6 +37,7 @@ US = 1e6
 
 class TFServing(StackEmitter):
     name = "tfserving"
+    truth_requests_by_code = True  # `status` per cause: one series per code
     truth_buckets_seconds = tuple(b / US for b in LATENCY_US)
 
     def __init__(self) -> None:
@@ -44,11 +52,22 @@ class TFServing(StackEmitter):
         self.runtime = add(Family(":tensorflow:serving:runtime_latency", "histogram",
                                   "Distribution of wall time (in microseconds) for Tensorflow "
                                   "runtime.", buckets=LATENCY_US, **f))
+        self.loads = add(Family(":tensorflow:cc:saved_model:load_attempt_count", "counter",
+                                "The number of times a SavedModel was successfully loaded.", **f))
+        self.load_us = add(Family(":tensorflow:cc:saved_model:load_latency", "counter",
+                                  "Latency in microseconds for SavedModels that were "
+                                  "succesfully loaded.", **f))
         self.batch_hist = add(Family(":tensorflow:serving:batching_session:processed_batch_size",
                                      "histogram", "Tracks the batch size distribution on "
                                      "processing.", buckets=BATCH, **f))
 
+    def load_version_label(self, model: str, version: str) -> str:
+        return version.lstrip("v")  # the version directory under the model's base path
+
     def _deploy(self, model: str, version: str) -> None:
+        path = f"/models/{model}/{self.load_version_label(model, version)}"
+        self.loads.inc(labels(model_path=path, status="success"))
+        self.load_us.inc(labels(model_path=path), load_seconds(model, version) * US)
         for status in STATUS.values():
             self.count.touch(labels(model_name=model, status=status))
         self.latency.touch(labels(model_name=model, API="predict", entrypoint="REST"))

@@ -4,7 +4,9 @@ Source: pytorch/serve @ 62c4d6a1fdc1d071dbcf758ebd756029af20bd5e
 - ts/configs/metrics.yaml: `ts_inference_requests_total`, `ts_inference_latency_microseconds`,
   `ts_queue_latency_microseconds` (counters; labels `model_name`, `model_version`,
   `hostname`), host-level `Requests2XX`, `Requests4XX`, `Requests5XX` (counters; `Level`,
-  `Hostname`), `QueueTime` (gauge, ms);
+  `Hostname`), `QueueTime` (gauge, ms), `WorkerLoadTime` (gauge, ms; `WorkerName`, `Level`,
+  `Hostname`), set by frontend/.../wlm/WorkerThread.java when a worker has loaded its model;
+  the worker name is `W-<port>-<model>_<version>` (getWorkerName), ports from 9000;
 - frontend/gradle.properties: io.prometheus simpleclient 0.9.0, which exposes counter names
   as given (no `_total` added);
 - frontend/server/src/main/java/org/pytorch/serve/http/api/rest/InferenceRequestHandler.java:
@@ -16,7 +18,7 @@ No latency histogram, no per-model error counter (only the host's 4XX/5XX), no i
 
 from __future__ import annotations
 
-from demo.stacks.base import StackEmitter, codes
+from demo.stacks.base import StackEmitter, codes, load_seconds
 from demo.stacks.exposition import Family, labels
 
 HOST = "torchserve-0"
@@ -40,6 +42,9 @@ class TorchServe(StackEmitter):
                          for c in (2, 4, 5)}
         self.queue_time = add(Family("QueueTime", "gauge",
                                      "Torchserve prometheus gauge metric with unit: Milliseconds"))
+        self.load_time = add(Family("WorkerLoadTime", "gauge",
+                                    "Torchserve prometheus gauge metric with unit: Milliseconds"))
+        self.workers = 0  # one worker per version, ports 9000, 9001, …
 
     def version_label(self, model: str, version: str) -> str:
         return version
@@ -53,6 +58,10 @@ class TorchServe(StackEmitter):
     def _deploy(self, model: str, version: str) -> None:
         for fam in (self.requests, self.latency, self.queue):
             fam.touch(self._mv(model, version))
+        worker = f"W-{9000 + self.workers}-{model}_{version}"
+        self.workers += 1
+        self.load_time.set(labels(WorkerName=worker, Level="Host", Hostname=HOST),
+                           load_seconds(model, version) * 1000)
         for fam in self.by_class.values():
             fam.touch(labels(Level="Host", Hostname=HOST))
 

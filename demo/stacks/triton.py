@@ -18,7 +18,7 @@ adapter falls back to the mean (duration counters / success counter).
 
 from __future__ import annotations
 
-from demo.stacks.base import StackEmitter, live_versions
+from demo.stacks.base import StackEmitter, live_versions, load_seconds
 from demo.stacks.exposition import Family, go_float, labels
 
 # metric_control histogram_options buckets a team would set (ms)
@@ -31,6 +31,7 @@ US = 1e6
 
 class Triton(StackEmitter):
     name = "triton"
+    truth_requests_by_code = True  # success + failure by `reason`: one series per code
     truth_buckets_seconds = tuple(b / 1000 for b in HISTOGRAM_MS)
 
     def __init__(self) -> None:
@@ -85,7 +86,7 @@ class Triton(StackEmitter):
             fam.touch(mv)
         for reason in REASONS:
             self.failure.touch(mv + (("reason", reason),))
-        self.load.set(mv, 1.8 if version.endswith("1") else 2.6)
+        self.load.set(mv, load_seconds(model, version))  # model_lifecycle.cc, on load
 
     def _record(self, model, version, failed, causes, latency, queue) -> None:
         mv = self._mv(model, version)

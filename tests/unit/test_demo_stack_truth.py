@@ -80,7 +80,7 @@ def test_truth_is_split_by_code_like_the_native_series(stack: str):
         endpoint_model = emitter.path_models.get(path)
         for name, lb, value in _samples(emitter.render(path)):
             if path == "/metrics" and name.startswith("demo_truth_latency_seconds_"):
-                assert "code" in lb, (name, lb)  # unsplit before the fix
+                assert "code" in lb, (name, lb)  # unsplit before the fix (issue #15)
                 slot = 0 if name.endswith("_count") else 1 if name.endswith("_sum") else None
                 if slot is not None:
                     truth[(lb["model"], lb["code"])][slot] += value
@@ -98,19 +98,37 @@ def test_truth_is_split_by_code_like_the_native_series(stack: str):
         assert truth[(model, code)][1] == pytest.approx(seconds, abs=1e-9), (model, code)
 
 
-@pytest.mark.parametrize("stack", sorted(NATIVE))
-def test_truth_requests_by_code_keep_the_status(stack: str):
+@pytest.mark.parametrize("stack", [*sorted(NATIVE), "triton", "tfserving"])
+def test_truth_requests_and_errors_by_code(stack: str):
     emitter = _served(stack)
-    seen = {}
+    seen: dict[tuple[str, str], float] = {}
     for name, lb, value in _samples(emitter.render("/metrics")):
-        if name == "demo_truth_requests_total" and lb["model"] == MODELS[1]:
-            seen[lb["code"]] = (lb["status"], value)
-    assert seen == {"200": ("success", 4.0), "400": ("error", 2.0), "500": ("error", 0.0),
-                    "503": ("error", 2.0), "504": ("error", 2.0)}
+        if name in ("demo_truth_requests_total", "demo_truth_request_errors_total") \
+                and lb["model"] == MODELS[1]:
+            seen[("errors" if "errors" in name else "requests", lb["code"])] = value
+    # twice the tick: per code its requests; failures only under the error codes
+    assert seen == {("requests", "200"): 4.0, ("requests", "400"): 2.0,
+                    ("requests", "500"): 0.0, ("requests", "503"): 2.0,
+                    ("requests", "504"): 2.0, ("errors", "400"): 2.0, ("errors", "500"): 0.0,
+                    ("errors", "503"): 2.0, ("errors", "504"): 2.0}
 
 
-def test_an_unsplit_stack_keeps_an_unsplit_truth():
-    emitter = _served("triton")  # Triton's latency counters carry no status code
+@pytest.mark.parametrize("stack", ["torchserve", "rayserve"])
+def test_truth_of_an_unsplit_request_counter_is_unsplit(stack: str):
+    """TorchServe counts a version's requests in one series, Ray Serve a deployment's requests
+    and errors in one series each: so does the truth."""
+    emitter = _served(stack)
+    truth = {(name, tuple(sorted(lb))): value
+             for name, lb, value in _samples(emitter.render("/metrics"))
+             if name in ("demo_truth_requests_total", "demo_truth_request_errors_total")
+             and lb["model"] == MODELS[1]}
+    assert truth == {("demo_truth_requests_total", ("model", "version")): 10.0,
+                     ("demo_truth_request_errors_total", ("model", "version")): 6.0}
+
+
+@pytest.mark.parametrize("stack", ["triton", "tfserving", "torchserve", "rayserve"])
+def test_an_unsplit_latency_keeps_an_unsplit_truth(stack: str):
+    emitter = _served(stack)  # their latency series carry no status code
     truth = [lb for name, lb, _v in _samples(emitter.render("/metrics"))
-             if name.startswith("demo_truth_")]
+             if name.startswith("demo_truth_latency_seconds")]
     assert truth and all("code" not in lb for lb in truth)

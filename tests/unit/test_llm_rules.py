@@ -302,10 +302,9 @@ def test_tgi_without_target_labels_names_the_model_after_the_job(tmp_path):
 
 # --- Triton TensorRT-LLM ------------------------------------------------------------------------
 
-@pytest.mark.skip(reason="rules/stack_triton.py (the serving adapter, landed last) fails on these "
-                  "inputs with 'vector cannot contain metrics with the same labelset' in its "
-                  "ml_inference_* rules: to be reconciled with the stacks adapter")
 def test_triton_tensorrt_llm(tmp_path):
+    """Both Triton adapters on (rules/llm_triton.py and the serving adapter rules/stack_triton.py),
+    on failure counters without a `reason` label: each gives its own signals."""
     needs("triton")
     m = {"job": "triton", "model": "tensorrt_llm", "version": "1"}
     out = m
@@ -327,4 +326,13 @@ def test_triton_tensorrt_llm(tmp_path):
         expect("model_version:ml_llm_requests_waiting:sum", 3, **out),
         expect("model_version:ml_llm_kv_cache_usage_ratio:max", 0.4, **out),
         expect("model_version:ml_llm_queue_time_seconds:mean5m", 0.1, **out),
+        # the serving adapter on the same counters: (600 + 6) / 60 requests/s, 6 / 606 failed
+        expect('model_version:ml_inference_requests:rate5m{model="tensorrt_llm"}', 10.1, **out),
+        expect("model_version:ml_inference_request_errors_per_ml_inference_requests:"
+               'ratio_rate5m{model="tensorrt_llm"}', 6 / 606, **out),
+        # resnet has no failure series yet: 10 requests/s, errors 0 (not absent)
+        expect('model_version:ml_inference_requests:rate5m{model="resnet"}', 10, job="triton",
+               model="resnet", version="1"),
+        expect('model_version:ml_inference_request_errors:rate5m{model="resnet"}', 0,
+               job="triton", model="resnet", version="1"),
     ]}], tmp_path)

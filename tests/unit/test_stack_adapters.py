@@ -22,6 +22,7 @@ from tests.stacks.support import STACKS, compile_stack_rules
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 MV = "model_version:ml_inference"
 MD = "model:ml_inference"
+LOADED, LOAD = "model_version:ml_model_loaded:max", "model_version:ml_model_load_duration_seconds:max"
 
 
 def s(series: str, values: str) -> dict:
@@ -53,9 +54,15 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
               'le="50"}', per_min(54)),
             s('nv_inference_first_response_histogram_ms_bucket{job="t",model="m",version="1",'
               'le="+Inf"}', per_min(54)),
+            # version 1 loaded in 2.5 s; version 2's reporter exists, its load not finished
+            s('nv_model_load_duration_secs{job="t",model="m",version="1"}', "2.5x10"),
+            s('nv_model_load_duration_secs{job="t",model="m",version="2"}', "0x10"),
         ],
         {
             f'{MV}_requests:rate5m{{job="t",model="m",version="1"}}': 1.0,  # (54+6)/60
+            f'{LOADED}{{job="t",model="m",version="1"}}': 1,
+            f'{LOADED}{{job="t",model="m",version="2"}}': 0,
+            f'{LOAD}{{job="t",model="m",version="1"}}': 2.5,
             f'{MV}_request_errors:rate5m{{job="t",model="m",version="1"}}': 0.1,
             f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
             f'{{job="t",model="m",version="1"}}': 0.1,
@@ -146,8 +153,15 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
             s('model_infer_request_duration_sum{job="ml",model="n",version="None"}', per_min(6)),
             s('model_infer_request_duration_count{job="ml",model="n",version="None"}',
               per_min(60)),
+            # the agent's loaded gauge: m version 3 loaded, my_model version 4 unloaded
+            s('seldon_loaded_model_gauge{job="agent",server="mlserver",server_replica="0",'
+              'model_internal="m_3"}', "1x10"),
+            s('seldon_loaded_model_gauge{job="agent",server="mlserver",server_replica="0",'
+              'model_internal="my_model_4"}', "0x10"),
         ],
         {
+            f'{LOADED}{{job="agent",model="m",version="3"}}': 1,
+            f'{LOADED}{{job="agent",model="my_model",version="4"}}': 0,
             f'{MV}_requests:rate5m{{job="agent",model="m",version="3"}}': 1.0,
             f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
             f'{{job="agent",model="m",version="3"}}': 0.05,
@@ -217,8 +231,15 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
               'model_version="1.0",hostname="h"}', per_min(540000)),
             s('Requests2XX{job="ts",instance="h:8082",Level="Host",Hostname="h"}', per_min(54)),
             s('Requests5XX{job="ts",instance="h:8082",Level="Host",Hostname="h"}', per_min(6)),
+            # two workers of m 1.0 (ms), one of my_model 2.0 (a model name with an underscore)
+            *[s(f'WorkerLoadTime{{job="ts",instance="h:8082",WorkerName="W-{port}-{mv}",'
+                f'Level="Host",Hostname="h"}}', f"{ms}x10")
+              for port, mv, ms in ((9000, "m_1.0", 3200), (9001, "m_1.0", 2800),
+                                   (9002, "my_model_2.0", 1500))],
         ],
         {
+            f'{LOAD}{{job="ts",model="m",version="1.0"}}': 3.2,  # the slower worker
+            f'{LOAD}{{job="ts",model="my_model",version="2.0"}}': 1.5,
             f'{MV}_requests:rate5m{{job="ts",model="m",version="1.0"}}': 1.0,
             # the host's 4XX+5XX share (6/60) applied to the model's requests
             f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
@@ -241,8 +262,14 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
               'entrypoint="REST"}', per_min(3000000)),
             s(':tensorflow:serving:request_latency_count{job="tf",model_name="m",API="predict",'
               'entrypoint="REST"}', per_min(60)),
+            # version 2 of m: one failed and one successful load, 5 s in all
+            *[s(f':tensorflow:cc:saved_model:load_attempt_count{{job="tf",'
+                f'model_path="/models/m/2",status="{st}"}}', "1x10") for st in ("success", "fail")],
+            s(':tensorflow:cc:saved_model:load_latency{job="tf",model_path="/models/m/2"}',
+              "5000000x10"),
         ],
         {
+            f'{LOAD}{{job="tf",model="m",version="2"}}': 2.5,  # 5 000 000 µs / 2 attempts
             f'{MV}_requests:rate5m{{job="tf",model="m",version="unknown"}}': 1.0,
             f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
             f'{{job="tf",model="m",version="unknown"}}': 0.05,
@@ -274,8 +301,14 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
             # an older Ray: counters without _total
             s('ray_serve_deployment_request_counter{job="ray",application="app",deployment="n",'
               'replica="app#n#r1",route="/n"}', per_min(60)),
+            # m: one healthy replica of two; n: its only replica unhealthy
+            *[s(f'ray_serve_deployment_replica_healthy{{job="ray",application="app",'
+                f'deployment="{d}",replica="app#{d}#{r}"}}', f"{v}x10")
+              for d, r, v in (("m", "r1", 1), ("m", "r2", 0), ("n", "r1", 0))],
         ],
         {
+            f'{LOADED}{{job="ray",model="m",version="unknown"}}': 1,
+            f'{LOADED}{{job="ray",model="n",version="unknown"}}': 0,
             f'{MV}_requests:rate5m{{job="ray",model="m",version="unknown"}}': 1.0,
             f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
             f'{{job="ray",model="m",version="unknown"}}': 0.1,
