@@ -73,16 +73,6 @@ KNOWN_RED = {
     ("ml-llm", "Guardrail trigger rate", "A"):
         "the share of an evaluation run's sampled answers a guardrail flagged: one flagged "
         "answer (healthy toxicity rate 0.4 %) among a run's few dozen is already 2 %",
-    ("ml-feedback", "Positive feedback share now", "A"):
-        "positive / all feedback at the dashboard's resolution over just the "
-        "feedback_min_events (20) floor: with an 85 % healthy share one standard error is 8 "
-        "points, so the 60 % red step is crossed by noise alone (4 of 479 samples in the "
-        "fresh-clone CI run of 2026-11-30); MLFeedbackPositiveShareLow judges 15 minutes and "
-        "stays quiet. Next: the panels read a recorded 15m share (issue #22 stays open)",
-    ("ml-feedback", "Positive feedback share over time", "A"):
-        "the same positive-feedback share (see 'Positive feedback share now')",
-    ("ml-llm", "Positive feedback share", "A"):
-        "the same positive-feedback share (see ml-feedback 'Positive feedback share now')",
     ("ml-llm", "Time to first token", "D"):
         "the p99 line against the TTFT SLO line, which bounds p95 (95 % within 1 s): p99 may "
         "exceed it within the error budget",
