@@ -4,7 +4,8 @@ from _config import CONFIG as C
 from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import higher_is_bad, lower_is_bad, q, stat, table, table_q, timeseries
-from _lib.promql import MV, M, V, by, eq, ratio, sel, sum_increase, sum_rate
+from _lib.promql import MV, M, V, ratio, sel, sum_increase, sum_rate
+from _lib.signals import positive_feedback_share
 
 folder = C.folder
 
@@ -19,15 +20,7 @@ def per_prediction(counter: str, *matchers: str, labels: tuple[str, ...] = (M, V
                  sum_rate("ml_predictions_total", ALL, labels))
 
 
-# Judged only over at least `feedback_min_events` events, as MLFeedbackPositiveShareLow: 0.5 of
-# 2 events is no evidence (a 20 % canary gets a handful a minute), and coloured it was red on
-# healthy traffic (docs/alerts.md, "Healthy traffic")
-positive_share = (
-    ratio(sum_rate("ml_feedback_total", sel(eq("feedback", "positive"), version=True), (M, V)),
-          sum_rate("ml_feedback_total", ALL, (M, V)))
-    + f"\nand on ({by(M, V)})\n"
-    + f"{sum_increase('ml_feedback_total', ALL, (M, V))} >= {C.feedback_min_events:g}"
-)
+positive_share = positive_feedback_share()
 
 dashboards = ml_dashboards(
     uid="ml-feedback",
@@ -39,7 +32,8 @@ dashboards = ml_dashboards(
         section(
             "Now",
             stat("Positive feedback share now", "Positive / all feedback per model and version "
-                 f"(over at least {C.feedback_min_events:g} events, else empty). "
+                 f"over 15 minutes (at least "
+                 f"{C.feedback_min_events:g} events, else empty). "
                  f"Bad: below {C.feedback_positive_warn:.0%} (orange) or "
                  f"{C.feedback_positive_crit:.0%} (red).",
                  [q(positive_share, MV)], unit="percentunit", steps=POSITIVE, w=8),
@@ -67,7 +61,7 @@ dashboards = ml_dashboards(
                        [q(per_prediction("ml_feedback_total"), MV)], unit="percentunit",
                        min=0, w=12),
             timeseries("Positive feedback share over time", "Positive / all feedback per version "
-                       f"(gaps: fewer than {C.feedback_min_events:g} events). Bad: "
+                       f"over 15 minutes (gaps: fewer than {C.feedback_min_events:g} events). Bad: "
                        "a new version below the old one, or a sustained fall.",
                        [q(positive_share, MV)], unit="percentunit", steps=POSITIVE, min=0,
                        max=1, w=12),

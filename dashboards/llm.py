@@ -42,6 +42,7 @@ from _lib.panels import (
     timeseries,
 )
 from _lib.promql import MV, M, V, by, eq, legend, ratio, sel, sum_rate
+from _lib.signals import positive_feedback_share
 
 folder = C.folder
 
@@ -62,14 +63,8 @@ FEEDBACK = lower_is_bad(C.feedback_positive_crit, C.feedback_positive_warn)
 
 attainment = f"1 - {signal(OVER_SLO.format(w='5m'))}"
 EVALUATION = sel(version=True, source="evaluation")
-# judged over at least `feedback_min_events` events (as dashboards/feedback.py)
-positive_feedback = (
-    ratio(sum_rate("ml_feedback_total", sel(eq("feedback", "positive"), version=True), (M, V)),
-          sum_rate("ml_feedback_total", sel(version=True), (M, V)))
-    + f"\nand on ({by(M, V)})\n"
-    + f"sum by ({by(M, V)}) (increase(ml_feedback_total{sel(version=True)}[$__rate_interval]))"
-    + f" >= {C.feedback_min_events:g}"
-)
+# the recorded 15-minute share (as dashboards/feedback.py)
+positive_feedback = positive_feedback_share()
 feedback_per_request = ratio(
     sum_rate("ml_feedback_total", sel(version=True), (M, V)),
     signal(REQUESTS, "sum"),
@@ -240,8 +235,8 @@ dashboard = ml_dashboard(
                        [q(f"max by ({by(M, V, 'guardrail')}) (ml_llm_guardrail_trigger_ratio"
                           f"{EVALUATION})", legend(M, V, "guardrail"))],
                        unit="percentunit", steps=GUARDRAIL, min=0, w=8),
-            timeseries("Positive feedback share", "Thumbs-up / all feedback per version (gaps: "
-                       f"fewer than {C.feedback_min_events:g} events). Bad: "
+            timeseries("Positive feedback share", "Thumbs-up / all feedback per version over 15 "
+                       f"minutes (gaps: fewer than {C.feedback_min_events:g} events). Bad: "
                        f"below {C.feedback_positive_warn:.0%} (orange) or "
                        f"{C.feedback_positive_crit:.0%} (red), or a canary below production.",
                        [q(positive_feedback, MV)], unit="percentunit", steps=FEEDBACK, min=0,

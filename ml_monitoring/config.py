@@ -71,6 +71,12 @@ SELECTORS: dict[str, str] = {
 
 # threshold name -> (default, meaning). Panels colour by these and alerts fire on them: the same
 # name in both places (tests/unit/test_thresholds.py proves panel red step == alert threshold).
+# The window a positive-feedback share is judged over (the recorded share, its alert and its
+# panels): over the dashboards' $__rate_interval a version's share rests on about
+# `feedback_min_events` events, and binomial noise alone (an 85 % healthy share, 20 events: one
+# standard error is 8 points) crossed the 60 % red step on healthy traffic.
+FEEDBACK_WINDOW = "15m"
+
 THRESHOLDS: dict[str, tuple[float, str]] = {
     "error_ratio_warn": (0.01, "share of failed inference requests: warning"),
     "error_ratio_crit": (0.05, "share of failed inference requests: critical"),

@@ -33,6 +33,9 @@ POD = L.pod
 DRIFT_RELATIVE = "model_feature_method:ml_feature_drift_score_per_threshold:ratio"
 VALIDATION_RATIO = ("model_feature_reason:ml_input_validation_failures_per_ml_inference_requests"
                     ":ratio_rate5m")
+# Positive / all user feedback per version over FEEDBACK_WINDOW, where at least
+# feedback_min_events arrived: MLFeedbackPositiveShareLow and the feedback share panels read it.
+FEEDBACK_SHARE = "model_version:ml_feedback_positive_per_ml_feedback:ratio_rate15m"
 WINDOW = "5m"  # recording rule windows are part of their names (…:rate5m): fixed
 
 

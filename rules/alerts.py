@@ -12,6 +12,7 @@ from _alert_tests import cases as alert_tests
 from _rulelib import (
     CONFIG,
     DRIFT_RELATIVE,
+    FEEDBACK_SHARE,
     MODEL,
     VERSION,
     M,
@@ -27,6 +28,8 @@ from _rulelib import (
     sel,
     t,
 )
+
+from ml_monitoring.config import FEEDBACK_WINDOW
 
 ERRORS = "model_version:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m"
 P95 = "model_version:ml_inference_duration_seconds:p95_rate5m"
@@ -297,10 +300,9 @@ def _compliance() -> list[dict]:
 
 
 def _feedback() -> list[dict]:
-    positive = 'feedback="positive"'
-    fb, pos = f"ml_feedback_total{sel()}", f"ml_feedback_total{sel(positive)}"
+    fb = f"ml_feedback_total{sel()}"
     preds = f"ml_predictions_total{sel()}"
-    jm, jmv = by("job"), by("job", version=True)
+    jm = by("job")
     drop, nmin, low = t("feedback_volume_drop"), t("feedback_min_events"), t("feedback_positive_crit")
 
     def per_prediction(window: str) -> str:
@@ -318,12 +320,11 @@ def _feedback() -> list[dict]:
                             f"events per prediction over 10 minutes, under {pct(drop)} of its 6-hour "
                             "level, for {for}: the feedback widget or pipeline is probably broken.")),
         *alert("MLFeedbackPositiveShareLow",
-               divide(f"sum {jmv} (rate({pos}[15m]))", f"sum {jmv} (rate({fb}[15m]))")
-               + f"< {num(low)}\nand sum {jmv} (increase({fb}[15m])) >= {num(nmin)}\n",
+               f"{FEEDBACK_SHARE}{sel()} < {num(low)}\n",
                summary=f"{MV}: {{{{ $value | humanizePercentage }}}} of feedback is positive",
                description=(f"Only {{{{ $value | humanizePercentage }}}} of the user feedback on model "
-                            f"{MODEL} version {VERSION} over 15 minutes is positive (bad below "
-                            f"{pct(low)}), for {{for}}.")),
+                            f"{MODEL} version {VERSION} over {human_duration(FEEDBACK_WINDOW)} is "
+                            f"positive (bad below {pct(low)}), for {{for}}.")),
     ]
 
 

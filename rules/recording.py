@@ -10,6 +10,7 @@ serving signals come from the stack adapters (rules/stack_*.py); this module rol
 
 from _rulelib import (
     DRIFT_RELATIVE,
+    FEEDBACK_SHARE,
     POD,
     VALIDATION_RATIO,
     WINDOW,
@@ -19,14 +20,18 @@ from _rulelib import (
     divide,
     labels,
     node_join,
+    num,
     on,
     pod_join,
     quantile_with_traffic,
     record,
     sel,
+    t,
 )
 from _testlib import render
 from _zero_traffic import cases as zero_traffic_cases
+
+from ml_monitoring.config import FEEDBACK_WINDOW
 
 MV = by(version=True)
 MODEL_BUCKETS = "model_le:ml_inference_duration_seconds_bucket:rate5m"
@@ -71,12 +76,26 @@ def _serving() -> list[dict]:
     ]
 
 
+def _feedback_rate(kind: str = "") -> str:
+    matcher = (f'feedback="{kind}"',) if kind else ()
+    return (f"sum {by('job', version=True)} "
+            f"(rate(ml_feedback_total{sel(*matcher)}[{FEEDBACK_WINDOW}]))")
+
+
 def _quality() -> list[dict]:
     return [
         # Online quality minus the training-time validation baseline, per metric (negative =
         # worse than at training). Both gauges carry the same labels, so they match 1:1.
         record("model_version:ml_model_quality_ratio:baseline_delta",
                f"ml_model_quality_ratio{sel()} - ml_model_baseline_quality_ratio{sel()}"),
+        # Positive share of user feedback over FEEDBACK_WINDOW (the window in the name), only
+        # where at least feedback_min_events arrived in it: a share of a handful of events is
+        # noise (docs/alerts.md, "Healthy traffic").
+        record(FEEDBACK_SHARE,
+               f"(\n{divide(_feedback_rate('positive'), _feedback_rate())})\n"
+               f"and {on('job', version=True)}\n"
+               f"sum {by('job', version=True)} (increase(ml_feedback_total{sel()}[{FEEDBACK_WINDOW}]))"
+               f" >= {num(t('feedback_min_events'))}\n"),
         # Share of a model's monitored features drifted under any method, 0-1 (the service's own
         # ml_drifted_features_ratio counts the primary method, psi, only).
         record("model:ml_feature_drift_detected:ratio",

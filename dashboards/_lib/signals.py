@@ -52,6 +52,9 @@ RULE = {
     "queue_p95": ("model:ml_inference_queue_duration_seconds:p95_rate5m",),
     "queue_mean": ("model:ml_inference_queue_duration_seconds:mean5m",),
 }
+# Positive / all feedback per version over 15 minutes, where enough events arrived
+# (rules/recording.py), also what MLFeedbackPositiveShareLow alerts on.
+FEEDBACK_SHARE_RULE = "model_version:ml_feedback_positive_per_ml_feedback:ratio_rate15m"
 # Per-feature aggregates (rules/recording.py), also what MLFeatureDrift alerts on.
 DRIFT_RELATIVE_RULE = "model_feature_method:ml_feature_drift_score_per_threshold:ratio"
 VALIDATION_RULE = ("model_feature_reason:ml_input_validation_failures_per_ml_inference_requests"
@@ -291,3 +294,9 @@ def memory_vs_limit() -> str:
 
 def memory_working_set(labels: tuple[str, ...] = (M, V)) -> str:
     return per_model(pod_sum(f"container_memory_working_set_bytes{_CONTAINER}"), labels)
+
+
+def positive_feedback_share() -> str:
+    """Positive / all feedback per model and version over 15 minutes, where at least
+    `feedback_min_events` arrived (the recorded share MLFeedbackPositiveShareLow judges)."""
+    return f"max by ({by(M, V)}) ({FEEDBACK_SHARE_RULE}{sel(version=True)})"
