@@ -251,6 +251,23 @@ class OutputState:
         return sorted(self.foreign + self.edited)
 
 
+
+def _classify_leftovers(output_dir: Path, expected, manifest: dict, state) -> None:
+    """Files in the output folder this build did not produce: foreign (not in the manifest),
+    orphaned (still what build wrote: safe to remove) or edited by hand (kept)."""
+    for existing in compiled_files(output_dir):
+        if existing in expected:
+            continue
+        rel = existing.relative_to(output_dir).as_posix()
+        if rel not in manifest:
+            state.foreign.append(existing)
+            continue
+        try:
+            digest = hashlib.sha256(existing.read_bytes()).hexdigest()
+        except OSError:
+            digest = ""
+        (state.orphaned if digest in manifest[rel] else state.edited).append(existing)
+
 def compare_output(dashboards: Iterable[CompiledDashboard], output_dir: Path) -> OutputState:
     """Classify every JSON file under output_dir against the build and the manifest.
 
@@ -279,18 +296,7 @@ def compare_output(dashboards: Iterable[CompiledDashboard], output_dir: Path) ->
             state.stale.append(target)
         else:
             state.foreign.append(target)
-    for existing in compiled_files(output_dir):
-        if existing in expected:
-            continue
-        rel = existing.relative_to(output_dir).as_posix()
-        if rel not in manifest:
-            state.foreign.append(existing)
-            continue
-        try:
-            digest = hashlib.sha256(existing.read_bytes()).hexdigest()
-        except OSError:
-            digest = ""
-        (state.orphaned if digest in manifest[rel] else state.edited).append(existing)
+    _classify_leftovers(output_dir, expected, manifest, state)
     path = output_dir / MANIFEST_NAME
     try:
         state.manifest_stale = path.read_bytes() != manifest_text(dashboards).encode("utf-8")
@@ -516,18 +522,7 @@ def stream_build(dashboards_dir: Path, output_dir: Path,
     except BaseException:
         result.spool.close()
         raise
-    for existing in compiled_files(output_dir):
-        if existing in expected:
-            continue
-        rel = existing.relative_to(output_dir).as_posix()
-        if rel not in manifest:
-            state.foreign.append(existing)
-            continue
-        try:
-            digest = hashlib.sha256(existing.read_bytes()).hexdigest()
-        except OSError:
-            digest = ""
-        (state.orphaned if digest in manifest[rel] else state.edited).append(existing)
+    _classify_leftovers(output_dir, expected, manifest, state)
     for name in ("stale", "missing", "unchanged", "foreign", "orphaned", "edited"):
         getattr(state, name).sort()
     try:
