@@ -76,6 +76,13 @@ SELECTORS: dict[str, str] = {
 # `feedback_min_events` events, and binomial noise alone (an 85 % healthy share, 20 events: one
 # standard error is 8 points) crossed the 60 % red step on healthy traffic.
 FEEDBACK_WINDOW = "15m"
+# The window over which versions of a model are compared on labelled accuracy, from the counters
+# ml_labeled_predictions_total{correct} (MLRolloutQualityRegression, the recorded per-version
+# labelled accuracy): canary and production over the SAME time span. The library's quality gauges
+# are each over a version's last 1000 labels, which for a 20 % canary spans 4 times as long as for
+# production, so a comparison of the two lagged an incident that hit both (docs/alerts.md, "The
+# canary lag"). 30 minutes gives such a canary (0.6 labels/s in the demo) about 1000 labels.
+LABELED_WINDOW = "30m"
 
 THRESHOLDS: dict[str, tuple[float, str]] = {
     "error_ratio_warn": (0.01, "share of failed inference requests: warning"),
@@ -102,13 +109,15 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
     "evaluation_missed_runs_crit": (2.0, "evaluation age in schedule intervals: stale"),
     "label_coverage_warn": (0.5, "share of predictions whose ground truth arrived: watch"),
     "label_coverage_crit": (0.2, "share of predictions whose ground truth arrived: too few"),
-    "quality_window_min_samples": (100, "fewer labelled predictions in a window: scores are noise"),
+    "quality_window_min_samples": (100, "fewer labelled predictions in a window: scores are noise "
+                                       "(and a version's labelled accuracy is not compared)"),
     "spd_fair_bound": (0.1, "statistical parity difference fair range [-bound, bound]"),
     "dir_fair_lower": (0.8, "disparate impact ratio fair range: lower end (four-fifths rule)"),
     "dir_fair_upper": (1.25, "disparate impact ratio fair range: upper end"),
     "audit_coverage_min": (0.99, "share of predictions that must reach the audit log"),
     "ratio_noise_z": (3.0, "standard errors a ratio must clear its threshold by over the long window "
-                      "before an alert judges it (binomial noise of low-traffic versions)"),
+                      "before an alert judges it (binomial noise of low-traffic versions; also a "
+                      "canary's labelled accuracy against production's)"),
     "ratio_min_requests": (100, "fewer requests in the long window: an error ratio is not judged"),
     "feedback_volume_drop": (0.5, "feedback per prediction (10m) below this share of its 6h level: "
                                   "feedback dropped"),

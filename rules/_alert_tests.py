@@ -591,54 +591,132 @@ def feedback() -> list[dict]:
 
 
 def rollout() -> list[dict]:
-    """churn: canary v2 fails 3 % (production v1 0.5 %), has p95 98.75ms (v1 48.75ms) and
-    accuracy 0.90 (v1 0.95): each rollout alert fires for churn v2. fraud's canary v2 is as
-    good as its production v1 (0.8 % errors: under the warning ratio; same latency; accuracy
-    0.01 lower): quiet."""
+    """churn: canary v2 fails 3 % (production v1 0.5 %) and has p95 98.75ms (v1 48.75ms): the
+    error and latency rollout alerts fire for churn v2. fraud's canary v2 is as good as its
+    production v1 (0.8 % errors: under the warning ratio; same latency): quiet. Quality:
+    rollout_quality()."""
     def info(model: str, version: str, stage: str) -> tuple[str, str]:
         return (series("ml_model_info", job=SERVING, model=model, version=version, stage=stage,
                        approved="true"), "1x{n}")
 
     inputs = [info("churn", "v1", "production"), info("churn", "v2", "canary"),
               info("fraud", "v1", "production"), info("fraud", "v2", "canary")]
-    rows = {("churn", "v1"): (1000, 5, 1, 0.95), ("churn", "v2"): (200, 6, 3, 0.90),
-            ("fraud", "v1"): (1000, 5, 1, 0.95), ("fraud", "v2"): (200, 1.6, 1, 0.94)}
+    rows = {("churn", "v1"): (1000, 5, 1), ("churn", "v2"): (200, 6, 3),
+            ("fraud", "v1"): (1000, 5, 1), ("fraud", "v2"): (200, 1.6, 1)}
     bounds = ("0.025", "0.05", "0.075", "0.1", "+Inf")
-    for (model, version), (total, errors, first, accuracy) in rows.items():
+    for (model, version), (total, errors, first) in rows.items():
         labels = {"job": SERVING, "model": model, "version": version}
         inputs += [
             (series("ml_inference_requests_total", **labels, status="success"),
              f"0+{num(total - errors)}x{{n}}"),
             (series("ml_inference_requests_total", **labels, status="error"), f"0+{num(errors)}x{{n}}"),
-            (series("ml_model_quality_ratio", **labels, metric="accuracy"), f"{accuracy}x{{n}}"),
             *[(series("ml_inference_duration_seconds_bucket", **labels, le=le),
                "0+60x{n}" if i >= first else "0x{n}") for i, le in enumerate(bounds)],
         ]
     churn = {"job": SERVING, "model": "churn", "version": "v2"}
-    err, lat, qdrop = t("rollout_error_factor"), t("rollout_latency_factor"), t("quality_drop_warn")
+    err, lat = t("rollout_error_factor"), t("rollout_latency_factor")
     expected = {
         "MLRolloutErrorRegression": (
             0.03 > max(err * 0.005, t("error_ratio_warn")),
             "churn v2 (canary) fails more than production",
             "Canary version v2 of model churn fails 3% of its requests over the last 1 hour, more than "
             f"{'twice' if err == 2 else num(err) + ' times'} the production version's ratio and above "
-            f"{pct(t('error_ratio_warn'))}: stop or roll back the rollout.", {}),
+            f"{pct(t('error_ratio_warn'))}: stop or roll back the rollout."),
         "MLRolloutLatencyRegression": (
             0.09875 > lat * 0.04875, "churn v2 (canary) is slower than production",
             f"The p95 latency of canary version v2 of model churn is 98.75ms, more than "
             f"{'twice' if lat == 2 else num(lat) + ' times'} the production version's, for "
-            f"{_human_for('MLRolloutLatencyRegression')}.", {}),
-        "MLRolloutQualityRegression": (
-            0.90 < 0.95 - qdrop and not 0.94 < 0.95 - qdrop,
-            "churn v2 (canary): accuracy below production",
-            f"Online accuracy of canary version v2 of model churn is 0.900, more than {num(qdrop)} below "
-            f"the production version's, for {_human_for('MLRolloutQualityRegression')}.",
-            {"metric": "accuracy"}),
+            f"{_human_for('MLRolloutLatencyRegression')}."),
     }
     return [_case(name, inputs, [_alert(name, CONFIG.alert(name).severities[0], summary, description,
-                                        **churn, **extra)] if fires else [],
-                  start=0 if extra else 1)  # quality is a gauge: true from 0m, rates from 1m
-            for name, (fires, summary, description, extra) in expected.items() if _on(name)]
+                                        **churn)] if fires else [], start=1)
+            for name, (fires, summary, description) in expected.items() if _on(name)]
+
+
+def _labeled(model: str, version: str, per_min: float, accuracy: float) -> list[tuple[str, str]]:
+    """Labelled-prediction counters (and the library's accuracy gauge, which the rule before
+    issue #22's fix compared) of a version with `per_min` labels a minute at `accuracy`."""
+    labels = {"job": SERVING, "model": model, "version": version}
+    right = round(per_min * accuracy, 4)
+    return [(series("ml_labeled_predictions_total", **labels, correct="true"), f"0+{num(right)}x{{n}}"),
+            (series("ml_labeled_predictions_total", **labels, correct="false"),
+             f"0+{num(round(per_min - right, 4))}x{{n}}"),
+            *([(series("ml_model_quality_ratio", **labels, metric="accuracy"), f"{num(accuracy)}x{{n}}")]
+              if per_min else [])]
+
+
+def rollout_quality() -> list[dict]:
+    """Canary against production on labelled accuracy over the same LABELED_WINDOW, with the
+    binomial margin. Production v1 of every model: 100 labels a minute at 0.95. Canaries (with the
+    defaults): churn v2 at 0.50 from 10 labels a minute, fires once it has quality_window_min_samples
+    labels (10m) and its `for` elapsed; fraud v2 at 0.92 from 5 a minute (150 in 30m: 0.03 below
+    production is within 3 standard errors plus 0.02) and spam v2 at 0.33 from 3 a minute (90 in 30m:
+    under the 100-label minimum) stay quiet, although the old rule (canary gauge < production gauge -
+    0.02) fired on both; idle's counters are flat (zero traffic: no NaN, quiet). A dead target: churn's
+    canary keeps failing until its target dies at 40m, and the alert resolves once its
+    ml_model_info is stale (5m), although the window still holds its labels."""
+    name = "MLRolloutQualityRegression"
+    if not _on(name):
+        return []
+    import math
+
+    from _rulelib import human_duration
+
+    from ml_monitoring.config import LABELED_WINDOW
+
+    window, nmin = minutes(LABELED_WINDOW), t("quality_window_min_samples")
+    z, drop = t("ratio_noise_z"), t("quality_drop_warn")
+    bad = 2 * max(1, math.ceil(nmin / 20))  # labels a minute: nmin reached at 10m
+    reach = max(1, math.ceil(nmin / bad))
+    few = int((nmin - 1) // window) if nmin >= 1 else 0  # labels a minute: under nmin in a window
+    canaries = {"churn": (bad, 0.5), "fraud": (5, 0.92), **({"spam": (few, round(1 / 3, 4))} if few else {}),
+                "idle": (0, 0.0)}
+
+    def info(model: str, version: str, stage: str, values: str = "1x{n}") -> tuple[str, str]:
+        return (series("ml_model_info", job=SERVING, model=model, version=version, stage=stage,
+                       approved="true"), values)
+
+    inputs = []
+    for model, (per_min, accuracy) in canaries.items():
+        inputs += [info(model, "v1", "production"), info(model, "v2", "canary"),
+                   *_labeled(model, "v1", 0 if model == "idle" else 100, 0.95),
+                   *_labeled(model, "v2", per_min, accuracy)]
+    end = reach + _for(name) + 5  # _case's eval time of the firing check
+
+    def fires(per_min: float, p: float) -> bool:
+        n_c, n_p = per_min * min(end, window), 100 * min(end, window)
+        if not per_min or n_c < nmin:
+            return False
+        return p < 0.95 - drop - z * math.sqrt(p * (1 - p) / n_c + 0.95 * 0.05 / n_p)
+
+    span = human_duration(LABELED_WINDOW)
+
+    def firing(model: str, accuracy: float) -> dict:
+        return _alert(name, CONFIG.alert(name).severities[0],
+                      f"{model} v2 (canary): accuracy below production",
+                      f"The accuracy of canary version v2 of model {model} on its predictions labelled in "
+                      f"the last {span} is {accuracy:.3f}: more than {num(drop)} below the production "
+                      f"version's over the same {span}, by over {num(z)} standard errors of the "
+                      f"difference, for {_human_for(name)}.", job=SERVING, model=model, version="v2")
+
+    judged = _case(name, inputs, [firing(m, p) for m, (k, p) in canaries.items() if fires(k, p)],
+                   start=reach)
+    # the dead target: churn's series end at 40m (its target is down from then)
+    dead_at = max(end, 40)
+    dead = [(series("up", job=SERVING, instance="demo:8000"), f"1x{dead_at - 1} 0x10"),
+            info("churn", "v1", "production", f"1x{dead_at - 1}"),
+            info("churn", "v2", "canary", f"1x{dead_at - 1}"),
+            *_labeled("churn", "v1", 100, 0.95), *_labeled("churn", "v2", bad, 0.5)]
+    dead_case = {
+        "interval": "1m",
+        "input_series": [{"series": s, "values": v.replace("{n}", str(dead_at - 1))} for s, v in dead],
+        "alert_rule_test": [
+            {"eval_time": f"{dead_at - 1}m", "alertname": name,
+             "exp_alerts": [firing("churn", 0.5)] if fires(bad, 0.5) else []},
+            {"eval_time": f"{dead_at + 6}m", "alertname": name, "exp_alerts": []},
+        ],
+    }
+    return [judged, dead_case]
 
 
 _SINGLE = {
@@ -660,4 +738,4 @@ _MULTI = {"MLErrorRatioHigh": error_ratio, "MLModelJobAbsent": job_absent}
 def cases() -> list[dict]:
     out = [make() for name, make in _SINGLE.items() if _on(name)]
     out += [case for name, make in _MULTI.items() if _on(name) for case in make()]
-    return out + gpu() + fairness() + feedback() + rollout()
+    return out + gpu() + fairness() + feedback() + rollout() + rollout_quality()

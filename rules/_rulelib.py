@@ -10,7 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from grafana_sync.errors import ConfigError
-from ml_monitoring.config import MonitoringConfig, MonitoringConfigError, load_config
+from ml_monitoring.config import (
+    LABELED_WINDOW,
+    MonitoringConfig,
+    MonitoringConfigError,
+    load_config,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +41,12 @@ VALIDATION_RATIO = ("model_feature_reason:ml_input_validation_failures_per_ml_in
 # Positive / all user feedback per version over FEEDBACK_WINDOW, where at least
 # feedback_min_events arrived: MLFeedbackPositiveShareLow and the feedback share panels read it.
 FEEDBACK_SHARE = "model_version:ml_feedback_positive_per_ml_feedback:ratio_rate15m"
+# Labelled predictions per version over LABELED_WINDOW, and the share of them correct (labelled
+# accuracy, absent below quality_window_min_samples): MLRolloutQualityRegression compares a canary
+# with production on these, both over the same time span.
+LABELED_COUNT = f"model_version:ml_labeled_predictions:increase{LABELED_WINDOW}"
+LABELED_ACCURACY = ("model_version:ml_labeled_predictions_correct_per_ml_labeled_predictions"
+                    f":ratio_rate{LABELED_WINDOW}")
 WINDOW = "5m"  # recording rule windows are part of their names (…:rate5m): fixed
 
 

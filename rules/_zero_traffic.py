@@ -9,6 +9,7 @@ worker-concurrency gauge: every ratio, quantile and mean over them must be absen
 
 from __future__ import annotations
 
+from _rulelib import LABELED_ACCURACY, LABELED_COUNT
 from _testlib import job, out, series
 
 JOB = "ml-model"
@@ -29,10 +30,12 @@ GUARDED = [
     "model_version:ml_serving_cost_usd_per_1k_predictions:ratio_rate5m",
     "model:ml_serving_cost_usd_per_hour_per_budget:ratio",
     "instance_gpu:dcgm_framebuffer_used:ratio",
+    LABELED_ACCURACY,
 ]
 SILENT = ["MLErrorRatioHigh", "MLLatencySLOBreach", "MLWorkersSaturated", "MLAuditLogGap",
           "MLCostOverBudget", "MLGPUMemoryPressure", "MLGPUSaturated", "MLFeedbackVolumeDrop",
-          "MLFeedbackPositiveShareLow", "MLRolloutErrorRegression", "MLModelStoppedReporting"]
+          "MLFeedbackPositiveShareLow", "MLRolloutErrorRegression", "MLModelStoppedReporting",
+          "MLRolloutQualityRegression"]
 RECORDED = '{__name__=~".+:.+"}'
 
 
@@ -42,6 +45,7 @@ def _inputs() -> list[dict]:
         series("ml_predictions_total", **IDLE),
         series("ml_predictions_logged_total", **IDLE),
         *[series("ml_feedback_total", **IDLE, feedback=f) for f in ("positive", "negative")],
+        *[series("ml_labeled_predictions_total", **IDLE, correct=c) for c in ("true", "false")],
         *[series("ml_inference_duration_seconds_bucket", **IDLE, le=le) for le in ("0.1", "+Inf")],
         series("ml_inference_duration_seconds_sum", **IDLE),
         series("ml_inference_duration_seconds_count", **IDLE),
@@ -74,6 +78,10 @@ def cases() -> list[dict]:
         {"expr": "model_version:ml_inference_requests:rate5m", "eval_time": "20m",
          "exp_samples": [{"labels": out("model_version:ml_inference_requests:rate5m",
                                         job=job(JOB), model="idle", version="v1"), "value": 0}]},
+        # no labels arrived: a count of 0 (the accuracy over them is absent, above)
+        {"expr": LABELED_COUNT, "eval_time": "20m",
+         "exp_samples": [{"labels": out(LABELED_COUNT, job=job(JOB), model="idle", version="v1"),
+                          "value": 0}]},
         # nothing recorded is NaN (NaN fails every comparison, so `>= -Inf` drops exactly NaN) ...
         {"expr": f"count({RECORDED}) - count({RECORDED} >= -Inf)", "eval_time": "20m",
          "exp_samples": [{"labels": "{}", "value": 0}]},

@@ -13,6 +13,8 @@ from _rulelib import (
     CONFIG,
     DRIFT_RELATIVE,
     FEEDBACK_SHARE,
+    LABELED_ACCURACY,
+    LABELED_COUNT,
     MODEL,
     VERSION,
     M,
@@ -29,7 +31,7 @@ from _rulelib import (
     t,
 )
 
-from ml_monitoring.config import FEEDBACK_WINDOW
+from ml_monitoring.config import FEEDBACK_WINDOW, LABELED_WINDOW
 
 ERRORS = "model_version:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m"
 P95 = "model_version:ml_inference_duration_seconds:p95_rate5m"
@@ -333,6 +335,26 @@ def _stage(expr: str, stage: str) -> str:
     return f"({expr} and {STAGE_KEYS} ml_model_info{sel(matcher)})"
 
 
+def _quality_regression() -> str:
+    """Canary accuracy below production's minus `quality_drop_warn`, by more than `ratio_noise_z`
+    standard errors of the difference (sqrt(p_c(1-p_c)/n_c + p_p(1-p_p)/n_p)), both over the same
+    LABELED_WINDOW of labelled predictions and each from at least quality_window_min_samples
+    labels (the recorded accuracy is absent below that). $value: the canary's accuracy."""
+    jm, acc, n = by("job"), LABELED_ACCURACY, LABELED_COUNT
+    canary, production = _stage(acc, "canary"), _stage(acc, "production")
+    return (f"{canary}\n"
+            f"  < {on('job', version=True)}\n"
+            f"  (\n"
+            f"      max {jm} {production} - {num(t('quality_drop_warn'))}\n"
+            f"    - {on('job')} group_right()\n"
+            f"      {num(t('ratio_noise_z'))} * sqrt(\n"
+            f"          {canary} * (1 - {acc}) / {n}\n"
+            f"        + {on('job')} group_left()\n"
+            f"          max {jm} ({production} * (1 - {acc}) / {n})\n"
+            f"      )\n"
+            f"  )\n")
+
+
 def _rollout() -> list[dict]:
     """A canary worse than the production version it replaces, while it takes traffic."""
     jm = by("job")
@@ -342,8 +364,6 @@ def _rollout() -> list[dict]:
     n = f"(avg_over_time({REQS}[{LONG}]) * {LONG_SECONDS})"
     canary_err = _stage(long_ratio(), "canary")
     prod_err = f"max {jm} {_stage(long_ratio(), 'production')}"
-    quality = f"ml_model_quality_ratio{sel()}"
-    qm = by("job", "metric")
     return [
         *alert("MLRolloutErrorRegression",
                f"{canary_err}\n  > {match} ({num(err)} * {prod_err})\n"
@@ -359,13 +379,14 @@ def _rollout() -> list[dict]:
                description=(f"The p95 latency of canary version {VERSION} of model {MODEL} is "
                             "{{ $value | humanizeDuration }}, more than "
                             f"{times(lat)} the production version's, for {{for}}.")),
-        *alert("MLRolloutQualityRegression",
-               f"{_stage(quality, 'canary')}\n  < {on('job', 'metric')} group_left()\n"
-               f"  (max {qm} {_stage(quality, 'production')} - {num(qdrop)})\n",
-               summary=f"{MV} (canary): {lbl('metric')} below production",
-               description=(f"Online {lbl('metric')} of canary version {VERSION} of model {MODEL} is "
-                            "{{ $value | printf \"%.3f\" }}, more than "
-                            f"{num(qdrop)} below the production version's, for {{for}}.")),
+        *alert("MLRolloutQualityRegression", _quality_regression(),
+               summary=f"{MV} (canary): accuracy below production",
+               description=(f"The accuracy of canary version {VERSION} of model {MODEL} on its "
+                            f"predictions labelled in the last {human_duration(LABELED_WINDOW)} is "
+                            "{{ $value | printf \"%.3f\" }}: more than "
+                            f"{num(qdrop)} below the production version's over the same "
+                            f"{human_duration(LABELED_WINDOW)}, by over {num(t('ratio_noise_z'))} "
+                            "standard errors of the difference, for {for}.")),
     ]
 
 

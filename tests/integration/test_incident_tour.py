@@ -148,11 +148,11 @@ SIDE_EFFECTS: list[Allowed] = [
     _side("error_burst", "MLErrorRatioHigh", {"model": WINE}, 65),
     _side("error_burst", "MLAuditLogGap", {"model": WINE}, 20),  # audit records dropped; 15m rate + `for` 15m
     _side("error_burst", "MLLatencySLOBreach", {"model": WINE}, 10),  # the failures are timeouts
-    # both versions' labels flip: the 20 % canary's window (1000 labels ~ 28 min of v2) turns
-    # last, so v2 looks worse than production after v1 recovered (issue #22: the canary lag)
+    # both versions' labels flip: the 20 % canary's quality window (1000 labels ~ 28 min of v2)
+    # turns last (issue #22: the canary lag). MLRolloutQualityRegression compares both versions
+    # over the same 30 minutes of labels: not allowed to fire (it did, falsely, before)
     _side("accuracy_drop", "MLModelQualityBelowBaseline", {"model": WINE}, 35),
     _side("accuracy_drop", "MLConceptDrift", {"model": WINE}, 35),
-    _side("accuracy_drop", "MLRolloutQualityRegression", {"model": WINE, **V2}, 35),
     _side("accuracy_drop", "MLFeedbackPositiveShareLow", {"model": WINE}, 15),
     # a favourable outcome taken from 65_plus moves every group's parity and impact
     _side("fairness_gap", "MLFairnessParityOutOfRange", {"model": CANCER}, 30),
@@ -173,8 +173,6 @@ SIDE_EFFECTS: list[Allowed] = [
 HEALTHY_NOISE: list[Allowed] = [
     # 1 % over 5m on the code-assistant v2 canary, no minimum traffic (seen at 47.7)
     Allowed("healthy", "LLMErrorFinishRatioHigh", {"model": CODE, **V2}),
-    # canary minus production quality < -0.02 between two noisy 1000-label windows (seen at 143)
-    Allowed("healthy", "MLRolloutQualityRegression", {"model": WINE, **V2}),
 ]
 
 # Not an incident: the demo target itself. Until the demo has trained its models (before demo
