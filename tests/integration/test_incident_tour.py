@@ -27,6 +27,7 @@ demo-minutes (15 wall seconds) for scrape phase, evaluation lag and a loaded 2-c
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -39,6 +40,7 @@ import pytest
 import requests
 
 from demo.scenario import CANCER, CHAT, CODE, MINUTE, SCENARIOS, WINE
+from ml_monitoring.config import LABELED_WINDOW, load_config
 from tests.promharness import IN_CI, HarnessError, free_port, require_binary, run_stack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -248,6 +250,47 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=5)
 
 
+def _print_canary_comparison(stack, t0: float, now: float) -> None:
+    """Measured figures for docs/alerts.md ("The canary lag"), printed: wine-cultivar's labelled
+    accuracy per version over LABELED_WINDOW (recorded), and MLRolloutQualityRegression's slack
+    (production - quality_drop_warn - ratio_noise_z standard errors - canary: positive = its
+    condition holds), per phase of the tour."""
+    cfg = load_config(REPO / "monitoring.yaml")
+    drop, z = cfg.threshold("quality_drop_warn"), cfg.threshold("ratio_noise_z")
+    for model, phases in ((WINE, {"healthy (0-50)": (0, 50), "accuracy_drop (50-65)": (50, 65),
+                                  "after (65-150)": (65, END)}),
+                          (CANCER, {"rollout canary (65-85)": (65, 85)})):
+        series = {}
+        for kind, name in (("p", ":ratio_rate.+"), ("n", ":increase.+")):
+            expr = f'{{__name__=~"model_version:ml_labeled_predictions.*{name}", model="{model}"}}'
+            for r in stack.query_range(expr, t0, now, step=SCRAPE):
+                series[kind, r["metric"]["version"]] = {float(ts): float(v) for ts, v in r["values"]}
+        print(f"\n{model} labelled accuracy over {LABELED_WINDOW} (v1 production, v2 canary):")
+        _print_phases(series, phases, t0, drop, z)
+
+
+def _print_phases(series: dict, phases: dict, t0: float, drop: float, z: float) -> None:
+    for phase, (lo, hi) in phases.items():
+        rows = []
+        for ts in sorted(series.get(("p", "v2"), {})):
+            minute = (ts - t0) * SPEED / MINUTE
+            if not lo <= minute < hi or any(ts not in series.get(k, {}) for k in
+                                             (("p", "v1"), ("n", "v1"), ("n", "v2"))):
+                continue
+            pc, pp = series["p", "v2"][ts], series["p", "v1"][ts]
+            nc, np_ = series["n", "v2"][ts], series["n", "v1"][ts]
+            se = math.sqrt(pc * (1 - pc) / nc + pp * (1 - pp) / np_)
+            rows.append((minute, pc, pp, nc, np_, se, pp - drop - z * se - pc))
+        if rows:
+            worst = max(rows, key=lambda r: r[-1])
+            print(f"  {phase}: v2 {min(r[1] for r in rows):.3f}-{max(r[1] for r in rows):.3f} "
+                  f"(n {min(r[3] for r in rows):.0f}-{max(r[3] for r in rows):.0f}), "
+                  f"v1 {min(r[2] for r in rows):.3f}-{max(r[2] for r in rows):.3f} "
+                  f"(n {min(r[4] for r in rows):.0f}-{max(r[4] for r in rows):.0f}), "
+                  f"v1-v2 max {max(r[2] - r[1] for r in rows):+.3f}, SE {min(r[5] for r in rows):.4f}-"
+                  f"{max(r[5] for r in rows):.4f}, slack max {worst[-1]:+.3f} at {worst[0]:.1f}")
+
+
 @pytest.fixture(scope="module")
 def tour(tmp_path_factory) -> TourRun:
     require_binary("prometheus")
@@ -282,6 +325,7 @@ def tour(tmp_path_factory) -> TourRun:
                 t0, now = stack.demo_started_at, time.time()
                 result = stack.query_range('ALERTS{alertstate="firing"}', t0, now, step=SCRAPE)
                 firings = _intervals(result, t0, gap=2.5 * SCRAPE)
+                _print_canary_comparison(stack, t0, now)
                 last = (now - t0) * SPEED / MINUTE
         except HarnessError as exc:
             pytest.fail(f"tour stack did not start: {exc}")
