@@ -83,6 +83,11 @@ FEEDBACK_WINDOW = "15m"
 # production, so a comparison of the two lagged an incident that hit both (docs/alerts.md, "The
 # canary lag"). 30 minutes gives such a canary (0.6 labels/s in the demo) about 1000 labels.
 LABELED_WINDOW = "30m"
+# The recent window that lets MLModelQualityBelowBaseline's accuracy series resolve: once the
+# labelled accuracy of this window is back within the baseline's threshold by `ratio_noise_z`
+# standard errors (and from at least quality_window_min_samples labels), the lagging 1000-label
+# gauge no longer holds the alert (a 20 % canary's gauge lags an incident's end by ~28 minutes).
+LABELED_RECENT_WINDOW = "10m"
 
 THRESHOLDS: dict[str, tuple[float, str]] = {
     "error_ratio_warn": (0.01, "share of failed inference requests: warning"),

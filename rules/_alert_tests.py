@@ -267,7 +267,7 @@ def workers() -> dict:
 # --- quality and drift -------------------------------------------------------------------------
 
 
-def quality() -> dict:
+def quality() -> list[dict]:
     name = "MLModelQualityBelowBaseline"
     warn, crit = t("quality_drop_warn"), t("quality_drop_crit")
     baseline = 0.95
@@ -287,6 +287,46 @@ def quality() -> dict:
                     f"Online {metric} of model churn version {version} differs from its validation "
                     f"baseline by {delta:.3f} (online minus baseline; {severity} below -{num(threshold)}).",
                     **labels))
+    return [_case(name, inputs, fired), quality_recovered()]
+
+
+def quality_recovered() -> dict:
+    """The 1000-label gauges of every version below lag at 0.85 on accuracy and F1 (baseline
+    0.95: both levels), but the labelled accuracy of the last LABELED_RECENT_WINDOW says (with the
+    defaults): fraud v2 is back at its baseline from 200 labels a minute (2000 in 10m: 3 standard
+    errors are 0.015, inside the 0.02 warning margin): its accuracy alerts are held no longer,
+    its F1 (no counters measure it) still fires; fraud v3 from 5 labels a minute (50, under the
+    100-label minimum): fires; fraud v4 at 0.935 from 200 a minute (0.015 below the baseline,
+    less than 0.02 - 3 standard errors above the warning threshold): its warning still fires, its
+    critical does not (0.035 inside the 0.05 margin)."""
+    import math
+
+    from ml_monitoring.config import LABELED_RECENT_WINDOW
+
+    name = "MLModelQualityBelowBaseline"
+    warn, crit = t("quality_drop_warn"), t("quality_drop_crit")
+    z, nmin, window = t("ratio_noise_z"), t("quality_window_min_samples"), minutes(LABELED_RECENT_WINDOW)
+    baseline, lagging = 0.95, 0.85
+    versions = {"v2": (200, 0.95), "v3": (5, 0.95), "v4": (200, 0.935)}
+    end = _for(name) + 5
+    inputs, fired = [], []
+    for version, (per_min, accuracy) in versions.items():
+        labels = {"job": SERVING, "model": "fraud", "version": version}
+        inputs += _labeled("fraud", version, per_min, accuracy)[:2]
+        n = per_min * min(end, window)
+        for metric in ("accuracy", "f1"):
+            inputs += [(series("ml_model_quality_ratio", **labels, metric=metric), f"{lagging}x{{n}}"),
+                       (series("ml_model_baseline_quality_ratio", **labels, metric=metric),
+                        f"{baseline}x{{n}}")]
+            for severity, x in (("warning", warn), ("critical", crit)):
+                held = (metric == "accuracy" and n >= nmin and accuracy - baseline
+                        > -x + z * math.sqrt(accuracy * (1 - accuracy) / n))
+                if lagging - baseline < -x and not held and severity in _levels(name, warn, crit):
+                    fired.append(_alert(
+                        name, severity, f"fraud {version}: {metric} below its training baseline",
+                        f"Online {metric} of model fraud version {version} differs from its validation "
+                        f"baseline by {lagging - baseline:.3f} (online minus baseline; {severity} below "
+                        f"-{num(x)}).", **labels, metric=metric))
     return _case(name, inputs, fired)
 
 
@@ -723,7 +763,7 @@ _SINGLE = {
     "MLModelTargetDown": target_down, "MLModelStoppedReporting": stopped_reporting,
     "MLLatencySLOBreach": latency,
     "MLNoPredictions": no_predictions, "MLWorkersSaturated": workers,
-    "MLModelQualityBelowBaseline": quality, "MLConceptDrift": concept_drift,
+    "MLConceptDrift": concept_drift,
     "MLFeatureDrift": feature_drift, "MLDataDriftWidespread": drift_widespread,
     "MLPredictionDrift": prediction_drift, "MLEvaluationStale": evaluation_stale,
     "MLEvaluationFailing": evaluation_failing, "MLPushgatewayPushFailing": push_failing,
@@ -732,7 +772,8 @@ _SINGLE = {
 }
 
 
-_MULTI = {"MLErrorRatioHigh": error_ratio, "MLModelJobAbsent": job_absent}
+_MULTI = {"MLErrorRatioHigh": error_ratio, "MLModelJobAbsent": job_absent,
+          "MLModelQualityBelowBaseline": quality}
 
 
 def cases() -> list[dict]:

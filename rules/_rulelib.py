@@ -11,6 +11,7 @@ from pathlib import Path
 
 from grafana_sync.errors import ConfigError
 from ml_monitoring.config import (
+    LABELED_RECENT_WINDOW,
     LABELED_WINDOW,
     MonitoringConfig,
     MonitoringConfigError,
@@ -44,9 +45,20 @@ FEEDBACK_SHARE = "model_version:ml_feedback_positive_per_ml_feedback:ratio_rate1
 # Labelled predictions per version over LABELED_WINDOW, and the share of them correct (labelled
 # accuracy, absent below quality_window_min_samples): MLRolloutQualityRegression compares a canary
 # with production on these, both over the same time span.
-LABELED_COUNT = f"model_version:ml_labeled_predictions:increase{LABELED_WINDOW}"
-LABELED_ACCURACY = ("model_version:ml_labeled_predictions_correct_per_ml_labeled_predictions"
-                    f":ratio_rate{LABELED_WINDOW}")
+# The same over LABELED_RECENT_WINDOW: lets MLModelQualityBelowBaseline's accuracy resolve.
+
+
+def labeled_count(window: str) -> str:
+    return f"model_version:ml_labeled_predictions:increase{window}"
+
+
+def labeled_accuracy(window: str) -> str:
+    return f"model_version:ml_labeled_predictions_correct_per_ml_labeled_predictions:ratio_rate{window}"
+
+
+LABELED_COUNT, LABELED_ACCURACY = labeled_count(LABELED_WINDOW), labeled_accuracy(LABELED_WINDOW)
+RECENT_COUNT = labeled_count(LABELED_RECENT_WINDOW)
+RECENT_ACCURACY = labeled_accuracy(LABELED_RECENT_WINDOW)
 WINDOW = "5m"  # recording rule windows are part of their names (…:rate5m): fixed
 
 

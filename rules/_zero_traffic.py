@@ -9,7 +9,7 @@ worker-concurrency gauge: every ratio, quantile and mean over them must be absen
 
 from __future__ import annotations
 
-from _rulelib import LABELED_ACCURACY, LABELED_COUNT
+from _rulelib import LABELED_ACCURACY, LABELED_COUNT, RECENT_ACCURACY
 from _testlib import job, out, series
 
 JOB = "ml-model"
@@ -31,11 +31,12 @@ GUARDED = [
     "model:ml_serving_cost_usd_per_hour_per_budget:ratio",
     "instance_gpu:dcgm_framebuffer_used:ratio",
     LABELED_ACCURACY,
+    RECENT_ACCURACY,
 ]
 SILENT = ["MLErrorRatioHigh", "MLLatencySLOBreach", "MLWorkersSaturated", "MLAuditLogGap",
           "MLCostOverBudget", "MLGPUMemoryPressure", "MLGPUSaturated", "MLFeedbackVolumeDrop",
           "MLFeedbackPositiveShareLow", "MLRolloutErrorRegression", "MLModelStoppedReporting",
-          "MLRolloutQualityRegression"]
+          "MLRolloutQualityRegression", "MLModelQualityBelowBaseline"]
 RECORDED = '{__name__=~".+:.+"}'
 
 

@@ -16,6 +16,8 @@ from _rulelib import (
     LABELED_ACCURACY,
     LABELED_COUNT,
     MODEL,
+    RECENT_ACCURACY,
+    RECENT_COUNT,
     VERSION,
     M,
     alert,
@@ -32,6 +34,7 @@ from _rulelib import (
 )
 
 from ml_monitoring.config import FEEDBACK_WINDOW, LABELED_WINDOW
+from ml_monitoring.stats import QUALITY_METRICS
 
 ERRORS = "model_version:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m"
 P95 = "model_version:ml_inference_duration_seconds:p95_rate5m"
@@ -48,6 +51,8 @@ window_constants = (LONG_SECONDS,)
 REQS = "model_version:ml_inference_requests:rate5m"
 ERRS = "model_version:ml_inference_request_errors:rate5m"
 STAGE_KEYS = on("job", version=True)
+ACCURACY = "accuracy"  # the library's `metric` label value the labelled-prediction counters measure
+assert ACCURACY in QUALITY_METRICS
 
 
 def long_ratio() -> str:
@@ -157,12 +162,28 @@ def _serving() -> list[dict]:
     return rules
 
 
+def _below_baseline(x: float) -> str:
+    """Online quality (the library's 1000-label gauges) more than `x` below the baseline, unless,
+    for the accuracy, the labelled accuracy of the last LABELED_RECENT_WINDOW (from at least
+    quality_window_min_samples labels) is back above baseline - `x` by `ratio_noise_z` standard
+    errors: a 20 % canary's gauge lags an incident's end by ~28 minutes (docs/alerts.md, "The
+    canary lag"). The margin keeps noise from resetting the `for` of a real, mild degradation; a
+    version without recent counters is judged on the gauge alone."""
+    keys = on("job", version=True)
+    acc, n = RECENT_ACCURACY, RECENT_COUNT
+    accuracy = f'metric="{ACCURACY}"'
+    baseline = f"max {by('job', version=True)} (ml_model_baseline_quality_ratio{sel(accuracy)})"
+    recovered = (f"{acc}\n    - {keys} {baseline}\n"
+                 f"  > -{num(x)} + {num(t('ratio_noise_z'))} * sqrt({acc} * (1 - {acc}) / {n})")
+    return (f"model_version:ml_model_quality_ratio:baseline_delta < -{num(x)}\n"
+            f"unless {on('job', 'metric', version=True)}\n"
+            f"label_replace(\n  {recovered},\n  \"metric\", \"{ACCURACY}\", \"\", \"\"\n)\n")
+
+
 def _quality() -> list[dict]:
     metric = lbl("metric")
     rules = _two_level(
-        "MLModelQualityBelowBaseline",
-        lambda x: f"model_version:ml_model_quality_ratio:baseline_delta < -{num(x)}",
-        "quality_drop_warn", "quality_drop_crit",
+        "MLModelQualityBelowBaseline", _below_baseline, "quality_drop_warn", "quality_drop_crit",
         f"{MV}: {metric} below its training baseline",
         lambda sev, x: (f"Online {metric} of model {MODEL} version {VERSION} differs from its "
                         "validation baseline by {{ $value | printf \"%.3f\" }} (online minus "

@@ -11,8 +11,6 @@ serving signals come from the stack adapters (rules/stack_*.py); this module rol
 from _rulelib import (
     DRIFT_RELATIVE,
     FEEDBACK_SHARE,
-    LABELED_ACCURACY,
-    LABELED_COUNT,
     POD,
     VALIDATION_RATIO,
     WINDOW,
@@ -20,6 +18,8 @@ from _rulelib import (
     V,
     by,
     divide,
+    labeled_accuracy,
+    labeled_count,
     labels,
     node_join,
     num,
@@ -33,7 +33,7 @@ from _rulelib import (
 from _testlib import render
 from _zero_traffic import cases as zero_traffic_cases
 
-from ml_monitoring.config import FEEDBACK_WINDOW, LABELED_WINDOW
+from ml_monitoring.config import FEEDBACK_WINDOW, LABELED_RECENT_WINDOW, LABELED_WINDOW
 
 MV = by(version=True)
 MODEL_BUCKETS = "model_le:ml_inference_duration_seconds_bucket:rate5m"
@@ -84,25 +84,32 @@ def _feedback_rate(kind: str = "") -> str:
             f"(rate(ml_feedback_total{sel(*matcher)}[{FEEDBACK_WINDOW}]))")
 
 
-def _labeled(*matchers: str) -> str:
+def _labeled(window: str, *matchers: str) -> str:
     return (f"sum {by('job', version=True)} "
-            f"(increase(ml_labeled_predictions_total{sel(*matchers)}[{LABELED_WINDOW}]))")
+            f"(increase(ml_labeled_predictions_total{sel(*matchers)}[{window}]))")
+
+
+def _labeled_accuracy(window: str) -> list[dict]:
+    """Labelled predictions per version over `window` (0 when none arrived) and the share of them
+    correct, only where at least quality_window_min_samples arrived: the same time span for
+    every version (the library's quality gauges span each version's last 1000 labels:
+    docs/alerts.md, "The canary lag"). A version with labels but none correct yet has no
+    correct="true" series in some clients: its accuracy is 0, not absent (the `or`)."""
+    labeled, correct = _labeled(window), _labeled(window, 'correct="true"')
+    return [
+        record(labeled_count(window), labeled),
+        record(labeled_accuracy(window),
+               f"(\n{divide(f'({correct} or 0 * {labeled})', labeled)})\n"
+               f"and {on('job', version=True)}\n{labeled} >= {num(t('quality_window_min_samples'))}\n"),
+    ]
 
 
 def _quality() -> list[dict]:
-    keys = on("job", version=True)
-    labeled, correct = _labeled(), _labeled('correct="true"')
     return [
-        # Labelled predictions per version over LABELED_WINDOW (0 when none arrived) and the share
-        # of them correct, only where at least quality_window_min_samples arrived: the same time
-        # span for every version, so a canary and its production version can be compared (the
-        # library's quality gauges span each version's last 1000 labels: docs/alerts.md, "The
-        # canary lag"). A version with labels but none correct yet has no correct="true" series
-        # in some clients: its accuracy is 0, not absent (the `or`).
-        record(LABELED_COUNT, labeled),
-        record(LABELED_ACCURACY,
-               f"(\n{divide(f'({correct} or 0 * {labeled})', labeled)})\n"
-               f"and {keys}\n{labeled} >= {num(t('quality_window_min_samples'))}\n"),
+        # MLRolloutQualityRegression compares canary and production over LABELED_WINDOW;
+        # MLModelQualityBelowBaseline's accuracy resolves on LABELED_RECENT_WINDOW
+        *_labeled_accuracy(LABELED_WINDOW),
+        *_labeled_accuracy(LABELED_RECENT_WINDOW),
         # Online quality minus the training-time validation baseline, per metric (negative =
         # worse than at training). Both gauges carry the same labels, so they match 1:1.
         record("model_version:ml_model_quality_ratio:baseline_delta",

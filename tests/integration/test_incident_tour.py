@@ -119,10 +119,12 @@ EXPECTED: list[Allowed] = [
     # labels arrive ~2 min late, the 1000-label window (~7 min of v1) turns, `for` 15m
     _expect("accuracy_drop", "MLModelQualityBelowBaseline",
             {"model": WINE, **V1, "metric": "accuracy"}, 25, 15),
-    # the 20 % canary v2 too, but its window (1000 labels ~ 28 min of v2's labels) turns late:
-    # the canary lag of issue #22, measured here (docs/alerts.md)
+    # the 20 % canary v2 too; its 1000-label window (~28 min of v2's labels) turns late (the
+    # canary lag of issue #22), but its accuracy resolves once the labelled accuracy of the last
+    # 10 minutes is back within the baseline by 3 standard errors: labels ~2 min late + 10m
+    # (its other metrics still lag: side effects below)
     _expect("accuracy_drop", "MLModelQualityBelowBaseline",
-            {"model": WINE, **V2, "metric": "accuracy"}, 25, 35),
+            {"model": WINE, **V2, "metric": "accuracy"}, 25, 20),
     # 10 % then 50 % canary, p95 ~1.5x production's, `for` 5m; resolves at promotion (85)
     _expect("version_rollout", "MLRolloutLatencyRegression", {"model": CANCER, **V2}, 19, 5,
             end=ROLLOUT_DONE),
