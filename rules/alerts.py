@@ -382,18 +382,25 @@ def _rollout() -> list[dict]:
     match = f"{on('job')} group_left()"
     lat, err = t("rollout_latency_factor"), t("rollout_error_factor")
     warn, nmin, qdrop = t("error_ratio_warn"), t("ratio_min_requests"), t("quality_drop_warn")
+    z = t("ratio_noise_z")
     n = f"(avg_over_time({REQS}[{LONG}]) * {LONG_SECONDS})"
     canary_err = _stage(long_ratio(), "canary")
     prod_err = f"max {jm} {_stage(long_ratio(), 'production')}"
     return [
+        # the canary's 1h ratio must clear the warning ratio by `ratio_noise_z` standard errors of
+        # its request count, as MLErrorRatioHigh's: a 20 % canary's ratio over a few thousand
+        # requests crossed twice production's on healthy traffic (docs/alerts.md)
         *alert("MLRolloutErrorRegression",
                f"{canary_err}\n  > {match} ({num(err)} * {prod_err})\n"
-               f"and {canary_err} > {num(warn)}\nand {n} >= {num(nmin)}\n",
+               f"and {canary_err}\n  > {num(warn)} + {num(z)} * sqrt({num(round(warn * (1 - warn), 6))}"
+               f" / {n})\n"
+               f"and {n} >= {num(nmin)}\n",
                summary=f"{MV} (canary) fails more than production",
                description=(f"Canary version {VERSION} of model {MODEL} fails "
                             "{{ $value | humanizePercentage }} of its requests over the last "
                             f"{human_duration(LONG)}, more than {times(err)} the production version's "
-                            f"ratio and above {pct(warn)}: stop or roll back the rollout.")),
+                            f"ratio and above {pct(warn)} by over {num(z)} standard errors: stop or roll "
+                            "back the rollout.")),
         *alert("MLRolloutLatencyRegression",
                f"{_stage(P95, 'canary')}\n  > {match} ({num(lat)} * max {jm} {_stage(P95, 'production')})\n",
                summary=f"{MV} (canary) is slower than production",
