@@ -153,8 +153,9 @@ SIDE_EFFECTS: list[Allowed] = [
     _side("error_burst", "MLAuditLogGap", {"model": WINE}, 20),  # audit records dropped; 15m rate + `for` 15m
     _side("error_burst", "MLLatencySLOBreach", {"model": WINE}, 10),  # the failures are timeouts
     # both versions' labels flip: the 20 % canary's quality window (1000 labels ~ 28 min of v2)
-    # turns last (issue #22: the canary lag). MLRolloutQualityRegression compares both versions
-    # over the same 30 minutes of labels: not allowed to fire (it did, falsely, before)
+    # turns last (issue #22: the canary lag): its F1, precision, recall, AUC (25-28 seen).
+    # MLRolloutQualityRegression compares both versions over the same 30 minutes of labels: not
+    # allowed to fire (it did, falsely, before)
     _side("accuracy_drop", "MLModelQualityBelowBaseline", {"model": WINE}, 35),
     _side("accuracy_drop", "MLConceptDrift", {"model": WINE}, 35),
     _side("accuracy_drop", "MLFeedbackPositiveShareLow", {"model": WINE}, 15),
