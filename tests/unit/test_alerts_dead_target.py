@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 TESTS = REPO / "prometheus" / "tests"
 ABSENCE_ALERTS = {"MLModelTargetDown", "MLModelJobAbsent", "MLModelStoppedReporting"}
 STALENESS = 5  # minutes: Prometheus' lookback delta
-_TOKEN = re.compile(r"^(-?[0-9.e]+)(?:([+-])([0-9.e]+))?x([0-9]+)$")
+_TOKEN = re.compile(r"^(-?[0-9.e]+)(?:(?:([+-])([0-9.e]+))?x([0-9]+))?$")
 _WINDOW = re.compile(r"\[([0-9]+)([smhd])(?::[0-9]+[smhd])?\]")
 _UNIT = {"s": 1 / 60, "m": 1, "h": 60, "d": 1440}
 _RECORDED = re.compile(r"\b[a-zA-Z_]+:[a-zA-Z0-9_]+:[a-zA-Z0-9_]+\b")
@@ -39,18 +39,25 @@ def expand(values: str) -> list[str]:
     """promtool's series notation (`a+bxn`, `a-bxn`, `axn`: n + 1 samples) -> one value a minute."""
     out: list[str] = []
     for token in values.split():
+        if token in ("_", "stale"):  # a missing sample, a stale marker
+            out.append(token)
+            continue
+        if re.fullmatch(r"_x[0-9]+", token):
+            out += ["_"] * (int(token[2:]) + 1)
+            continue
         match = _TOKEN.match(token)
         if not match:
             raise ValueError(f"unsupported series notation {token!r} in {values!r}")
         start, sign, step, n = match.groups()
         delta = float(step or 0) * (-1 if sign == "-" else 1)
-        out += [repr(float(start) + i * delta) for i in range(int(n) + 1)]
+        out += [repr(float(start) + i * delta) for i in range(int(n or 0) + 1)]
     return out
 
 
 def test_expand_is_promtools_notation():
     assert expand("0+60x2 5x1 -1x0 10-2x2") == ["0.0", "60.0", "120.0", "5.0", "5.0", "-1.0",
                                                "10.0", "8.0", "6.0"]
+    assert expand("1 _x1 stale 2") == ["1.0", "_", "_", "stale", "2.0"]
 
 
 def _minutes(duration: str) -> float:
