@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from _rulelib import CONFIG, WINDOW, M, V, by, record, sel
+from _rulelib import CONFIG, WINDOW, M, V, by, operand, record, sel
 
 UNKNOWN = "unknown"
 LOADED = "model_version:ml_model_loaded:max"
@@ -142,7 +142,7 @@ def core(requests: str, errors: str, mean: str | None) -> list[dict]:
         record("model_version:ml_inference_requests:rate5m", requests),
         record("model_version:ml_inference_request_errors:rate5m", errors),
         record("model_version:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m",
-               f"(\n{_indent(errors)}\n)\n  / (\n{_indent(requests)}\n  > 0)"),
+               f"(\n{_indent(errors)}\n)\n  / (\n{_indent(operand(requests))}\n  > 0)"),
     ]
     if mean:
         rules.append(record("model_version:ml_inference_duration_seconds:mean5m", mean))
@@ -168,7 +168,7 @@ def group(stack: str, rules: list[dict]) -> list[dict]:
 
 def per(numerator: str, denominator: str, divisor: float = 1) -> str:
     """numerator / denominator (absent where the denominator is 0), then / divisor."""
-    return scaled(f"(\n{_indent(numerator)}\n)\n  / (\n{_indent(denominator)}\n  > 0)", divisor)
+    return scaled(f"(\n{_indent(numerator)}\n)\n  / (\n{_indent(operand(denominator))}\n  > 0)", divisor)
 
 
 def sum_by(grouping: str, expr: str) -> str:
@@ -177,6 +177,39 @@ def sum_by(grouping: str, expr: str) -> str:
 
 def max_by(grouping: str, expr: str) -> str:
     return f"max {grouping} (\n{_indent(expr)}\n)"
+
+
+# --- a stack's native series, relabelled by `native` (its `relabel(...)` call) --------------
+
+
+def le_by(level: str) -> str:
+    """The grouping of bucket rates at `level` ("version" or "model"): `by (job, le, model[, version])`."""
+    return by("job", "le", version=level == "version")
+
+
+def rate_by(grouping: str, native: Callable[[str], str], metric: str, *matchers: str) -> str:
+    """The native counter's rate, relabelled, summed `grouping`."""
+    return sum_by(grouping, native(rate(metric, *matchers)))
+
+
+def mean_by(grouping: str, native: Callable[[str], str], histogram: str, divisor: float = 1) -> str:
+    """The mean of a native histogram or summary (`<histogram>_sum` / `<histogram>_count`),
+    summed `grouping`, then / divisor (to seconds)."""
+    return per(rate_by(grouping, native, f"{histogram}_sum"),
+               rate_by(grouping, native, f"{histogram}_count"), divisor)
+
+
+def buckets(native: Callable[[str], str], histogram: str) -> Callable[[str], str]:
+    """`level -> ` the native histogram's bucket rates, relabelled, summed `by (job, le, ...)`
+    (a `seconds_buckets` source for `latency` where the histogram is in seconds)."""
+    return lambda level: sum_by(le_by(level), native(rate(f"{histogram}_bucket")))
+
+
+def percentile(native: Callable[[str], str], histogram: str,
+               divisor: float = 1) -> Callable[[str, str], str]:
+    """`(level, q) -> ` the q-th percentile over the native histogram's buckets, / divisor (to
+    seconds): an `others` source for `latency`."""
+    return lambda level, q: quantile(q, buckets(native, histogram)(level), divisor)
 
 
 def loaded(expr: str) -> dict:
