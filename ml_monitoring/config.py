@@ -69,14 +69,29 @@ SELECTORS: dict[str, str] = {
     "cost": "OpenCost",
 }
 
-# threshold name -> (default, meaning). Panels colour by these and alerts fire on them: the same
-# name in both places (tests/unit/test_thresholds.py proves panel red step == alert threshold).
+_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"}
+
+
+def human_duration(duration: str) -> str:
+    """"5m" -> "5 minutes", "1h" -> "1 hour" (compound durations stay as written): a window in
+    the words of alert and panel descriptions."""
+    import re
+
+    match = re.fullmatch(r"(\d+)([smhdw])", duration)
+    if not match:
+        return duration
+    count, unit = int(match.group(1)), _UNITS[match.group(2)]
+    return f"{count} {unit}" + ("s" if count != 1 else "")
+
+
 # The window a positive-feedback share is judged over (the recorded share, its alert and its
 # panels): over the dashboards' $__rate_interval a version's share rests on about
 # `feedback_min_events` events, and binomial noise alone (an 85 % healthy share, 20 events: one
 # standard error is 8 points) crossed the 60 % red step on healthy traffic.
 FEEDBACK_WINDOW = "15m"
 
+# threshold name -> (default, meaning). Panels colour by these and alerts fire on them: the same
+# name in both places (tests/unit/test_thresholds.py proves panel red step == alert threshold).
 THRESHOLDS: dict[str, tuple[float, str]] = {
     "error_ratio_warn": (0.01, "share of failed inference requests: warning"),
     "error_ratio_crit": (0.05, "share of failed inference requests: critical"),

@@ -10,7 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from grafana_sync.errors import ConfigError
-from ml_monitoring.config import MonitoringConfig, MonitoringConfigError, load_config
+from ml_monitoring.config import (  # noqa: F401 - human_duration: the rule modules' import
+    MonitoringConfig,
+    MonitoringConfigError,
+    human_duration,
+    load_config,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,20 +88,6 @@ def num(value: float) -> str:
     if float(value).is_integer():
         return str(int(value))
     return repr(float(value))
-
-
-_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"}
-
-
-def human_duration(duration: str) -> str:
-    """"5m" -> "5 minutes", "1h" -> "1 hour" (compound durations stay as written)."""
-    import re
-
-    match = re.fullmatch(r"(\d+)([smhdw])", duration)
-    if not match:
-        return duration
-    count, unit = int(match.group(1)), _UNITS[match.group(2)]
-    return f"{count} {unit}" + ("s" if count != 1 else "")
 
 
 def record(name: str, expr: str) -> dict:
