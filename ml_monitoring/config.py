@@ -125,6 +125,9 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
     "ratio_noise_z": (3.0, "standard errors a ratio must clear its threshold by over the long window "
                       "before an alert judges it (binomial noise of low-traffic versions)"),
     "ratio_min_requests": (100, "fewer requests in the long window: an error ratio is not judged"),
+    "error_ratio_point_min_requests": (200, "fewer requests behind one point of the live error-ratio "
+                                       "panel: it shows the 5m ratio (at 200, a healthy 1 % error "
+                                       "rate reaches 5 % in 4 of 100,000 points)"),
     "feedback_volume_drop": (0.5, "feedback per prediction (10m) below this share of its 6h level: "
                                   "feedback dropped"),
     "feedback_min_events": (20, "fewer feedback events in the window: feedback alerts do not judge"),

@@ -125,6 +125,14 @@ def thresholds_shown(panel: Mapping[str, Any]) -> bool:
     return style != "off" or (defaults.get("color") or {}).get("mode") == "thresholds"
 
 
+def series_red_regions(panel: Mapping[str, Any], name: str = "") -> list[tuple[float, float]]:
+    """The red intervals of the thresholds in force for the series displayed as `name` (none
+    where a graph shows no thresholds)."""
+    if not thresholds_shown(panel):
+        return []
+    return regions_of(_field_config(panel, name)[0])
+
+
 def is_red(panel: Mapping[str, Any], value: float, name: str = "") -> bool:
     """Would Grafana colour `value` (of the series displayed as `name`) red on this panel?"""
     thresholds, mappings = _field_config(panel, name)

@@ -120,11 +120,11 @@ def request_rate_live(labels: tuple[str, ...] = (M,), selector: str | None = Non
 
 def error_ratio_live(labels: tuple[str, ...] = (M,)) -> str:
     """The same ratio computed at the dashboard's resolution ($__rate_interval), where a point
-    rests on at least `ratio_min_requests` requests; elsewhere (a low-traffic canary, a stack
+    rests on at least `error_ratio_point_min_requests` requests; elsewhere (a low-traffic canary, a stack
     without the contract's series) the recorded 5m ratio. A few errors among a few dozen
     requests cross the critical ratio by chance (binomial noise)."""
     enough = (f"{sum_increase('ml_inference_requests_total', sel(version=True), labels)}"
-              f" >= {CONFIG.ratio_min_requests:g}")
+              f" >= {CONFIG.error_ratio_point_min_requests:g}")
     live = ratio(
         sum_rate("ml_inference_requests_total", sel('status="error"', version=True), labels),
         sum_rate("ml_inference_requests_total", sel(version=True), labels),

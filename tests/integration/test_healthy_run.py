@@ -203,10 +203,12 @@ def _episodes(values: list[list], step: float) -> list[float]:
 
 
 def _closest(panel: dict, target: dict, result: list[dict]) -> tuple[float, float] | None:
-    """(value closest to the red region, distance as a share of the red boundary)."""
-    regions = panelreds.red_regions(panel) if panelreds.thresholds_shown(panel) else []
+    """(value closest to the red region of its series, distance as a share of the red
+    boundary)."""
     best = None
     for series in result:
+        name = panelreds.legend(str(target.get("legendFormat") or ""), series.get("metric") or {})
+        regions = panelreds.series_red_regions(panel, name)
         for _, text in series.get("values", []):
             v = float(text)
             if math.isnan(v):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
-from scipy.stats import chi2
+from scipy.stats import binom, chi2
 
 from ml_monitoring import Monitoring, Windows
 from ml_monitoring.config import load_config
@@ -181,11 +181,9 @@ def test_profile_keeps_its_outlier_quantile_through_save_and_load(tmp_path: Path
 
 def test_an_evaluation_run_is_large_enough_for_the_guardrail_red_step() -> None:
     """A guardrail's trigger share is a binomial count over the run's prompts: the demo's healthy
-    rates stay under the panel's red step except by chance once in 10,000 runs of a version
-    (they were near 1 % with 200 prompts), and its llm_eval_regression (guardrails x5) still
-    reaches it about every other run."""
-    from scipy.stats import binom
-
+    rates cross the panel's red step in (far) fewer than one run in 10,000 of a version
+    (toxicity crossed it in 0.9 % of runs with 200 prompts), and its llm_eval_regression
+    (guardrails x5) still reaches it about every other run."""
     from demo.llm import _GUARDRAILS, LLMEvaluation
     from demo.scenario import SCENARIOS
 
@@ -274,11 +272,15 @@ def test_live_error_ratio_needs_enough_requests_else_shows_the_5m_ratio(
         tmp_path: Path, rate_interval: str) -> None:
     """ml-errors "Error ratio", run by promtool: production (200 requests/min) at the dashboard's
     resolution; a canary with 43 requests/min and 3 errors among them (7 %, red) shows its
-    recorded 5m ratio while a point holds fewer than `ratio_min_requests` requests, and its
-    own ratio once the interval holds enough."""
+    recorded 5m ratio while a point holds fewer than `error_ratio_point_min_requests` requests,
+    and its own ratio once the interval holds enough."""
     from grafana_sync.macros import substitute_macros
 
-    nmin = load_config(REPO / "monitoring.yaml").threshold("ratio_min_requests")
+    cfg = load_config(REPO / "monitoring.yaml")
+    nmin = cfg.threshold("error_ratio_point_min_requests")
+    # the minimum holds a healthy ratio (at most the warning level) under the critical one
+    k = math.ceil(cfg.threshold("error_ratio_crit") * nmin)
+    assert binom.sf(k - 1, int(nmin), cfg.threshold("error_ratio_warn")) < 1e-4
     panel = _panels()[("ml-errors", "Error ratio")]
     expr = substitute_macros(panel["targets"][0]["expr"], {}, rate_interval=rate_interval)
     minutes = int(rate_interval[:-1])
