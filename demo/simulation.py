@@ -150,7 +150,7 @@ class Simulation:
             favorable_class=m.classes[m.favorable_index], fairness={ATTRIBUTE: GROUPS},
             # version level
             stage=stage, approved=vs.trained.spec.approved,
-            baseline=(m.drift_reference_y, vs.trained.reference_proba),
+            baseline=(m.baseline_y, vs.trained.reference_proba),
             framework="scikit-learn", algorithm=vs.trained.spec.algorithm,
             namespace="ml-serving", pod=pod_name(name, version),
             deployed_at=self.clock.wall_at(deployed_at), traffic_share=share,

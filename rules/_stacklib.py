@@ -179,6 +179,39 @@ def max_by(grouping: str, expr: str) -> str:
     return f"max {grouping} (\n{_indent(expr)}\n)"
 
 
+# --- a stack's native series, relabelled by `native` (its `relabel(...)` call) --------------
+
+
+def le_by(level: str) -> str:
+    """The grouping of bucket rates at `level` ("version" or "model"): `by (job, le, model[, version])`."""
+    return by("job", "le", version=level == "version")
+
+
+def rate_by(grouping: str, native: Callable[[str], str], metric: str, *matchers: str) -> str:
+    """The native counter's rate, relabelled, summed `grouping`."""
+    return sum_by(grouping, native(rate(metric, *matchers)))
+
+
+def mean_by(grouping: str, native: Callable[[str], str], histogram: str, divisor: float = 1) -> str:
+    """The mean of a native histogram or summary (`<histogram>_sum` / `<histogram>_count`),
+    summed `grouping`, then / divisor (to seconds)."""
+    return per(rate_by(grouping, native, f"{histogram}_sum"),
+               rate_by(grouping, native, f"{histogram}_count"), divisor)
+
+
+def buckets(native: Callable[[str], str], histogram: str) -> Callable[[str], str]:
+    """`level -> ` the native histogram's bucket rates, relabelled, summed `by (job, le, ...)`
+    (a `seconds_buckets` source for `latency` where the histogram is in seconds)."""
+    return lambda level: sum_by(le_by(level), native(rate(f"{histogram}_bucket")))
+
+
+def percentile(native: Callable[[str], str], histogram: str,
+               divisor: float = 1) -> Callable[[str, str], str]:
+    """`(level, q) -> ` the q-th percentile over the native histogram's buckets, / divisor (to
+    seconds): an `others` source for `latency`."""
+    return lambda level, q: quantile(q, buckets(native, histogram)(level), divisor)
+
+
 def loaded(expr: str) -> dict:
     """The loaded state per version: `expr` gives 1 (loaded, ready) or 0 per native series."""
     return record(LOADED, max_by(JMV, expr))

@@ -10,7 +10,20 @@ newer names win per model); labels `service_name` (the model), `service_version`
   recording.py); in flight; mean adaptive batch size.
 """
 
-from _stacklib import JM, JMV, by, core, first, group, latency, per, rate, record, relabel, sum_by
+from _stacklib import (
+    JM,
+    JMV,
+    buckets,
+    core,
+    first,
+    group,
+    latency,
+    mean_by,
+    rate_by,
+    record,
+    relabel,
+    sum_by,
+)
 
 STACK = "bentoml"
 NAMESPACES = ("bentoml_service", "bentoml_api_server")
@@ -25,25 +38,22 @@ def _each(fn) -> str:
 
 
 def _buckets(level: str) -> str:
-    g = by("job", "le", version=level == "version")
-    return first(*[sum_by(g, _v(rate(f"{ns}_request_duration_seconds_bucket")))
-                   for ns in NAMESPACES], le=True)
+    return first(*[buckets(_v, f"{ns}_request_duration_seconds")(level) for ns in NAMESPACES],
+                 le=True)
 
 
 _rules = [
     *core(
-        requests=_each(lambda ns: sum_by(JMV, _v(rate(f"{ns}_request_total")))),
-        errors=_each(lambda ns: sum_by(JMV, _v(rate(f"{ns}_request_total",
-                                                     'http_response_code!~"2.."')))),
-        mean=_each(lambda ns: per(sum_by(JMV, _v(rate(f"{ns}_request_duration_seconds_sum"))),
-                                  sum_by(JMV, _v(rate(f"{ns}_request_duration_seconds_count"))))),
+        requests=_each(lambda ns: rate_by(JMV, _v, f"{ns}_request_total")),
+        errors=_each(lambda ns: rate_by(JMV, _v, f"{ns}_request_total",
+                                        'http_response_code!~"2.."')),
+        mean=_each(lambda ns: mean_by(JMV, _v, f"{ns}_request_duration_seconds")),
     ),
     *latency(_buckets),
     record("model_version:ml_inference_in_progress_requests:sum",
            _each(lambda ns: sum_by(JMV, _v(f"{ns}_request_in_progress")))),
     record("model:ml_inference_batch_size:mean5m",
-           per(sum_by(JM, _v(rate("bentoml_service_adaptive_batch_size_sum"))),
-               sum_by(JM, _v(rate("bentoml_service_adaptive_batch_size_count"))))),
+           mean_by(JM, _v, "bentoml_service_adaptive_batch_size")),
 ]
 
 groups = group(STACK, _rules)

@@ -22,14 +22,14 @@ KServe has no model version label: version="unknown".
 from _stacklib import (
     JM,
     JMV,
-    by,
+    buckets,
     core,
     first,
     group,
     latency,
-    per,
-    quantile,
-    rate,
+    mean_by,
+    percentile,
+    rate_by,
     record,
     relabel,
     selector,
@@ -52,45 +52,32 @@ def _py(expr: str) -> str:
 
 
 def _requests(g: str) -> str:
-    return first(*[sum_by(g, _qp(rate(f"{m}_count"))) for m in OTEL],
-                 sum_by(g, _qp(rate(OC_COUNT))),
-                 sum_by(g, _py(rate(f"{PREDICT}_count"))))
+    return first(*[rate_by(g, _qp, f"{m}_count") for m in OTEL],
+                 rate_by(g, _qp, OC_COUNT),
+                 rate_by(g, _py, f"{PREDICT}_count"))
 
 
 def _errors(g: str) -> str:
-    return first(*[sum_by(g, _qp(rate(f"{m}_count", 'http_response_status_code!~"2.."')))
+    return first(*[rate_by(g, _qp, f"{m}_count", 'http_response_status_code!~"2.."')
                    for m in OTEL],
-                 sum_by(g, _qp(rate(OC_COUNT, 'response_code_class!="2xx"'))),
+                 rate_by(g, _qp, OC_COUNT, 'response_code_class!="2xx"'),
                  )
 
 
 def _seconds_buckets(level: str) -> str:
-    g = by("job", "le", version=level == "version")
-    return first(*[sum_by(g, _qp(rate(f"{m}_bucket"))) for m in OTEL], le=True)
-
-
-def _millis(level: str, q: str) -> str:
-    g = by("job", "le", version=level == "version")
-    return quantile(q, sum_by(g, _qp(rate(f"{OC_LAT}_bucket"))), 1000)
-
-
-def _predict(level: str, q: str) -> str:
-    g = by("job", "le", version=level == "version")
-    return quantile(q, sum_by(g, _py(rate(f"{PREDICT}_bucket"))))
+    return first(*[buckets(_qp, m)(level) for m in OTEL], le=True)
 
 
 def _mean(g: str) -> str:
-    return first(*[per(sum_by(g, _qp(rate(f"{m}_sum"))), sum_by(g, _qp(rate(f"{m}_count"))))
-                   for m in OTEL],
-                 per(sum_by(g, _qp(rate(f"{OC_LAT}_sum"))), sum_by(g, _qp(rate(f"{OC_LAT}_count"))),
-                     1000),
-                 per(sum_by(g, _py(rate(f"{PREDICT}_sum"))), sum_by(g, _py(rate(f"{PREDICT}_count")))),
+    return first(*[mean_by(g, _qp, m) for m in OTEL],
+                 mean_by(g, _qp, OC_LAT, 1000),
+                 mean_by(g, _py, PREDICT),
                  )
 
 
 _rules = [
     *core(requests=_requests(JMV), errors=_errors(JMV), mean=_mean(JMV)),
-    *latency(_seconds_buckets, [_millis, _predict]),
+    *latency(_seconds_buckets, [percentile(_qp, OC_LAT, 1000), percentile(_py, PREDICT)]),
     record("model:ml_inference_queued_requests:sum",
            first(*[sum_by(JM, _qp(selector(m)))
                    for m in ("kn_serving_queue_depth", "kn_queueproxy_depth",

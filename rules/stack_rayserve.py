@@ -16,15 +16,14 @@ model). No version label (version="unknown").
 from _stacklib import (
     JM,
     JMV,
-    by,
     core,
     first,
     group,
     latency,
     loaded,
-    per,
-    quantile,
-    rate,
+    mean_by,
+    percentile,
+    rate_by,
     record,
     relabel,
     selector,
@@ -40,31 +39,23 @@ def _v(expr: str) -> str:
     return relabel(expr, model="deployment")
 
 
-def _millis(level: str, q: str) -> str:
-    g = by("job", "le", version=level == "version")
-    return quantile(q, sum_by(g, _v(rate(f"{LATENCY}_bucket"))), MS)
-
-
 def _counter(name: str) -> str:
     """Ray >= 2.x exports `<name>_total`; older Ray (OpenCensus) exported `<name>`."""
-    return first(sum_by(JMV, _v(rate(f"{name}_total"))), sum_by(JMV, _v(rate(name))))
+    return first(rate_by(JMV, _v, f"{name}_total"), rate_by(JMV, _v, name))
 
 
 _rules = [
     *core(
         requests=_counter("ray_serve_deployment_request_counter"),
         errors=_counter("ray_serve_deployment_error_counter"),
-        mean=per(sum_by(JMV, _v(rate(f"{LATENCY}_sum"))), sum_by(JMV, _v(rate(f"{LATENCY}_count"))),
-                 MS),
+        mean=mean_by(JMV, _v, LATENCY, MS),
     ),
-    *latency(others=[_millis]),
+    *latency(others=[percentile(_v, LATENCY, MS)]),
     record("model_version:ml_inference_in_progress_requests:sum",
            sum_by(JMV, _v("ray_serve_replica_processing_queries"))),
     record("model:ml_inference_queued_requests:sum",
            sum_by(JM, _v("ray_serve_deployment_queued_queries"))),
-    record("model:ml_inference_batch_size:mean5m",
-           per(sum_by(JM, _v(rate("ray_serve_actual_batch_size_sum"))),
-               sum_by(JM, _v(rate("ray_serve_actual_batch_size_count"))))),
+    record("model:ml_inference_batch_size:mean5m", mean_by(JM, _v, "ray_serve_actual_batch_size")),
     loaded(_v(selector("ray_serve_deployment_replica_healthy"))),
 ]
 

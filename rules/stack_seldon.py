@@ -16,7 +16,7 @@ labels `model`, `model_internal` = `<model>_<version>`, `code`); SeldonIO/MLServ
   from `model_internal`. Neither the agent nor MLServer reports a load time.
 """
 
-from _stacklib import JMV, core, first, group, loaded, per, rate, relabel, selector, sum_by
+from _stacklib import JMV, core, first, group, loaded, mean_by, per, rate_by, relabel, selector
 
 STACK = "seldon"
 
@@ -30,20 +30,18 @@ def _ml(expr: str) -> str:
 
 
 def _ml_requests() -> str:
-    success = sum_by(JMV, _ml(rate("model_infer_request_success_total")))
-    failure = sum_by(JMV, _ml(rate("model_infer_request_failure_total")))
+    success = rate_by(JMV, _ml, "model_infer_request_success_total")
+    failure = rate_by(JMV, _ml, "model_infer_request_failure_total")
     return f"({success}\n  + {failure})\n  or\n{success}"
 
 
 _rules = [*core(
-    requests=first(sum_by(JMV, _agent(rate("seldon_model_infer_total"))),
-                   _ml_requests()),
-    errors=first(sum_by(JMV, _agent(rate("seldon_model_infer_total", 'code!~"2..|OK"'))),
-                 sum_by(JMV, _ml(rate("model_infer_request_failure_total")))),
-    mean=first(per(sum_by(JMV, _agent(rate("seldon_model_infer_seconds_total"))),
-                   sum_by(JMV, _agent(rate("seldon_model_infer_total")))),
-               per(sum_by(JMV, _ml(rate("model_infer_request_duration_sum"))),
-                   sum_by(JMV, _ml(rate("model_infer_request_duration_count"))))),
+    requests=first(rate_by(JMV, _agent, "seldon_model_infer_total"), _ml_requests()),
+    errors=first(rate_by(JMV, _agent, "seldon_model_infer_total", 'code!~"2..|OK"'),
+                 rate_by(JMV, _ml, "model_infer_request_failure_total")),
+    mean=first(per(rate_by(JMV, _agent, "seldon_model_infer_seconds_total"),
+                   rate_by(JMV, _agent, "seldon_model_infer_total")),
+               mean_by(JMV, _ml, "model_infer_request_duration")),
 ), loaded(relabel(selector("seldon_loaded_model_gauge"), model="model_internal",
                   model_regex="(.+)_[^_]+", version_from="model_internal",
                   version_regex=".*_(.+)"))]

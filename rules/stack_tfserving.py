@@ -19,13 +19,13 @@ histogram has no model label.
 from _stacklib import (
     JMV,
     LOAD_SECONDS,
-    by,
     core,
     group,
     latency,
+    mean_by,
     per,
-    quantile,
-    rate,
+    percentile,
+    rate_by,
     record,
     relabel,
     selector,
@@ -49,19 +49,13 @@ def _path(expr: str) -> str:
                    version_from="model_path", version_regex=".*/([0-9]+)/?")
 
 
-def _micros(level: str, q: str) -> str:
-    g = by("job", "le", version=level == "version")
-    return quantile(q, sum_by(g, _v(rate(f"{LATENCY}_bucket"))), US)
-
-
 _rules = [
     *core(
-        requests=sum_by(JMV, _v(rate(COUNT))),
-        errors=sum_by(JMV, _v(rate(COUNT, 'status!="OK"'))),
-        mean=per(sum_by(JMV, _v(rate(f"{LATENCY}_sum"))),
-                 sum_by(JMV, _v(rate(f"{LATENCY}_count"))), US),
+        requests=rate_by(JMV, _v, COUNT),
+        errors=rate_by(JMV, _v, COUNT, 'status!="OK"'),
+        mean=mean_by(JMV, _v, LATENCY, US),
     ),
-    *latency(others=[_micros]),
+    *latency(others=[percentile(_v, LATENCY, US)]),
     record(LOAD_SECONDS, per(sum_by(JMV, _path(selector(LOAD_US))),
                              sum_by(JMV, _path(selector(LOADS))), US)),
 ]

@@ -25,6 +25,7 @@ from _stacklib import (
     load_seconds,
     per,
     rate,
+    rate_by,
     record,
     relabel,
     selector,
@@ -64,18 +65,18 @@ def _errors_raw() -> str:
 
 
 def _success(g: str) -> str:
-    return (f"{sum_by(g, _v(rate('ts_inference_requests_total')))}\n  - "
+    return (f"{rate_by(g, _v, 'ts_inference_requests_total')}\n  - "
             f"{sum_by(g, _v(_errors_raw()))}")
 
 
 _rules = [
     *core(
-        requests=sum_by(JMV, _v(rate("ts_inference_requests_total"))),
+        requests=rate_by(JMV, _v, "ts_inference_requests_total"),
         errors=sum_by(JMV, _v(_errors_raw())),
-        mean=per(sum_by(JMV, _v(rate("ts_inference_latency_microseconds"))), _success(JMV), US),
+        mean=per(rate_by(JMV, _v, "ts_inference_latency_microseconds"), _success(JMV), US),
     ),
     record("model:ml_inference_queue_duration_seconds:mean5m",
-           per(sum_by(JM, _v(rate("ts_queue_latency_microseconds"))), _success(JM), US)),
+           per(rate_by(JM, _v, "ts_queue_latency_microseconds"), _success(JM), US)),
     load_seconds(relabel(selector("WorkerLoadTime"), model="WorkerName",
                          model_regex="W-[0-9]+-(.+)_[^_]*", version_from="WorkerName",
                          version_regex="W-[0-9]+-.+_([^_]*)"), MS),

@@ -18,15 +18,14 @@ src/metric_model_reporter.cc); docs/stacks/triton.md. Labels `model`, `version`.
 from _stacklib import (
     JM,
     JMV,
-    by,
     core,
     group,
     latency,
     load_seconds,
     loaded,
     per,
-    quantile,
-    rate,
+    percentile,
+    rate_by,
     relabel,
     selector,
     sum_by,
@@ -40,35 +39,28 @@ def _v(expr: str) -> str:
     return relabel(expr, model="model", version="version")
 
 
-def _bucket(level: str) -> str:
-    grouping = by("job", "le", version=level == "version")
-    return sum_by(grouping, _v(rate("nv_inference_first_response_histogram_ms_bucket")))
-
-
 # Successes and failures aggregated apart, then added: one `rate()` over both names would drop
 # `__name__` and fail ("vector cannot contain metrics with the same labelset") wherever a failure
 # series has the same labels as the success series (Triton before the `reason` label, or the
 # TensorRT-LLM backend's models: rules/llm_triton.py reads the same counters).
-SUCCESS = sum_by(JMV, _v(rate("nv_inference_request_success")))
-FAILURE = sum_by(JMV, _v(rate("nv_inference_request_failure")))
+SUCCESS = rate_by(JMV, _v, "nv_inference_request_success")
+FAILURE = rate_by(JMV, _v, "nv_inference_request_failure")
 
 _rules = [
     *core(
         # both sides by (cluster, job, model, version): one-to-one; no failure series yet = 0
         requests=f"{SUCCESS}\n  + (\n{FAILURE}\n  or\n0 * {SUCCESS})",
         errors=FAILURE,
-        mean=per(sum_by(JMV, _v(rate("nv_inference_request_duration_us"))),
-                 sum_by(JMV, _v(rate("nv_inference_request_success"))), US),
+        mean=per(rate_by(JMV, _v, "nv_inference_request_duration_us"), SUCCESS, US),
     ),
-    *latency(others=[lambda level, q: quantile(q, _bucket(level), MS)]),
+    *latency(others=[percentile(_v, "nv_inference_first_response_histogram_ms", MS)]),
     {"record": "model:ml_inference_queued_requests:sum",
      "expr": sum_by(JM, _v("nv_inference_pending_request_count"))},
     {"record": "model:ml_inference_queue_duration_seconds:mean5m",
-     "expr": per(sum_by(JM, _v(rate("nv_inference_queue_duration_us"))),
-                 sum_by(JM, _v(rate("nv_inference_request_success"))), US)},
+     "expr": per(rate_by(JM, _v, "nv_inference_queue_duration_us"),
+                 rate_by(JM, _v, "nv_inference_request_success"), US)},
     {"record": "model:ml_inference_batch_size:mean5m",
-     "expr": per(sum_by(JM, _v(rate("nv_inference_count"))),
-                 sum_by(JM, _v(rate("nv_inference_exec_count"))))},
+     "expr": per(rate_by(JM, _v, "nv_inference_count"), rate_by(JM, _v, "nv_inference_exec_count"))},
     loaded(f'{_v(selector("nv_model_load_duration_secs"))} > bool 0'),
     load_seconds(f'{_v(selector("nv_model_load_duration_secs"))} > 0'),
 ]

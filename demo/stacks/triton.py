@@ -27,6 +27,25 @@ REASON = {"invalid_input": "REJECTED", "timeout": "CANCELED", "model_exception":
           "dependency_unavailable": "OTHER"}
 REASONS = ("REJECTED", "CANCELED", "BACKEND", "OTHER")
 US = 1e6
+# The cumulative duration counters (microseconds; infer_stats.cc advances them on success only):
+# the part of a request each one times -> (family name, help text as in metrics.cc)
+DURATIONS_US = {
+    "request": ("nv_inference_request_duration_us",
+                "Cumulative inference request duration in microseconds (includes cached requests)"),
+    "queue": ("nv_inference_queue_duration_us",
+              "Cumulative inference queuing duration in microseconds (includes cached requests)"),
+    "compute_input": ("nv_inference_compute_input_duration_us",
+                      "Cumulative compute input duration in microseconds (does not include cached "
+                      "requests)"),
+    "compute_infer": ("nv_inference_compute_infer_duration_us",
+                      "Cumulative compute inference duration in microseconds (does not include "
+                      "cached requests)"),
+    "compute_output": ("nv_inference_compute_output_duration_us",
+                       "Cumulative inference compute output duration in microseconds (does not "
+                       "include cached requests)"),
+}
+# how the demo splits a request's compute time (its latency less its queue wait) into steps
+COMPUTE_SHARES = {"compute_input": 0.05, "compute_infer": 0.9, "compute_output": 0.05}
 
 
 class Triton(StackEmitter):
@@ -45,21 +64,8 @@ class Triton(StackEmitter):
                                 "performed (does not include cached requests)"))
         self.exec_count = add(Family("nv_inference_exec_count", "counter", "Number of model "
                                      "executions performed (does not include cached requests)"))
-        self.request_us = add(Family("nv_inference_request_duration_us", "counter",
-                                     "Cumulative inference request duration in microseconds "
-                                     "(includes cached requests)"))
-        self.queue_us = add(Family("nv_inference_queue_duration_us", "counter",
-                                   "Cumulative inference queuing duration in microseconds "
-                                   "(includes cached requests)"))
-        self.input_us = add(Family("nv_inference_compute_input_duration_us", "counter",
-                                   "Cumulative compute input duration in microseconds (does not "
-                                   "include cached requests)"))
-        self.infer_us = add(Family("nv_inference_compute_infer_duration_us", "counter",
-                                   "Cumulative compute inference duration in microseconds (does "
-                                   "not include cached requests)"))
-        self.output_us = add(Family("nv_inference_compute_output_duration_us", "counter",
-                                    "Cumulative inference compute output duration in "
-                                    "microseconds (does not include cached requests)"))
+        self.duration_us = {part: add(Family(name, "counter", help_))
+                            for part, (name, help_) in DURATIONS_US.items()}
         self.pending = add(Family("nv_inference_pending_request_count", "gauge",
                                   "Instantaneous number of pending requests awaiting execution "
                                   "per-model."))
@@ -81,8 +87,8 @@ class Triton(StackEmitter):
 
     def _deploy(self, model: str, version: str) -> None:
         mv = self._mv(model, version)
-        for fam in (self.success, self.count, self.exec_count, self.request_us, self.queue_us,
-                    self.input_us, self.infer_us, self.output_us, self.first_response):
+        for fam in (self.success, self.count, self.exec_count, *self.duration_us.values(),
+                    self.first_response):
             fam.touch(mv)
         for reason in REASONS:
             self.failure.touch(mv + (("reason", reason),))
@@ -100,12 +106,11 @@ class Triton(StackEmitter):
         self.count.inc(mv, n_ok)
         self.exec_count.inc(mv, len(self.batch_sizes(model, n_ok)))
         lat, q = latency[ok], queue[ok]
-        compute = (lat - q).clip(min=0)
-        self.request_us.inc(mv, float(lat.sum()) * US)
-        self.queue_us.inc(mv, float(q.sum()) * US)
-        self.input_us.inc(mv, float(compute.sum()) * 0.05 * US)
-        self.infer_us.inc(mv, float(compute.sum()) * 0.9 * US)
-        self.output_us.inc(mv, float(compute.sum()) * 0.05 * US)
+        compute = float((lat - q).clip(min=0).sum())
+        seconds = {"request": float(lat.sum()), "queue": float(q.sum()),
+                   **{step: compute * share for step, share in COMPUTE_SHARES.items()}}
+        for part, total in seconds.items():
+            self.duration_us[part].inc(mv, total * US)
         self.first_response.observe(mv, (float(x) * 1000 for x in lat))
 
     def _gauges(self, state) -> None:

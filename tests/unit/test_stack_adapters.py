@@ -34,6 +34,50 @@ def per_min(n: float) -> str:
     return f"0+{n:g}x10"
 
 
+def _bucket(name: str, labels: str, counts: dict[str, str]) -> list[dict]:
+    return [s(f'{name}{{{labels},le="{le}"}}', values) for le, values in counts.items()]
+
+
+def histogram(name: str, labels: str, buckets: dict[str, float], total: float,
+              count: float) -> list[dict]:
+    """A native histogram growing per minute: `<name>_bucket` (cumulative count per `le`),
+    `<name>_sum` and `<name>_count`, all with `labels`."""
+    return [*_bucket(f"{name}_bucket", labels, {le: per_min(n) for le, n in buckets.items()}),
+            s(f"{name}_sum{{{labels}}}", per_min(total)),
+            s(f"{name}_count{{{labels}}}", per_min(count))]
+
+
+# The checks every stack's models share: requests/s, error ratio (0-1) and mean latency (s) per
+# version, each model's series from its stack's input in CASES (None: not checked there).
+RED: list[tuple[str, str, str, str, float, float | None, float | None]] = [
+    # stack, job, model, version, requests/s, error ratio, mean latency
+    ("triton", "t", "m", "1", 1.0, 0.1, 0.02),  # (54+6)/60; 6/60; 1 080 000 µs / 54
+    ("kserve", "qp", "a", "unknown", 1.0, 0.1, 0.04),  # Knative >= 1.21, seconds
+    ("kserve", "qp", "b", "unknown", 1.0, 0.05, 0.03),  # Knative <= 1.18, milliseconds
+    ("kserve", "ks", "c", "unknown", 1.0, 0.0, 0.05),  # predict histogram: no errors
+    ("seldon", "agent", "m", "3", 1.0, 0.05, 0.05),
+    ("seldon", "ml", "n", "unknown", 1.0, 0.1, 0.1),  # version "None" -> unknown
+    ("bentoml", "b", "a", "v1", 1.0, 0.1, 0.05),
+    ("bentoml", "b", "b", "v2", 1.0, 0.0, None),  # BentoML 1.1 names
+    # errors: the host's 4XX+5XX share (6/60) applied to the model's requests;
+    # mean: 5 400 000 µs / (60 - 6) successful requests
+    ("torchserve", "ts", "m", "1.0", 1.0, 0.1, 0.1),
+    ("tfserving", "tf", "m", "unknown", 1.0, 0.05, 0.05),
+    ("rayserve", "ray", "m", "unknown", 1.0, 0.1, 0.03),
+    ("rayserve", "ray", "n", "unknown", 1.0, None, None),  # older Ray: counters without _total
+]
+
+
+def red(job: str, model: str, version: str, requests: float, ratio: float | None,
+        mean: float | None) -> dict[str, float]:
+    """One RED row as expected series -> value."""
+    labels = f'{{job="{job}",model="{model}",version="{version}"}}'
+    checks = {f"{MV}_requests:rate5m{labels}": requests,
+              f"{MV}_request_errors_per_ml_inference_requests:ratio_rate5m{labels}": ratio,
+              f"{MV}_duration_seconds:mean5m{labels}": mean}
+    return {name: value for name, value in checks.items() if value is not None}
+
+
 # stack -> (input series, {expected series: value})
 CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
     "triton": (
@@ -48,25 +92,18 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
             s('nv_inference_count{job="t",model="m",version="1"}', per_min(108)),
             s('nv_inference_exec_count{job="t",model="m",version="1"}', per_min(27)),
             s('nv_inference_pending_request_count{job="t",model="m",version="1"}', "3x10"),
-            s('nv_inference_first_response_histogram_ms_bucket{job="t",model="m",version="1",'
-              'le="10"}', per_min(27)),
-            s('nv_inference_first_response_histogram_ms_bucket{job="t",model="m",version="1",'
-              'le="50"}', per_min(54)),
-            s('nv_inference_first_response_histogram_ms_bucket{job="t",model="m",version="1",'
-              'le="+Inf"}', per_min(54)),
+            *_bucket("nv_inference_first_response_histogram_ms_bucket",
+                     'job="t",model="m",version="1"',
+                     {"10": per_min(27), "50": per_min(54), "+Inf": per_min(54)}),
             # version 1 loaded in 2.5 s; version 2's reporter exists, its load not finished
             s('nv_model_load_duration_secs{job="t",model="m",version="1"}', "2.5x10"),
             s('nv_model_load_duration_secs{job="t",model="m",version="2"}', "0x10"),
         ],
         {
-            f'{MV}_requests:rate5m{{job="t",model="m",version="1"}}': 1.0,  # (54+6)/60
             f'{LOADED}{{job="t",model="m",version="1"}}': 1,
             f'{LOADED}{{job="t",model="m",version="2"}}': 0,
             f'{LOAD}{{job="t",model="m",version="1"}}': 2.5,
             f'{MV}_request_errors:rate5m{{job="t",model="m",version="1"}}': 0.1,
-            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
-            f'{{job="t",model="m",version="1"}}': 0.1,
-            f'{MV}_duration_seconds:mean5m{{job="t",model="m",version="1"}}': 0.02,
             # p50: rank 27 of 54 ends bucket le=10 -> 10 ms; p95: rank 51.3 -> 10 + 40 x 24.3/27
             f'{MV}_duration_seconds:p50_rate5m{{job="t",model="m",version="1"}}': 0.01,
             f'{MV}_duration_seconds:p95_rate5m{{job="t",model="m",version="1"}}': 0.046,
@@ -79,61 +116,37 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
     "kserve": (
         [
             # model a: Knative >= 1.21 queue-proxy (seconds); 54 x 200 and 6 x 500 per minute
-            *[s(f'kn_serving_invocation_duration_seconds_bucket{{job="qp",inferenceservice="a",'
-                f'http_response_status_code="{code}",le="{le}"}}', per_min(n))
-              for code, le, n in (("200", "0.05", 50), ("200", "0.1", 54), ("200", "+Inf", 54),
-                                  ("500", "0.05", 6), ("500", "0.1", 6), ("500", "+Inf", 6))],
-            s('kn_serving_invocation_duration_seconds_count{job="qp",inferenceservice="a",'
-              'http_response_status_code="200"}', per_min(54)),
-            s('kn_serving_invocation_duration_seconds_count{job="qp",inferenceservice="a",'
-              'http_response_status_code="500"}', per_min(6)),
-            s('kn_serving_invocation_duration_seconds_sum{job="qp",inferenceservice="a",'
-              'http_response_status_code="200"}', per_min(2.16)),
-            s('kn_serving_invocation_duration_seconds_sum{job="qp",inferenceservice="a",'
-              'http_response_status_code="500"}', per_min(0.24)),
+            *histogram("kn_serving_invocation_duration_seconds",
+                       'job="qp",inferenceservice="a",http_response_status_code="200"',
+                       {"0.05": 50, "0.1": 54, "+Inf": 54}, 2.16, 54),
+            *histogram("kn_serving_invocation_duration_seconds",
+                       'job="qp",inferenceservice="a",http_response_status_code="500"',
+                       {"0.05": 6, "0.1": 6, "+Inf": 6}, 0.24, 6),
             s('kn_serving_queue_depth{job="qp",inferenceservice="a"}', "2x10"),
             # model b: Knative <= 1.18 (OpenCensus, milliseconds); 57 x 200, 3 x 503 per minute
             s('revision_app_request_count{job="qp",inferenceservice="b",response_code="200",'
               'response_code_class="2xx"}', per_min(57)),
             s('revision_app_request_count{job="qp",inferenceservice="b",response_code="503",'
               'response_code_class="5xx"}', per_min(3)),
-            *[s(f'revision_app_request_latencies_bucket{{job="qp",inferenceservice="b",'
-                f'response_code="200",le="{le}"}}', per_min(n))
-              for le, n in (("20", 30), ("50", 60), ("+Inf", 60))],
-            s('revision_app_request_latencies_sum{job="qp",inferenceservice="b",'
-              'response_code="200"}', per_min(1800)),
-            s('revision_app_request_latencies_count{job="qp",inferenceservice="b",'
-              'response_code="200"}', per_min(60)),
+            *histogram("revision_app_request_latencies",
+                       'job="qp",inferenceservice="b",response_code="200"',
+                       {"20": 30, "50": 60, "+Inf": 60}, 1800, 60),
             # model c: no queue-proxy (RawDeployment): the Python server's predict histogram
-            s('request_predict_seconds_bucket{job="ks",model_name="c",le="0.1"}', per_min(60)),
-            s('request_predict_seconds_bucket{job="ks",model_name="c",le="+Inf"}', per_min(60)),
-            s('request_predict_seconds_sum{job="ks",model_name="c"}', per_min(3)),
-            s('request_predict_seconds_count{job="ks",model_name="c"}', per_min(60)),
+            *histogram("request_predict_seconds", 'job="ks",model_name="c"',
+                       {"0.1": 60, "+Inf": 60}, 3, 60),
             # the Python server also reports model a: the queue-proxy must win (no double count)
             s('request_predict_seconds_count{job="ks",model_name="a"}', per_min(60)),
         ],
         {
-            f'{MV}_requests:rate5m{{job="qp",model="a",version="unknown"}}': 1.0,
-            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
-            f'{{job="qp",model="a",version="unknown"}}': 0.1,
-            f'{MV}_duration_seconds:mean5m{{job="qp",model="a",version="unknown"}}': 0.04,
             # all codes: le=0.05 56/min, le=0.1 60/min. p50 rank 30 -> 0.05 x 30/56;
             # p95 rank 57 -> 0.05 + 0.05 x 1/4 (percentiles of seconds histograms: recording.py)
             f'{MV}_duration_seconds:p50_rate5m{{job="qp",model="a",version="unknown"}}':
                 0.05 * 30 / 56,
             f'{MD}_duration_seconds:p95_rate5m{{job="qp",model="a"}}': 0.0625,
             f'{MD}_queued_requests:sum{{job="qp",model="a"}}': 2,
-            f'{MV}_requests:rate5m{{job="qp",model="b",version="unknown"}}': 1.0,
-            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
-            f'{{job="qp",model="b",version="unknown"}}': 0.05,
-            f'{MV}_duration_seconds:mean5m{{job="qp",model="b",version="unknown"}}': 0.03,
             # ms: p50 rank 30 ends le=20 -> 20 ms; p95 rank 57 -> 20 + 30 x 27/30 = 47 ms
             f'{MV}_duration_seconds:p50_rate5m{{job="qp",model="b",version="unknown"}}': 0.02,
             f'{MD}_duration_seconds:p95_rate5m{{job="qp",model="b"}}': 0.047,
-            f'{MV}_requests:rate5m{{job="ks",model="c",version="unknown"}}': 1.0,
-            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
-            f'{{job="ks",model="c",version="unknown"}}': 0.0,
-            f'{MV}_duration_seconds:mean5m{{job="ks",model="c",version="unknown"}}': 0.05,
             f'{MV}_duration_seconds:p95_rate5m{{job="ks",model="c",version="unknown"}}': 0.095,
         },
     ),
@@ -162,15 +175,7 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
         {
             f'{LOADED}{{job="agent",model="m",version="3"}}': 1,
             f'{LOADED}{{job="agent",model="my_model",version="4"}}': 0,
-            f'{MV}_requests:rate5m{{job="agent",model="m",version="3"}}': 1.0,
-            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
-            f'{{job="agent",model="m",version="3"}}': 0.05,
-            f'{MV}_duration_seconds:mean5m{{job="agent",model="m",version="3"}}': 0.05,
             f'{MD}_requests:rate5m{{job="agent",model="m"}}': 1.0,  # not 1.95: no double count
-            f'{MV}_requests:rate5m{{job="ml",model="n",version="unknown"}}': 1.0,
-            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
-            f'{{job="ml",model="n",version="unknown"}}': 0.1,
-            f'{MV}_duration_seconds:mean5m{{job="ml",model="n",version="unknown"}}': 0.1,
             # no histogram: the model-level mean stands in for the percentile panels
             f'{MD}_duration_seconds:mean5m{{job="ml",model="n"}}': 0.1,
         },
@@ -207,16 +212,9 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
               per_min(60)),
         ],
         {
-            f'{MV}_requests:rate5m{{job="b",model="a",version="v1"}}': 1.0,
-            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
-            f'{{job="b",model="a",version="v1"}}': 0.1,
-            f'{MV}_duration_seconds:mean5m{{job="b",model="a",version="v1"}}': 0.05,
             f'{MV}_duration_seconds:p50_rate5m{{job="b",model="a",version="v1"}}': 0.05,
             f'{MV}_in_progress_requests:sum{{job="b",model="a",version="v1"}}': 2,
             f'{MD}_batch_size:mean5m{{job="b",model="a"}}': 4,
-            f'{MV}_requests:rate5m{{job="b",model="b",version="v2"}}': 1.0,
-            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
-            f'{{job="b",model="b",version="v2"}}': 0.0,
             f'{MD}_duration_seconds:p95_rate5m{{job="b",model="b"}}': 0.19,  # 0.2 x 57/60
         },
     ),
@@ -240,12 +238,6 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
         {
             f'{LOAD}{{job="ts",model="m",version="1.0"}}': 3.2,  # the slower worker
             f'{LOAD}{{job="ts",model="my_model",version="2.0"}}': 1.5,
-            f'{MV}_requests:rate5m{{job="ts",model="m",version="1.0"}}': 1.0,
-            # the host's 4XX+5XX share (6/60) applied to the model's requests
-            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
-            f'{{job="ts",model="m",version="1.0"}}': 0.1,
-            # 5 400 000 µs / (60 - 6) successful requests
-            f'{MV}_duration_seconds:mean5m{{job="ts",model="m",version="1.0"}}': 0.1,
             f'{MD}_queue_duration_seconds:mean5m{{job="ts",model="m"}}': 0.01,
         },
     ),
@@ -255,13 +247,9 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
               per_min(57)),
             s(':tensorflow:serving:request_count{job="tf",model_name="m",'
               'status="INVALID_ARGUMENT"}', per_min(3)),
-            *[s(f':tensorflow:serving:request_latency_bucket{{job="tf",model_name="m",'
-                f'API="predict",entrypoint="REST",le="{le}"}}', per_min(n))
-              for le, n in (("10000", 30), ("100000", 60), ("+Inf", 60))],
-            s(':tensorflow:serving:request_latency_sum{job="tf",model_name="m",API="predict",'
-              'entrypoint="REST"}', per_min(3000000)),
-            s(':tensorflow:serving:request_latency_count{job="tf",model_name="m",API="predict",'
-              'entrypoint="REST"}', per_min(60)),
+            *histogram(":tensorflow:serving:request_latency",
+                       'job="tf",model_name="m",API="predict",entrypoint="REST"',
+                       {"10000": 30, "100000": 60, "+Inf": 60}, 3000000, 60),
             # version 2 of m: one failed and one successful load, 5 s in all
             *[s(f':tensorflow:cc:saved_model:load_attempt_count{{job="tf",'
                 f'model_path="/models/m/2",status="{st}"}}', "1x10") for st in ("success", "fail")],
@@ -270,10 +258,6 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
         ],
         {
             f'{LOAD}{{job="tf",model="m",version="2"}}': 2.5,  # 5 000 000 µs / 2 attempts
-            f'{MV}_requests:rate5m{{job="tf",model="m",version="unknown"}}': 1.0,
-            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
-            f'{{job="tf",model="m",version="unknown"}}': 0.05,
-            f'{MV}_duration_seconds:mean5m{{job="tf",model="m",version="unknown"}}': 0.05,
             # µs: p50 rank 30 ends le=10000 -> 0.01 s; p95 rank 57 -> 10000 + 90000 x 27/30
             f'{MV}_duration_seconds:p50_rate5m{{job="tf",model="m",version="unknown"}}': 0.01,
             f'{MD}_duration_seconds:p95_rate5m{{job="tf",model="m"}}': 0.091,
@@ -285,9 +269,9 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
               'deployment="m",replica="app#m#r1",route="/m"}', per_min(60)),
             s('ray_serve_deployment_error_counter_total{job="ray",application="app",'
               'deployment="m",replica="app#m#r1",route="/m"}', per_min(6)),
-            *[s(f'ray_serve_deployment_processing_latency_ms_bucket{{job="ray",application="app",'
-                f'deployment="m",replica="app#m#r1",route="/m",le="{le}"}}', per_min(n))
-              for le, n in (("10.0", 30), ("100.0", 60), ("+Inf", 60))],
+            *_bucket("ray_serve_deployment_processing_latency_ms_bucket",
+                     'job="ray",application="app",deployment="m",replica="app#m#r1",route="/m"',
+                     {"10.0": per_min(30), "100.0": per_min(60), "+Inf": per_min(60)}),
             s('ray_serve_deployment_processing_latency_ms_sum{job="ray",deployment="m"}',
               per_min(1800)),
             s('ray_serve_deployment_processing_latency_ms_count{job="ray",deployment="m"}',
@@ -309,17 +293,12 @@ CASES: dict[str, tuple[list[dict], dict[str, float]]] = {
         {
             f'{LOADED}{{job="ray",model="m",version="unknown"}}': 1,
             f'{LOADED}{{job="ray",model="n",version="unknown"}}': 0,
-            f'{MV}_requests:rate5m{{job="ray",model="m",version="unknown"}}': 1.0,
-            f'{MV}_request_errors_per_ml_inference_requests:ratio_rate5m'
-            f'{{job="ray",model="m",version="unknown"}}': 0.1,
-            f'{MV}_duration_seconds:mean5m{{job="ray",model="m",version="unknown"}}': 0.03,
             # ms: p50 ends le=10 -> 0.01 s; p95 rank 57 -> 10 + 90 x 27/30 = 91 ms
             f'{MV}_duration_seconds:p50_rate5m{{job="ray",model="m",version="unknown"}}': 0.01,
             f'{MD}_duration_seconds:p95_rate5m{{job="ray",model="m"}}': 0.091,
             f'{MV}_in_progress_requests:sum{{job="ray",model="m",version="unknown"}}': 4,
             f'{MD}_queued_requests:sum{{job="ray",model="m"}}': 2,
             f'{MD}_batch_size:mean5m{{job="ray",model="m"}}': 2,
-            f'{MV}_requests:rate5m{{job="ray",model="n",version="unknown"}}': 1.0,
         },
     ),
 }
@@ -339,32 +318,44 @@ def _promtool() -> str:
     return found
 
 
-def test_every_stack_has_a_case():
-    assert set(CASES) == set(STACKS)
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_adapter_outputs(stack: str, rule_files: list[Path], tmp_path: Path):
-    series, expected = CASES[stack]
-    tests = [{
-        "interval": "1m",
-        "input_series": series,
-        "promql_expr_test": [
-            {"expr": f"round({name} * 1e6)", "eval_time": "10m",
-             "exp_samples": [{"labels": "{" + name.split("{", 1)[1], "value": round(value * 1e6)}]}
-            for name, value in expected.items()
-        ],
-    }]
-    test_file = tmp_path / f"{stack}_test.yml"
-    test_file.write_text(yaml.safe_dump({"rule_files": [str(p) for p in rule_files],
-                                         "evaluation_interval": "1m", "tests": tests}))
+def _promtool_test(rule_files: list[Path], test_file: Path, series: list[dict],
+                   checks: list[tuple[str, str, float]], eval_time: str = "10m") -> None:
+    """promtool test rules: `series` sampled every minute; each (expr, labels, value) at
+    `eval_time`."""
+    test_file.write_text(yaml.safe_dump({
+        "rule_files": [str(p) for p in rule_files], "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": [
+            {"expr": expr, "eval_time": eval_time, "exp_samples": [{"labels": lb, "value": v}]}
+            for expr, lb, v in checks]}]}))
     proc = subprocess.run([_promtool(), "test", "rules", str(test_file)], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
 
 
-def _bucket(name: str, labels: str, counts: dict[str, str]) -> list[dict]:
-    return [s(f'{name}{{{labels},le="{le}"}}', values) for le, values in counts.items()]
+def _outputs(expected: dict[str, float]) -> list[tuple[str, str, float]]:
+    """Recorded series -> value, compared as round(value * 1e6)."""
+    return [(f"round({name} * 1e6)", "{" + name.split("{", 1)[1], round(value * 1e6))
+            for name, value in expected.items()]
+
+
+def test_every_stack_has_a_case():
+    assert set(CASES) == set(STACKS)
+    assert {row[0] for row in RED} == set(STACKS)
+
+
+@pytest.mark.parametrize(("stack", "job", "model", "version", "requests", "ratio", "mean"), RED,
+                         ids=[f"{row[0]}-{row[1]}-{row[2]}" for row in RED])
+def test_serving_signals(stack: str, job: str, model: str, version: str, requests: float,
+                         ratio: float | None, mean: float | None, rule_files: list[Path],
+                         tmp_path: Path):
+    _promtool_test(rule_files, tmp_path / f"{stack}_red_test.yml", CASES[stack][0],
+                   _outputs(red(job, model, version, requests, ratio, mean)))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_adapter_outputs(stack: str, rule_files: list[Path], tmp_path: Path):
+    series, expected = CASES[stack]
+    _promtool_test(rule_files, tmp_path / f"{stack}_test.yml", series, _outputs(expected))
 
 
 def test_kserve_p95_over_a_split_histogram_vs_an_unsplit_truth(rule_files, tmp_path):
@@ -410,12 +401,4 @@ def test_kserve_p95_over_a_split_histogram_vs_an_unsplit_truth(rule_files, tmp_p
         ("round(histogram_quantile(0.95, sum by (le) (rate(truth_split_bucket[5m]))) * 1e6)",
          "{}", 1033333),
     ]
-    test_file = tmp_path / "kserve_split_test.yml"
-    test_file.write_text(yaml.safe_dump({
-        "rule_files": [str(p) for p in rule_files], "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": [
-            {"expr": expr, "eval_time": "4m", "exp_samples": [{"labels": lb, "value": v}]}
-            for expr, lb, v in checks]}]}))
-    proc = subprocess.run([_promtool(), "test", "rules", str(test_file)], capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    _promtool_test(rule_files, tmp_path / "kserve_split_test.yml", series, checks, eval_time="4m")
