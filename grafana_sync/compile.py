@@ -268,6 +268,41 @@ def _classify_leftovers(output_dir: Path, expected, manifest: dict, state) -> No
             digest = ""
         (state.orphaned if digest in manifest[rel] else state.edited).append(existing)
 
+def _classify_target(state: OutputState, target: Path, text: str, relpath: Path,
+                     manifest: dict[str, set[str]]) -> bool:
+    """Sort one file this build produces into missing, unchanged, stale (ours: the manifest
+    lists its path) or foreign. True when it is to be written."""
+    if not target.exists():
+        state.missing.append(target)
+        return True
+    try:
+        current = target.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{target}: cannot read: {exc.strerror or exc}") from None
+    if current == text.encode("utf-8"):
+        state.unchanged.append(target)
+        return False
+    if relpath.as_posix() in manifest:
+        state.stale.append(target)
+        return True
+    state.foreign.append(target)
+    return False
+
+
+def _manifest_is_stale(output_dir: Path, dashboards: Iterable[CompiledDashboard | BuiltDashboard]) -> bool:
+    try:
+        return (output_dir / MANIFEST_NAME).read_bytes() != manifest_text(dashboards).encode("utf-8")
+    except OSError:
+        return True
+
+
+def _write_manifest(output_dir: Path, dashboards: Iterable[CompiledDashboard | BuiltDashboard]) -> None:
+    try:
+        atomic_write_text(output_dir / MANIFEST_NAME, manifest_text(dashboards))
+    except OSError as exc:
+        raise BuildError(f"{output_dir / MANIFEST_NAME}: cannot write: {exc.strerror or exc}") from None
+
+
 def compare_output(dashboards: Iterable[CompiledDashboard], output_dir: Path) -> OutputState:
     """Classify every JSON file under output_dir against the build and the manifest.
 
@@ -283,25 +318,9 @@ def compare_output(dashboards: Iterable[CompiledDashboard], output_dir: Path) ->
     state = OutputState(stale=[], missing=[], orphaned=[], unchanged=[])
     expected = {output_dir / d.relpath: d for d in dashboards}
     for target, compiled in sorted(expected.items()):
-        if not target.exists():
-            state.missing.append(target)
-            continue
-        try:
-            current = target.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"{target}: cannot read: {exc.strerror or exc}") from None
-        if current == compiled.text.encode("utf-8"):
-            state.unchanged.append(target)
-        elif compiled.relpath.as_posix() in manifest:
-            state.stale.append(target)
-        else:
-            state.foreign.append(target)
+        _classify_target(state, target, compiled.text, compiled.relpath, manifest)
     _classify_leftovers(output_dir, expected, manifest, state)
-    path = output_dir / MANIFEST_NAME
-    try:
-        state.manifest_stale = path.read_bytes() != manifest_text(dashboards).encode("utf-8")
-    except OSError:
-        state.manifest_stale = True
+    state.manifest_stale = _manifest_is_stale(output_dir, dashboards)
     return state
 
 
@@ -313,38 +332,6 @@ def refusal(state: OutputState, output_dir: Path, show: Callable[[Path], str] = 
            "not written by build, or changed since build wrote them")
     return ConfigError(f"{show(output_dir)} holds JSON files {why}: {listed}; build writes and "
                        "removes only its own files: move those away or choose another --output-dir")
-
-
-def write_outputs(dashboards: Iterable[CompiledDashboard], output_dir: Path, state: OutputState) -> None:
-    """Write stale and missing files atomically, remove orphaned ones, then the manifest.
-
-    Refuses (ConfigError, nothing written) when the folder holds JSON build cannot prove it wrote.
-    """
-    dashboards = list(dashboards)
-    if state.refused:
-        raise refusal(state, output_dir)
-    todo = set(state.stale) | set(state.missing)
-    for compiled in dashboards:
-        target = output_dir / compiled.relpath
-        if target in todo:
-            try:
-                atomic_write_text(target, compiled.text)
-            except OSError as exc:
-                raise BuildError(f"{target}: cannot write: {exc.strerror or exc}") from None
-    for orphan in state.orphaned:
-        try:
-            orphan.unlink()
-        except OSError as exc:
-            raise BuildError(f"{orphan}: cannot remove orphaned file: {exc.strerror or exc}") from None
-        parent = orphan.parent
-        if parent != output_dir and parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
-    if state.manifest_stale or todo or state.orphaned:
-        try:
-            atomic_write_text(output_dir / MANIFEST_NAME, manifest_text(dashboards))
-        except OSError as exc:
-            raise BuildError(f"{output_dir / MANIFEST_NAME}: cannot write: "
-                             f"{exc.strerror or exc}") from None
 
 
 # -- streaming build (grafana-sync build / --check) --------------------------------------------
@@ -468,23 +455,8 @@ def stream_build(dashboards_dir: Path, output_dir: Path,
         expected.add(target)
         if text is None:  # reused: its file was just verified to hold exactly this output
             state.unchanged.append(target)
-        elif not target.exists():
-            state.missing.append(target)
-            if write:
-                result.spool.put(target, text)
-        else:
-            try:
-                current = target.read_bytes()
-            except OSError as exc:
-                raise ConfigError(f"{target}: cannot read: {exc.strerror or exc}") from None
-            if current == text.encode("utf-8"):
-                state.unchanged.append(target)
-            elif built.relpath.as_posix() in manifest:
-                state.stale.append(target)
-                if write:
-                    result.spool.put(target, text)
-            else:
-                state.foreign.append(target)
+        elif _classify_target(state, target, text, built.relpath, manifest) and write:
+            result.spool.put(target, text)
         result.dashboards.append(built)
 
     context = recorder.active() if recorder is not None else nullcontext()
@@ -525,11 +497,7 @@ def stream_build(dashboards_dir: Path, output_dir: Path,
     _classify_leftovers(output_dir, expected, manifest, state)
     for name in ("stale", "missing", "unchanged", "foreign", "orphaned", "edited"):
         getattr(state, name).sort()
-    try:
-        state.manifest_stale = ((output_dir / MANIFEST_NAME).read_bytes()
-                                != manifest_text(result.dashboards).encode("utf-8"))
-    except OSError:
-        state.manifest_stale = True
+    state.manifest_stale = _manifest_is_stale(output_dir, result.dashboards)
     if key is not None and not result.errors and (cache is None or result.compiled
                                                   or len(entries) != len(cache.entries)):
         if cache is not None:
@@ -559,11 +527,7 @@ def write_stream(result: StreamResult, output_dir: Path) -> None:
         result.spool.close()
     _remove_orphans(state, output_dir)
     if state.manifest_stale or todo or state.orphaned:
-        try:
-            atomic_write_text(output_dir / MANIFEST_NAME, manifest_text(result.dashboards))
-        except OSError as exc:
-            raise BuildError(f"{output_dir / MANIFEST_NAME}: cannot write: "
-                             f"{exc.strerror or exc}") from None
+        _write_manifest(output_dir, result.dashboards)
     if result.cache is not None:
         try:  # only a speed-up: a cache that cannot be written is rebuilt from scratch next time
             atomic_write_text(output_dir / inc.CACHE_NAME, inc.cache_text(result.cache))

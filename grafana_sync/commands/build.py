@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from grafana_sync import api
+from grafana_sync.commands.options import compiled_dir_option, folder_option
 from grafana_sync.project import relative_to
 
 
@@ -27,21 +28,19 @@ def _failed(errors: list) -> int:
 @click.command()
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 listing stale, missing or orphaned files.")
-@click.option("--dashboards-dir", type=click.Path(file_okay=False),
-              help="Folder of dashboard sources [default: dashboards-dir of the project's "
-                   "[tool.grafana-sync], else dashboards/ at the project root].")
-@click.option("--output-dir", type=click.Path(file_okay=False),
-              help="Where <uid>.json files are written [default: output-dir of the project, "
-                   "else provisioning/dashboards/ at the project root].")
-@click.option("--rules-dir", type=click.Path(file_okay=False),
-              help="Folder of Prometheus rule-group modules [default: rules-dir of the project, "
-                   "else rules/ at its root, skipped when absent].")
-@click.option("--rules-output-dir", type=click.Path(file_okay=False),
-              help="Where compiled rule files (<module>.yml) go [default: rules-output-dir, "
-                   "else prometheus/rules/].")
-@click.option("--rules-tests-dir", type=click.Path(file_okay=False),
-              help="Where promtool tests (<module>_test.yml) go [default: rules-tests-dir, "
-                   "else prometheus/tests/].")
+@folder_option("--dashboards-dir",
+               "Folder of dashboard sources [default: dashboards-dir of the project's "
+               "[tool.grafana-sync], else dashboards/ at the project root].")
+@compiled_dir_option
+@folder_option("--rules-dir",
+               "Folder of Prometheus rule-group modules [default: rules-dir of the project, "
+               "else rules/ at its root, skipped when absent].")
+@folder_option("--rules-output-dir",
+               "Where compiled rule files (<module>.yml) go [default: rules-output-dir, "
+               "else prometheus/rules/].")
+@folder_option("--rules-tests-dir",
+               "Where promtool tests (<module>_test.yml) go [default: rules-tests-dir, "
+               "else prometheus/tests/].")
 def build(check: bool, dashboards_dir: str | None, output_dir: str | None, rules_dir: str | None,
           rules_output_dir: str | None, rules_tests_dir: str | None) -> int:
     """Compile every dashboard source (module or .json) to canonical Grafana JSON, and every

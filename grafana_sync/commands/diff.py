@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from grafana_sync import api
-from grafana_sync.commands.options import connection_options
+from grafana_sync.commands.options import compiled_dir_option, connection_options
 from grafana_sync.connection import ConnectionSettings
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK
 from grafana_sync.project import relative_to_cwd
@@ -51,9 +51,7 @@ def _use_color() -> bool:
                    "(docs/diff-output.schema.json).")
 @click.option("--exit-code", is_flag=True,
               help="Exit 1 when there are differences, 0 when there are none.")
-@click.option("--output-dir", metavar="DIR",
-              help="Where the local compiled dashboards are (as for `build`) [default: the "
-                   "project's output-dir, else provisioning/dashboards/ at its root].")
+@compiled_dir_option
 @connection_options
 def diff(connection: ConnectionSettings | None, against_dir: str | None,
          against_ref: str | None, fmt: str, exit_code: bool, output_dir: str) -> int:

@@ -1,4 +1,4 @@
-"""Command-line options shared by the commands that talk to Grafana (click lives in the CLI layer)."""
+"""Command-line options shared by several commands (click lives in the CLI layer)."""
 
 from __future__ import annotations
 
@@ -60,3 +60,15 @@ def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+def folder_option(flag: str, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An option naming a folder (a file there is refused by click)."""
+    return click.option(flag, type=click.Path(file_okay=False), metavar="DIR", help=help)
+
+
+# Where `build` writes the compiled dashboards, and `diff` and `push` read them.
+compiled_dir_option = folder_option(
+    "--output-dir", "Where the compiled dashboards (<uid>.json) are [default: output-dir of the "
+    "project's [tool.grafana-sync], else provisioning/dashboards/ at the project root].")
+

@@ -9,7 +9,7 @@ import click
 
 from grafana_sync import push_report as report
 from grafana_sync.client import GrafanaClient
-from grafana_sync.commands.options import connection_options
+from grafana_sync.commands.options import compiled_dir_option, connection_options
 from grafana_sync.connection import ConnectionSettings
 from grafana_sync.errors import ConfigError
 from grafana_sync.project import find_project
@@ -46,9 +46,7 @@ def _echo(line: str, *, err: bool = False) -> None:
                    "[default: git describe + HEAD subject].")
 @click.option("--skip-datasource", is_flag=True,
               help="Leave datasources alone (do not read provisioning/datasources/*.yaml).")
-@click.option("--output-dir", metavar="DIR",
-              help="Where the compiled dashboards are (as for `build`) [default: the project's "
-                   "output-dir, else provisioning/dashboards/ at its root].")
+@compiled_dir_option
 @click.option("-j", "--jobs", type=click.IntRange(1, 32), default=DEFAULT_JOBS,
               show_default=True, help="Writes (saves, deletes) sent concurrently.")
 @click.option("--read-jobs", type=click.IntRange(1, 64), default=DEFAULT_READ_JOBS,
