@@ -88,40 +88,45 @@ class DatasourceSpec:
         return f"DatasourceSpec(uid={self.uid!r}, name={self.name!r}, source={str(self.source)!r})"
 
 
+def _entries(directory: Path, key: str, env: Mapping[str, str] | None):
+    """(file, index, entry with $VARs expanded) of every item of the `key` list in
+    directory/*.yaml, in file order; a malformed list or item is a one-line ConfigError."""
+    env = os.environ if env is None else env
+    for path in _yaml_files(directory):
+        entries = _load_yaml(path).get(key) or []
+        if not isinstance(entries, list):
+            raise ConfigError(f"{path}: '{key}' must be a list")
+        for i, raw in enumerate(entries):
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{path}: {key}[{i}] must be a mapping")
+            yield path, i, expand_env(raw, env, path)
+
+
 def load_datasources(directory: Path, env: Mapping[str, str] | None = None
                      ) -> list[DatasourceSpec]:
     """Every datasource in directory/*.yaml (deleteDatasources/prune are Grafana's business)."""
-    env = os.environ if env is None else env
     specs: list[DatasourceSpec] = []
     seen: dict[str, Path] = {}
-    for path in _yaml_files(directory):
-        data = _load_yaml(path)
-        entries = data.get("datasources") or []
-        if not isinstance(entries, list):
-            raise ConfigError(f"{path}: 'datasources' must be a list")
-        for i, raw in enumerate(entries):
-            if not isinstance(raw, dict):
-                raise ConfigError(f"{path}: datasources[{i}] must be a mapping")
-            entry = expand_env(raw, env, path)
-            name, uid, dstype = entry.get("name"), entry.get("uid"), entry.get("type")
-            if not isinstance(name, str) or not name:
-                raise ConfigError(f"{path}: datasources[{i}] has no name")
-            if not isinstance(dstype, str) or not dstype:
-                raise ConfigError(f"{path}: datasource {name!r} has no type")
-            if not is_valid_uid(uid):
-                raise ConfigError(f"{path}: datasource {name!r} needs a fixed uid "
-                                  f"({UID_RULE}) so push can upsert it")
-            if uid in seen:
-                raise ConfigError(f"{path}: datasource uid {uid!r} is also defined in {seen[uid]}")
-            seen[uid] = path
-            body = {k: entry[k] for k in _DATASOURCE_API_FIELDS if k in entry}
-            secure = body.get("secureJsonData")
-            if isinstance(secure, dict):  # never printed, whatever message they end up in
-                for value in secure.values():
-                    if isinstance(value, str):
-                        register_secret(value)
-            body.setdefault("access", "proxy")
-            specs.append(DatasourceSpec(source=path, uid=uid, name=name, body=body))
+    for path, i, entry in _entries(directory, "datasources", env):
+        name, uid, dstype = entry.get("name"), entry.get("uid"), entry.get("type")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{path}: datasources[{i}] has no name")
+        if not isinstance(dstype, str) or not dstype:
+            raise ConfigError(f"{path}: datasource {name!r} has no type")
+        if not is_valid_uid(uid):
+            raise ConfigError(f"{path}: datasource {name!r} needs a fixed uid "
+                              f"({UID_RULE}) so push can upsert it")
+        if uid in seen:
+            raise ConfigError(f"{path}: datasource uid {uid!r} is also defined in {seen[uid]}")
+        seen[uid] = path
+        body = {k: entry[k] for k in _DATASOURCE_API_FIELDS if k in entry}
+        secure = body.get("secureJsonData")
+        if isinstance(secure, dict):  # never printed, whatever message they end up in
+            for value in secure.values():
+                if isinstance(value, str):
+                    register_secret(value)
+        body.setdefault("access", "proxy")
+        specs.append(DatasourceSpec(source=path, uid=uid, name=name, body=body))
     return specs
 
 
@@ -152,35 +157,26 @@ def _truthy(value: Any) -> bool:
 
 def load_providers(directory: Path, env: Mapping[str, str] | None = None) -> list[Provider]:
     """Dashboard file providers from directory/*.yaml (e.g. provisioning/dashboards/*.yaml)."""
-    env = os.environ if env is None else env
     providers: list[Provider] = []
-    for path in _yaml_files(directory):
-        data = _load_yaml(path)
-        entries = data.get("providers") or []
-        if not isinstance(entries, list):
-            raise ConfigError(f"{path}: 'providers' must be a list")
-        for i, raw in enumerate(entries):
-            if not isinstance(raw, dict):
-                raise ConfigError(f"{path}: providers[{i}] must be a mapping")
-            entry = expand_env(raw, env, path)
-            options = entry.get("options") or {}
-            opath = options.get("path") if isinstance(options, dict) else None
-            name = str(entry.get("name") or f"providers[{i}]")
-            if not isinstance(opath, str) or not opath:
-                raise ConfigError(f"{path}: provider {name!r} has no options.path")
-            folder = str(entry.get("folder") or "")
-            folder_uid = str(entry.get("folderUid") or "")
-            from_fs = _truthy(options.get("foldersFromFilesStructure", False))
-            if from_fs and (folder or folder_uid):
-                raise ConfigError(f"{path}: provider {name!r}: folder and folderUid must be "
-                                  "empty when foldersFromFilesStructure is true")
-            if folder_uid and not is_valid_uid(folder_uid):
-                raise ConfigError(f"{path}: provider {name!r}: folderUid {folder_uid!r} is not a "
-                                  f"valid uid ({UID_RULE})")
-            providers.append(Provider(source=path, name=name,
-                                      path=PurePosixPath(opath.rstrip("/") or "/"),
-                                      folder=folder, folder_uid=folder_uid,
-                                      from_files_structure=from_fs))
+    for path, i, entry in _entries(directory, "providers", env):
+        options = entry.get("options") or {}
+        opath = options.get("path") if isinstance(options, dict) else None
+        name = str(entry.get("name") or f"providers[{i}]")
+        if not isinstance(opath, str) or not opath:
+            raise ConfigError(f"{path}: provider {name!r} has no options.path")
+        folder = str(entry.get("folder") or "")
+        folder_uid = str(entry.get("folderUid") or "")
+        from_fs = _truthy(options.get("foldersFromFilesStructure", False))
+        if from_fs and (folder or folder_uid):
+            raise ConfigError(f"{path}: provider {name!r}: folder and folderUid must be "
+                              "empty when foldersFromFilesStructure is true")
+        if folder_uid and not is_valid_uid(folder_uid):
+            raise ConfigError(f"{path}: provider {name!r}: folderUid {folder_uid!r} is not a "
+                              f"valid uid ({UID_RULE})")
+        providers.append(Provider(source=path, name=name,
+                                  path=PurePosixPath(opath.rstrip("/") or "/"),
+                                  folder=folder, folder_uid=folder_uid,
+                                  from_files_structure=from_fs))
     return providers
 
 

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable
 
-from _rulelib import CONFIG, WINDOW, M, V, by
+from _rulelib import CONFIG, WINDOW, M, V, by, divide, quantile_with_traffic
 from _rulelib import record as _record
 
 
@@ -25,6 +25,13 @@ def record(name: str, expr: str) -> dict:
 
 def block(expr: str) -> str:
     return expr + "\n" if "\n" in expr and not expr.endswith("\n") else expr
+
+
+def finite_duration(expr: str) -> str:
+    """A duration an adapter computes by dividing or adding quantiles: kept where it is a number
+    (no traffic gives 0/0 = NaN and an empty histogram a NaN quantile; absent, as rules/_rulelib's
+    divide() makes a ratio, so no panel draws NaN and no alert compares with it)."""
+    return f"({expr.rstrip()})\n  >= 0 < +Inf"
 
 # --- the signals (names are an interface: dashboards/llm.py reads them) -------------------------
 FINISHED = "model_version_finish_reason:ml_llm_requests:rate5m"
@@ -153,9 +160,9 @@ def adapter_rules(
     for name, q_expr in quantile.items():
         if name in buckets:
             raise ValueError(f"{name}: give buckets or a quantile expression, not both")
-        rules += [record(quantile_record(name, q), q_expr(q)) for q in QUANTILES]
+        rules += [record(quantile_record(name, q), finite_duration(q_expr(q))) for q in QUANTILES]
     if queue_mean:
-        rules.append(record(QUEUE_MEAN, queue_mean))
+        rules.append(record(QUEUE_MEAN, finite_duration(queue_mean)))
     if over_slo:
         # no traffic = 0/0 = NaN: not recorded, or it would poison the long windows' averages
         # (avg_over_time of anything with a NaN is NaN, for hours)
@@ -169,12 +176,14 @@ def derived_rules() -> list[dict]:
         record(REQUESTS, f"sum {JMV} ({FINISHED})"),
         # no error series (a counter not initialised before the first failure) = 0 errors
         record(ERRORS, f'sum {JMV} ({FINISHED}{{finish_reason="error"}})\n  or 0 * {REQUESTS}'),
-        record(ERROR_RATIO, f"{ERRORS}\n  / {REQUESTS}"),
-        record(PREEMPTION_RATIO, f"{PREEMPTIONS}\n  / {REQUESTS}"),
+        # no traffic: absent, not 0/0 = NaN (rules/_rulelib.py's divide, quantile_with_traffic)
+        record(ERROR_RATIO, divide(ERRORS, REQUESTS)),
+        record(PREEMPTION_RATIO, divide(PREEMPTIONS, REQUESTS)),
     ]
     for name in LATENCIES:
         rules += [record(quantile_record(name, q),
-                         f"histogram_quantile(0.{q}, {bucket_record(name)})") for q in QUANTILES]
+                         quantile_with_traffic(f"0.{q}", bucket_record(name), "job", version=True))
+                  for q in QUANTILES]
     return rules
 
 

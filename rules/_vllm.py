@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from _llmlib import adapter_rules, le_regex, per_version, record, slo_seconds, window
-from _rulelib import sel
+from _rulelib import divide, sel
 
 SOURCE_MODEL = "model_name"
 
@@ -88,6 +88,6 @@ def serving_rules(name: Callable[[str], str]) -> list[dict]:
         record("model_version:ml_inference_request_errors:rate5m", errors),
         record("model_version_le:ml_inference_duration_seconds_bucket:rate5m", duration),
         record("model_version:ml_inference_duration_seconds:mean5m",
-               f"{pv(rate('e2e_request_latency_seconds_sum'))}\n"
-               f"  / {pv(rate('e2e_request_latency_seconds_count'))}"),
+               divide(pv(rate("e2e_request_latency_seconds_sum")),
+                      pv(rate("e2e_request_latency_seconds_count")))),
     ]

@@ -83,7 +83,7 @@ def _records() -> list[dict]:
         # per 1,000 prompt + generated tokens; the token side keeps its `job`
         record(COST_PER_1K,
                f"model_version:ml_serving_cost_usd_per_hour:sum\n"
-               f"  / {on(version=True)} group_right () ({tokens} * 3600)\n  * 1000"),
+               f"  / {on(version=True)} group_right () ({tokens} * 3600 > 0)\n  * 1000"),
     ]
 
 
@@ -321,11 +321,46 @@ def _evaluation() -> list[dict]:
                    "evaluation", **labels, version="v2")])]
 
 
+def _zero_traffic() -> list[dict]:
+    """An idle LLM version: every counter and histogram flat (0 requests for 40 minutes), an empty
+    queue and KV cache. No LLM alert fires (the error, preemption and budget ratios are 0/0), and
+    no recorded LLM series is NaN or +/-Inf (a NaN compares false, so it would hide, not fire:
+    the panels would draw it)."""
+    flat = "0x40"
+    histograms = ("time_to_first_token", "inter_token_latency", "e2e_request_latency",
+                  "queue_time")
+    idle = [_series("ml_llm_requests_total", flat, finish_reason=reason)
+            for reason in ("stop", "length", "abort", "error")]
+    idle += [_series(f"ml_llm_{name}", flat) for name in (
+        "preemptions_total", "prompt_tokens_total", "generation_tokens_total",
+        "requests_running", "requests_waiting", "kv_cache_usage_ratio")]
+    for h in histograms:
+        idle += [_series(f"ml_llm_{h}_seconds_bucket", flat, le=le) for le in ("1.0", "+Inf")]
+        idle += [_series(f"ml_llm_{h}_seconds_{part}", flat) for part in ("sum", "count")]
+    recorded = '{__name__=~"model_version:ml_llm_.+"}'
+    return [{
+        "interval": "1m",
+        "input_series": [{"series": s, "values": v} for s, v in idle],
+        "promql_expr_test": [
+            # the request rate is a real 0 (panels show 0 req/s), so the checks below see series
+            {"expr": "count(model_version:ml_llm_requests:rate5m == 0)", "eval_time": "20m",
+             "exp_samples": [{"labels": "{}", "value": 1}]},
+            {"expr": f"count({recorded}) - count({recorded} >= -Inf)", "eval_time": "20m",
+             "exp_samples": [{"labels": "{}", "value": 0}]},
+            {"expr": f"{recorded} == +Inf or {recorded} == -Inf", "eval_time": "20m",
+             "exp_samples": []},
+        ],
+        "alert_rule_test": [{"eval_time": t, "alertname": name, "exp_alerts": []}
+                            for name in _CASES if _on(name) for t in ("10m", "39m")],
+    }]
+
+
 _CASES = {"LLMTTFTErrorBudgetBurn": _ttft_burn, "LLMKVCacheSaturated": _kv_cache,
           "LLMQueueGrowing": _queue, "LLMErrorFinishRatioHigh": _error_finish,
           "LLMPreemptionBurst": _preemption, "LLMEvaluationScoreLow": _evaluation}
 
 tests = [case for name, make in _CASES.items() if _on(name) for case in make()]
+tests += _zero_traffic()
 
 # the cases feed raw contract series through rules/llm_contract.py
 if not CONFIG.stack_on("contract"):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from grafana_sync.commands.options import defined_dir_option
 from grafana_sync.errors import EXIT_OK, ConfigError, SyncError
 from grafana_sync.importer import import_text
 from grafana_sync.importer.generate import engine_is_first_party
@@ -19,9 +20,7 @@ from grafana_sync.pull import defined_uids
 @click.option("--output-dir", metavar="DIR",
               help="Where to write one Python module per dashboard [default: the project's "
                    "dashboards-dir, else dashboards/ at its root].")
-@click.option("--compiled-dir", metavar="DIR",
-              help="The repository's compiled dashboards: a uid found there is already defined "
-                   "[default: the project's output-dir, else provisioning/dashboards/].")
+@defined_dir_option
 @click.option("--force", is_flag=True,
               help="Overwrite a module that already exists, or import a dashboard whose uid the "
                    "repository already defines.")

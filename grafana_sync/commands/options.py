@@ -71,4 +71,7 @@ def folder_option(flag: str, help: str) -> Callable[[Callable[..., Any]], Callab
 compiled_dir_option = folder_option(
     "--output-dir", "Where the compiled dashboards (<uid>.json) are [default: output-dir of the "
     "project's [tool.grafana-sync], else provisioning/dashboards/ at the project root].")
-
+# The same folder, read by `import` and `pull` to tell which uids the repository defines.
+defined_dir_option = folder_option(
+    "--compiled-dir", "The repository's compiled dashboards: a uid found there is already defined "
+    "[default: the project's output-dir, else provisioning/dashboards/].")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from grafana_sync.client import GrafanaClient
-from grafana_sync.commands.options import connection_options
+from grafana_sync.commands.options import connection_options, defined_dir_option
 from grafana_sync.connection import ConnectionSettings
 from grafana_sync.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from grafana_sync.project import find_project, relative_to_cwd
@@ -28,9 +28,7 @@ from grafana_sync.pull import pull as pull_dashboards
 @click.option("--dashboards-dir", metavar="DIR",
               help="Where --python writes the modules [default: the project's dashboards-dir, "
                    "else dashboards/ at its root].")
-@click.option("--compiled-dir", metavar="DIR",
-              help="The repository's compiled dashboards: a uid found there is already defined "
-                   "[default: the project's output-dir, else provisioning/dashboards/].")
+@defined_dir_option
 @click.option("--force", is_flag=True,
               help="Overwrite existing files and write dashboards the repository already defines.")
 @connection_options
