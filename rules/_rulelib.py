@@ -7,6 +7,7 @@ literal threshold; they call `by(...)`, `on(...)`, `sel(...)` and `CONFIG.thresh
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from grafana_sync.errors import ConfigError
@@ -164,7 +165,19 @@ def divide(numerator: str, denominator: str, matching: str = "") -> str:
     group_left, or PromQL reads the parenthesised denominator as its label list).
     """
     sep = f" {matching} " if matching else " "
-    return f"{numerator}\n  /{sep}({denominator} > 0)\n"
+    return f"{operand(numerator)}\n  /{sep}({operand(denominator)} > 0)\n"
+
+
+_SET_OPERATOR = re.compile(r"\b(or|and|unless)\b")
+
+
+def operand(expr: str) -> str:
+    """`expr` in parentheses when it holds a set operator (`or`, `and`, `unless`), which binds
+    looser than every arithmetic and comparison operator: `a or b > 0` is `a or (b > 0)`, so an
+    unparenthesised `requests_a or requests_b` denominator would keep a 0 of `requests_a` and
+    divide by it (0/0 = NaN, seen on the KServe, Seldon, BentoML and Ray Serve adapters)."""
+    expr = expr.strip()
+    return f"({expr})" if _SET_OPERATOR.search(expr) else expr
 
 
 def quantile_with_traffic(q: str, buckets: str, *keep: str, version: bool = False) -> str:

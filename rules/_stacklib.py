@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from _rulelib import CONFIG, WINDOW, M, V, by, record, sel
+from _rulelib import CONFIG, WINDOW, M, V, by, operand, record, sel
 
 UNKNOWN = "unknown"
 LOADED = "model_version:ml_model_loaded:max"
@@ -142,7 +142,7 @@ def core(requests: str, errors: str, mean: str | None) -> list[dict]:
         record("model_version:ml_inference_requests:rate5m", requests),
         record("model_version:ml_inference_request_errors:rate5m", errors),
         record("model_version:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m",
-               f"(\n{_indent(errors)}\n)\n  / (\n{_indent(requests)}\n  > 0)"),
+               f"(\n{_indent(errors)}\n)\n  / (\n{_indent(operand(requests))}\n  > 0)"),
     ]
     if mean:
         rules.append(record("model_version:ml_inference_duration_seconds:mean5m", mean))
@@ -168,7 +168,7 @@ def group(stack: str, rules: list[dict]) -> list[dict]:
 
 def per(numerator: str, denominator: str, divisor: float = 1) -> str:
     """numerator / denominator (absent where the denominator is 0), then / divisor."""
-    return scaled(f"(\n{_indent(numerator)}\n)\n  / (\n{_indent(denominator)}\n  > 0)", divisor)
+    return scaled(f"(\n{_indent(numerator)}\n)\n  / (\n{_indent(operand(denominator))}\n  > 0)", divisor)
 
 
 def sum_by(grouping: str, expr: str) -> str:

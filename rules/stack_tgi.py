@@ -31,7 +31,7 @@ from _llmlib import (
     tgi_duration_bound,
     window,
 )
-from _rulelib import CONFIG, M, V, by, sel
+from _rulelib import CONFIG, M, V, by, divide, sel
 
 STACK = "tgi"
 
@@ -129,8 +129,7 @@ def _serving_rules() -> list[dict]:
         record("model_version:ml_inference_request_errors:rate5m", errors),
         record("model_version_le:ml_inference_duration_seconds_bucket:rate5m", duration),
         record("model_version:ml_inference_duration_seconds:mean5m",
-               f"{pv(rate('tgi_request_duration_sum'))}\n"
-               f"  / {pv(rate('tgi_request_duration_count'))}"),
+               divide(pv(rate("tgi_request_duration_sum")), pv(rate("tgi_request_duration_count")))),
     ]
 
 

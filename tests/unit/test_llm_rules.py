@@ -336,3 +336,41 @@ def test_triton_tensorrt_llm(tmp_path):
         expect('model_version:ml_inference_request_errors:rate5m{model="resnet"}', 0,
                job="triton", model="resnet", version="1"),
     ]}], tmp_path)
+
+
+# --- no traffic -----------------------------------------------------------------------------------
+
+RECORDED = '{__name__=~".+:.+"}'
+TGI = {"job": "tgi", "model": "chat", "version": "v1"}
+
+
+def _idle(inputs: list[dict]) -> list[dict]:
+    """The same series with every counter flat at 0 (gauges as they are): a server idle for
+    the whole case."""
+    return [{**x, "values": re.sub(r"^0\+[0-9.e+-]+x", "0x", x["values"])} for x in inputs]
+
+
+@pytest.mark.parametrize("inputs", [
+    pytest.param(lambda: vllm_series(), id="vllm"),
+    pytest.param(lambda: vllm_series(legacy=True), id="vllm-old-names"),
+    pytest.param(lambda: vllm_series(prefix="ray_vllm_", labels={
+        "job": "ray", "model_name": "chat", "version": "v1", "ReplicaId": "r1", "WorkerId": "w1"}),
+        id="rayserve-llm"),
+    pytest.param(lambda: [*tgi_series(TGI), *(  # with the request duration the fleet panels read
+        series(f"tgi_request_duration_{part}", "0+60x30", **TGI, **extra)
+        for part, extra in (("bucket", {"le": "+Inf"}), ("sum", {}), ("count", {})))], id="tgi"),
+])
+def test_no_recorded_series_is_nan_or_infinite_without_traffic(inputs, tmp_path):
+    """A ratio, mean or quantile over no requests is recorded absent (rules/_rulelib.py divide(),
+    quantile_with_traffic(); rules/_llmlib.py finite_duration()), never NaN or +/-Inf: NaN
+    compares false (an alert hides it) and a panel would draw it."""
+    idle = _idle(inputs())
+    assert idle != inputs()  # there were counters to flatten
+    promtool([{"interval": "1m", "input_series": idle, "promql_expr_test": [
+        {"expr": f"count({RECORDED}) > bool 0", "eval_time": "10m",
+         "exp_samples": [{"labels": "{}", "value": 1}]},
+        {"expr": f"count({RECORDED}) - (count({RECORDED} >= -Inf) or vector(0))",
+         "eval_time": "10m", "exp_samples": [{"labels": "{}", "value": 0}]},
+        {"expr": f"count({RECORDED} == +Inf or {RECORDED} == -Inf) or vector(0)",
+         "eval_time": "10m", "exp_samples": [{"labels": "{}", "value": 0}]},
+    ]}], tmp_path)
