@@ -14,7 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from grafana_sync.errors import ConfigError
-from ml_monitoring.config import MonitoringConfig, MonitoringConfigError, load_config
+from ml_monitoring.config import (
+    FEEDBACK_WINDOW,
+    MonitoringConfig,
+    MonitoringConfigError,
+    human_duration,
+    load_config,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,6 +55,8 @@ class DashboardConfig:
         self.folder = cfg.folder
         self.quality_metric = cfg.quality_metric
         self.budget_usd_per_hour = cfg.cost_budget_usd_per_hour
+        # the window of the recorded positive-feedback share, in words ("15 minutes")
+        self.feedback_window = human_duration(FEEDBACK_WINDOW)
 
     def __getattr__(self, name: str) -> float:
         """Any other attribute is a threshold: CONFIG.error_ratio_warn == thresholds.error_ratio_warn."""

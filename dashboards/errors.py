@@ -46,7 +46,10 @@ dashboards = ml_dashboards(
         section(
             "Failed requests",
             timeseries("Error ratio", "Share of failed inference requests per model and "
-                       "version at the dashboard's resolution. Bad: above "
+                       "version at the dashboard's resolution, where a point rests on at least "
+                       f"{C.error_ratio_point_min_requests:g} requests; a version with less traffic (a "
+                       "canary) shows its 5-minute ratio instead, as a few errors among a few "
+                       "dozen requests cross the red line by chance. Bad: above "
                        f"{C.error_ratio_warn:.0%} (orange) or {C.error_ratio_crit:.0%} (red).",
                        [q(s.error_ratio_live((M, V)), MV)], unit="percentunit", steps=ERRORS,
                        min=0, w=12),

@@ -32,7 +32,7 @@ dashboards = ml_dashboards(
         section(
             "Now",
             stat("Positive feedback share now", "Positive / all feedback per model and version "
-                 f"over 15 minutes (at least "
+                 f"over {C.feedback_window} (at least "
                  f"{C.feedback_min_events:g} events, else empty). "
                  f"Bad: below {C.feedback_positive_warn:.0%} (orange) or "
                  f"{C.feedback_positive_crit:.0%} (red).",
@@ -61,7 +61,7 @@ dashboards = ml_dashboards(
                        [q(per_prediction("ml_feedback_total"), MV)], unit="percentunit",
                        min=0, w=12),
             timeseries("Positive feedback share over time", "Positive / all feedback per version "
-                       f"over 15 minutes (gaps: fewer than {C.feedback_min_events:g} events). Bad: "
+                       f"over {C.feedback_window} (gaps: fewer than {C.feedback_min_events:g} events). Bad: "
                        "a new version below the old one, or a sustained fall.",
                        [q(positive_share, MV)], unit="percentunit", steps=POSITIVE, min=0,
                        max=1, w=12),

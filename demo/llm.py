@@ -539,7 +539,11 @@ class LLMEvaluation:
     `job="ml_evaluation"`, grouping key `model`, or exposed on /metrics without one.
     """
 
-    SAMPLES = 200
+    # Prompts per run. Real evaluation sets run to hundreds or thousands of prompts; the share of
+    # answers a guardrail flags is only as precise as the run is large: with 200, the healthy
+    # 0.4 % toxicity flagged 4 answers (2 %, the panel's red step) in about one run in a hundred
+    # per version (tests/unit/test_healthy_noise.py).
+    SAMPLES = 1000
 
     def __init__(self, serving: LLMServing) -> None:
         self.serving = serving

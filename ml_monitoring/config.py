@@ -69,8 +69,21 @@ SELECTORS: dict[str, str] = {
     "cost": "OpenCost",
 }
 
-# threshold name -> (default, meaning). Panels colour by these and alerts fire on them: the same
-# name in both places (tests/unit/test_thresholds.py proves panel red step == alert threshold).
+_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"}
+
+
+def human_duration(duration: str) -> str:
+    """"5m" -> "5 minutes", "1h" -> "1 hour" (compound durations stay as written): a window in
+    the words of alert and panel descriptions."""
+    import re
+
+    match = re.fullmatch(r"(\d+)([smhdw])", duration)
+    if not match:
+        return duration
+    count, unit = int(match.group(1)), _UNITS[match.group(2)]
+    return f"{count} {unit}" + ("s" if count != 1 else "")
+
+
 # The window a positive-feedback share is judged over (the recorded share, its alert and its
 # panels): over the dashboards' $__rate_interval a version's share rests on about
 # `feedback_min_events` events, and binomial noise alone (an 85 % healthy share, 20 events: one
@@ -89,6 +102,8 @@ LABELED_WINDOW = "30m"
 # gauge no longer holds the alert (a 20 % canary's gauge lags an incident's end by ~28 minutes).
 LABELED_RECENT_WINDOW = "10m"
 
+# threshold name -> (default, meaning). Panels colour by these and alerts fire on them: the same
+# name in both places (tests/unit/test_thresholds.py proves panel red step == alert threshold).
 THRESHOLDS: dict[str, tuple[float, str]] = {
     "error_ratio_warn": (0.01, "share of failed inference requests: warning"),
     "error_ratio_crit": (0.05, "share of failed inference requests: critical"),
@@ -124,6 +139,9 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
                       "before an alert judges it (binomial noise of low-traffic versions; also a "
                       "canary's labelled accuracy against production's)"),
     "ratio_min_requests": (100, "fewer requests in the long window: an error ratio is not judged"),
+    "error_ratio_point_min_requests": (200, "fewer requests behind one point of the live error-ratio "
+                                       "panel: it shows the 5m ratio (at 200, a healthy 1 % error "
+                                       "rate reaches 5 % in 4 of 100,000 points)"),
     "feedback_volume_drop": (0.5, "feedback per prediction (10m) below this share of its 6h level: "
                                   "feedback dropped"),
     "feedback_min_events": (20, "fewer feedback events in the window: feedback alerts do not judge"),

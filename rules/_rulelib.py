@@ -11,11 +11,12 @@ import re
 from pathlib import Path
 
 from grafana_sync.errors import ConfigError
-from ml_monitoring.config import (
+from ml_monitoring.config import (  # noqa: F401 - human_duration: the rule modules' import
     LABELED_RECENT_WINDOW,
     LABELED_WINDOW,
     MonitoringConfig,
     MonitoringConfigError,
+    human_duration,
     load_config,
 )
 
@@ -107,20 +108,6 @@ def num(value: float) -> str:
     if float(value).is_integer():
         return str(int(value))
     return repr(float(value))
-
-
-_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"}
-
-
-def human_duration(duration: str) -> str:
-    """"5m" -> "5 minutes", "1h" -> "1 hour" (compound durations stay as written)."""
-    import re
-
-    match = re.fullmatch(r"(\d+)([smhdw])", duration)
-    if not match:
-        return duration
-    count, unit = int(match.group(1)), _UNITS[match.group(2)]
-    return f"{count} {unit}" + ("s" if count != 1 else "")
 
 
 def record(name: str, expr: str) -> dict:

@@ -22,6 +22,7 @@ from _stacklib import (
     rate_by,
     record,
     relabel,
+    selector,
     sum_by,
 )
 
@@ -51,7 +52,7 @@ _rules = [
     ),
     *latency(_buckets),
     record("model_version:ml_inference_in_progress_requests:sum",
-           _each(lambda ns: sum_by(JMV, _v(f"{ns}_request_in_progress")))),
+           _each(lambda ns: sum_by(JMV, _v(selector(f"{ns}_request_in_progress"))))),
     record("model:ml_inference_batch_size:mean5m",
            mean_by(JM, _v, "bentoml_service_adaptive_batch_size")),
 ]

@@ -52,9 +52,9 @@ _rules = [
     ),
     *latency(others=[percentile(_v, LATENCY, MS)]),
     record("model_version:ml_inference_in_progress_requests:sum",
-           sum_by(JMV, _v("ray_serve_replica_processing_queries"))),
+           sum_by(JMV, _v(selector("ray_serve_replica_processing_queries")))),
     record("model:ml_inference_queued_requests:sum",
-           sum_by(JM, _v("ray_serve_deployment_queued_queries"))),
+           sum_by(JM, _v(selector("ray_serve_deployment_queued_queries")))),
     record("model:ml_inference_batch_size:mean5m", mean_by(JM, _v, "ray_serve_actual_batch_size")),
     loaded(_v(selector("ray_serve_deployment_replica_healthy"))),
 ]

@@ -42,20 +42,22 @@ def _sel(*matchers: str) -> str:
     return body[1:-1] if body else ""
 
 
+def _with_and_without_model(*matchers: str) -> tuple[str, str]:
+    """The matchers (no braces) of the series with a model label, and of those without."""
+    inner = _sel(*matchers)
+    return tuple(", ".join(p for p in (inner, f'{M}{op}""') if p) for op in ("!=", "="))
+
+
 def series(metric: str, *matchers: str) -> str:
     """`metric{selectors, matchers}` with the model label filled in (from the target, else from `job`)."""
-    inner = _sel(*matchers)
-    m_ok = ", ".join(p for p in (inner, f'{M}!=""') if p)
-    m_no = ", ".join(p for p in (inner, f'{M}=""') if p)
+    m_ok, m_no = _with_and_without_model(*matchers)
     return (f"({metric}{{{m_ok}}} or "
             f'label_replace({metric}{{{m_no}}}, "{M}", "$1", "job", "(.+)"))')
 
 
 def rate(metric: str, *matchers: str) -> str:
     """rate() of a TGI counter/bucket with the model label filled in."""
-    inner = _sel(*matchers)
-    m_ok = ", ".join(p for p in (inner, f'{M}!=""') if p)
-    m_no = ", ".join(p for p in (inner, f'{M}=""') if p)
+    m_ok, m_no = _with_and_without_model(*matchers)
     return (f"(rate({window(metric + '{' + m_ok + '}')}) or "
             f'label_replace(rate({window(metric + "{" + m_no + "}")}), "{M}", "$1", "job", "(.+)"))')
 

@@ -55,7 +55,7 @@ _rules = [
     ),
     *latency(others=[percentile(_v, "nv_inference_first_response_histogram_ms", MS)]),
     {"record": "model:ml_inference_queued_requests:sum",
-     "expr": sum_by(JM, _v("nv_inference_pending_request_count"))},
+     "expr": sum_by(JM, _v(selector("nv_inference_pending_request_count")))},
     {"record": "model:ml_inference_queue_duration_seconds:mean5m",
      "expr": per(rate_by(JM, _v, "nv_inference_queue_duration_us"),
                  rate_by(JM, _v, "nv_inference_request_success"), US)},

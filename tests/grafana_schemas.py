@@ -38,7 +38,8 @@ def _relax_threshold(schema: dict[str, Any]) -> dict[str, Any]:
 
     And, for the 11.4 schema only, a variable's `definition` (a string): Grafana 11.4's variable
     editor saves it on query variables (Grafana's own v1beta1 docs example has it) and build
-    keeps what Grafana keeps; the 12.3 schema lists it, the 11.4 one omitted it.
+    keeps what Grafana keeps; the 12.3 schema lists it, the 11.4 one omitted it. And a field
+    override matcher's `options` of any type (a string for byName / byRegexp), as Grafana's CUE.
     """
     schema = copy.deepcopy(schema)
     variable = schema.get("definitions", {}).get("VariableModel")
@@ -56,6 +57,14 @@ def _relax_threshold(schema: dict[str, Any]) -> dict[str, Any]:
     variable = schema.get("definitions", {}).get("VariableModel")
     if variable and "definition" not in variable.get("properties", {}):
         variable["properties"]["definition"] = {"type": "string"}
+    # A field override's matcher options: Grafana's CUE declares `options?: _` (any value) and
+    # the foundation SDK's own types say `options?: any`, but its JSON Schema generator emitted
+    # `object`. Grafana saves the name matchers' options as a string (`{"id": "byRegexp",
+    # "options": "p99 .*"}`), so allow any JSON value there, exactly as the CUE does.
+    matcher = schema.get("definitions", {}).get("MatcherConfig")
+    if matcher and "options" in matcher.get("properties", {}):
+        matcher["properties"]["options"] = {"description": matcher["properties"]["options"].get(
+            "description", "")}
     return schema
 
 

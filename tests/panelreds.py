@@ -10,9 +10,15 @@ mapping (state-timeline `1 -> ALERT, red`) overrides the thresholds for the valu
 Field overrides that set thresholds per series are applied to the series whose display name
 they match (`byName` / `byRegexp` on the legend). A graph whose thresholds are neither drawn
 (`thresholdsStyle: off`) nor colour its series never shows red (e.g. the LLM "Scheduler state",
-whose queue threshold is the LLMQueueGrowing alert's, judged by the alert).
+whose queue threshold is the LLMQueueGrowing alert's, judged by the alert). A graph draws one set
+of threshold lines per axis: the first series' whose thresholdsStyle is on (Grafana's
+UPlotConfigBuilder.addThresholds keeps the first per scale key), so series given other
+thresholds by an override are judged by thresholds nobody sees unless theirs are that set:
+`drawn_thresholds` names it, and the dashboards' tests require every red a series is judged by
+to be the drawn one (tests/unit/test_healthy_noise.py).
 
     regions = red_regions(panel)            # [(low, high), ...], low inclusive, high exclusive
+    drawn_thresholds(panel)                 # the thresholds a graph draws (its first series')
     is_red(panel, 0.07)                     # True
     red_samples(panel, result, legend)      # [(series name, timestamp, value), ...]
 """
@@ -119,6 +125,14 @@ def thresholds_shown(panel: Mapping[str, Any]) -> bool:
     return style != "off" or (defaults.get("color") or {}).get("mode") == "thresholds"
 
 
+def series_red_regions(panel: Mapping[str, Any], name: str = "") -> list[tuple[float, float]]:
+    """The red intervals of the thresholds in force for the series displayed as `name` (none
+    where a graph shows no thresholds)."""
+    if not thresholds_shown(panel):
+        return []
+    return regions_of(_field_config(panel, name)[0])
+
+
 def is_red(panel: Mapping[str, Any], value: float, name: str = "") -> bool:
     """Would Grafana colour `value` (of the series displayed as `name`) red on this panel?"""
     thresholds, mappings = _field_config(panel, name)
@@ -144,6 +158,17 @@ def can_turn_red(panel: Mapping[str, Any]) -> bool:
             if any(_is_red(c) for c in colours):
                 return True
     return False
+
+
+def drawn_thresholds(panel: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The thresholds a graph draws: those in force for its first query's series (one axis; the
+    dashboards' graphs give every series the same unit). A legend's `{{label}}` parts stand for
+    any value, so an override's pattern must decide on the fixed text (e.g. `p95 .*`)."""
+    targets = [t for t in panel.get("targets") or [] if not t.get("hide")]
+    if not targets:
+        return None
+    name = legend(str(targets[0].get("legendFormat") or ""), {})
+    return _field_config(panel, name)[0]
 
 
 def legend(template: str, labels: Mapping[str, str]) -> str:

@@ -12,6 +12,7 @@ Each factory takes `w`/`h` (grid size); `layout.section` places them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -238,13 +239,29 @@ def timeseries(
     legend_calcs: Sequence[str] = ("lastNotNull", "max"),
     overrides: Sequence[dict] = (),
     points: int | None = None,
+    not_judged: str | None = None,
     w: int = 12,
     h: int = 8,
 ) -> ModernPanel:
     """A time series; thresholds (when given) are drawn as dashed lines. `points` caps the
-    points per line (Grafana's maxDataPoints: the query step is at least range / points)."""
+    points per line (Grafana's maxDataPoints: the query step is at least range / points).
+
+    `not_judged`: where the steps bound one statistic of several (an SLO on p95 among p50-p99),
+    the pattern of the series they do not judge (Grafana `byRegexp` on the legend, anchored):
+    those get an override without red. Grafana draws one set of threshold lines per axis, the
+    first series' (UPlotConfigBuilder.addThresholds), so the first query must be a judged one.
+    """
     extra: dict[str, Any] = {} if points is None else {"maxDataPoints": points}
     steps = steps or neutral()
+    overrides = list(overrides)
+    if not_judged is not None:
+        first = re.sub(r"\{\{\s*\w+\s*\}\}", "", targets[0].legendFormat or "")
+        if re.fullmatch(not_judged, first):
+            raise ValueError(f"panel {title!r}: the first query ({first!r}) draws the threshold "
+                             f"lines, so the thresholds must judge it (not_judged={not_judged!r})")
+        overrides.append({"matcher": {"id": "byRegexp", "options": not_judged},
+                          "properties": [{"id": "thresholds", "value": {
+                              "mode": "absolute", "steps": neutral()}}]})
     draw_thresholds = len(steps) > 1 if show_thresholds is None else show_thresholds
     custom: dict[str, Any] = {
         "drawStyle": "bars" if bars else "line",
@@ -267,7 +284,7 @@ def timeseries(
         min=min,
         max=max,
         custom=custom,
-        overrides=list(overrides),
+        overrides=overrides,
         options={
             "legend": _legend(table=bool(legend_calcs), calcs=legend_calcs),
             "tooltip": {"mode": "multi", "sort": "desc"},

@@ -52,8 +52,8 @@ RULE = {
     "queue_p95": ("model:ml_inference_queue_duration_seconds:p95_rate5m",),
     "queue_mean": ("model:ml_inference_queue_duration_seconds:mean5m",),
 }
-# Positive / all feedback per version over 15 minutes, where enough events arrived
-# (rules/recording.py), also what MLFeedbackPositiveShareLow alerts on.
+# Positive / all feedback per version over FEEDBACK_WINDOW (ml_monitoring/config.py), where
+# enough events arrived (rules/recording.py), also what MLFeedbackPositiveShareLow alerts on.
 FEEDBACK_SHARE_RULE = "model_version:ml_feedback_positive_per_ml_feedback:ratio_rate15m"
 # Per-feature aggregates (rules/recording.py), also what MLFeatureDrift alerts on.
 DRIFT_RELATIVE_RULE = "model_feature_method:ml_feature_drift_score_per_threshold:ratio"
@@ -119,12 +119,17 @@ def request_rate_live(labels: tuple[str, ...] = (M,), selector: str | None = Non
 
 
 def error_ratio_live(labels: tuple[str, ...] = (M,)) -> str:
-    """The same ratio computed at the dashboard's resolution ($__rate_interval)."""
+    """The same ratio computed at the dashboard's resolution ($__rate_interval), where a point
+    rests on at least `error_ratio_point_min_requests` requests; elsewhere (a low-traffic canary, a stack
+    without the contract's series) the recorded 5m ratio. A few errors among a few dozen
+    requests cross the critical ratio by chance (binomial noise)."""
+    enough = (f"{sum_increase('ml_inference_requests_total', sel(version=True), labels)}"
+              f" >= {CONFIG.error_ratio_point_min_requests:g}")
     live = ratio(
         sum_rate("ml_inference_requests_total", sel('status="error"', version=True), labels),
         sum_rate("ml_inference_requests_total", sel(version=True), labels),
     )
-    return _fallback(live, "errors", labels)
+    return _fallback(f"(\n{live}\nand\n  {enough}\n)", "errors", labels)
 
 
 def latency_live(q: float, labels: tuple[str, ...] = (M,)) -> str:
@@ -297,6 +302,6 @@ def memory_working_set(labels: tuple[str, ...] = (M, V)) -> str:
 
 
 def positive_feedback_share() -> str:
-    """Positive / all feedback per model and version over 15 minutes, where at least
+    """Positive / all feedback per model and version over FEEDBACK_WINDOW, where at least
     `feedback_min_events` arrived (the recorded share MLFeedbackPositiveShareLow judges)."""
     return f"max by ({by(M, V)}) ({FEEDBACK_SHARE_RULE}{sel(version=True)})"

@@ -117,7 +117,7 @@ INCIDENTS = [
              {"model": CANCER, "feature": "mean_texture", "method": "psi"}, 1.0, True,
              control={"model": WINE, "method": "psi"},
              variables={"feature": ["mean_texture", "alcohol"]}),  # one feature of each model
-    Incident("latency_spike", "ml-infrastructure", "Latency p99", {"model": CANCER}, 1.0, True),
+    Incident("latency_spike", "ml-infrastructure", "Latency p95", {"model": CANCER}, 0.5, True),
     Incident("error_burst", "ml-errors", "Error ratio", {"model": WINE}, 0.05, True,
              control={"model": CANCER}),
     Incident("accuracy_drop", "ml-performance", "Score minus training baseline",

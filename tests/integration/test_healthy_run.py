@@ -56,28 +56,8 @@ WARM_UP_DEMO_SECONDS = 15 * 60  # rates and ratios over a few scrapes settle fir
 STEP = 2.0  # seconds between judged samples (80 demo-seconds)
 MAX_PENDING_SHARE = 0.5  # of its `for` window, in one stretch
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-# Panels allowed a bounded share of red samples on healthy traffic, each for a stated reason;
-# more than MAX_KNOWN_RED_SHARE of their samples red still fails.
-KNOWN_RED = {
-    ("ml-infrastructure", "Latency p99", "A"):
-        "p99 at the dashboard's resolution ($__rate_interval): over a few hundred requests it is "
-        "set by a handful of the demo's 0.2 % client timeouts (1-1.2 s); the 5m p99 of the "
-        "panel beside it stays green",
-    ("ml-errors", "Error ratio", "A"):
-        "per-version error ratio at the dashboard's resolution: the 20 % wine canary serves "
-        "0.8 requests/s, and 3 errors among a minute's ~50 requests (0.6 % of minutes at its "
-        "0.8 % error rate) or one in a window a stalled scrape shortened cross 5 %; "
-        "MLErrorRatioHigh (1h evidence, 100 requests) stays quiet",
-    ("ml-versions", "Error ratio by version", "A"):
-        "the same per-version error ratio of the low-traffic canary (see ml-errors)",
-    ("ml-llm", "Guardrail trigger rate", "A"):
-        "the share of an evaluation run's sampled answers a guardrail flagged: one flagged "
-        "answer (healthy toxicity rate 0.4 %) among a run's few dozen is already 2 %",
-    ("ml-llm", "Time to first token", "D"):
-        "the p99 line against the TTFT SLO line, which bounds p95 (95 % within 1 s): p99 may "
-        "exceed it within the error budget",
-}
-MAX_KNOWN_RED_SHARE = 0.05
+# No panel is allowed any red sample: the five once allowed a bounded share (docs/decisions.md,
+# "No panel red on healthy traffic") were each fixed in the panel, its threshold or the demo.
 LOADED = 2.0  # 5-minute load average per core above which a failing verdict is reported, not judged
 # Not the demo's traffic: the harness's own target. On a loaded machine a /metrics answer slower
 # than the scrape timeout makes Prometheus see the demo down (and its series stale) for a few
@@ -223,10 +203,12 @@ def _episodes(values: list[list], step: float) -> list[float]:
 
 
 def _closest(panel: dict, target: dict, result: list[dict]) -> tuple[float, float] | None:
-    """(value closest to the red region, distance as a share of the red boundary)."""
-    regions = panelreds.red_regions(panel) if panelreds.thresholds_shown(panel) else []
+    """(value closest to the red region of its series, distance as a share of the red
+    boundary)."""
     best = None
     for series in result:
+        name = panelreds.legend(str(target.get("legendFormat") or ""), series.get("metric") or {})
+        regions = panelreds.series_red_regions(panel, name)
         for _, text in series.get("values", []):
             v = float(text)
             if math.isnan(v):
@@ -306,9 +288,6 @@ def test_long_healthy_run_fires_nothing_and_turns_no_panel_red(tmp_path, alertma
                 samples = sum(len(s.get("values", [])) for s in result)
                 red = panelreds.red_samples(panel, target, result)
                 where = f"{uid} / {panel['title']} / {target['refId']}"
-                known = KNOWN_RED.get((uid, panel["title"], target["refId"]))
-                if known and len(red) <= MAX_KNOWN_RED_SHARE * samples:
-                    red = []
                 if red:
                     by_name: dict[str, list[float]] = defaultdict(list)
                     for name, _, value in red:

@@ -47,9 +47,10 @@ for f in result.rules:
 """
 
 
-def compile_stack_rules(tmp: Path, stacks: tuple[str, ...]) -> list[Path]:
+def compile_stack_rules(tmp: Path, stacks: tuple[str, ...], extra: str = "") -> list[Path]:
+    """The rule files compiled with these stacks on (`extra`: more monitoring.yaml text)."""
     config = tmp / "monitoring.yaml"
-    config.write_text("stacks: [" + ", ".join(("contract", *stacks)) + "]\n")
+    config.write_text("stacks: [" + ", ".join(("contract", *stacks)) + "]\n" + extra)
     proc = subprocess.run([sys.executable, "-c", _COMPILE, str(tmp / "rules")], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=120,
                           env={**_env(), "MONITORING_CONFIG": str(config)})

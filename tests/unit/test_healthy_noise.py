@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
-from scipy.stats import chi2
+from scipy.stats import binom, chi2
 
 from ml_monitoring import Monitoring, Windows
 from ml_monitoring.config import load_config
@@ -173,3 +174,132 @@ def test_profile_keeps_its_outlier_quantile_through_save_and_load(tmp_path: Path
     profile = Profile.from_data(_skewed(rng, 2000), [f"f{i}" for i in range(6)])
     profile.save(tmp_path / "p.npz")
     assert Profile.load(tmp_path / "p.npz").outlier_quantile == profile.outlier_quantile
+
+
+# --- the LLM evaluation run ---------------------------------------------------------------------
+
+
+def test_an_evaluation_run_is_large_enough_for_the_guardrail_red_step() -> None:
+    """A guardrail's trigger share is a binomial count over the run's prompts: the demo's healthy
+    rates cross the panel's red step in (far) fewer than one run in 10,000 of a version
+    (toxicity crossed it in 0.9 % of runs with 200 prompts), and its llm_eval_regression
+    (guardrails x5) still reaches it about every other run."""
+    from demo.llm import _GUARDRAILS, LLMEvaluation
+    from demo.scenario import SCENARIOS
+
+    red = panelreds.red_regions(_panels()[("ml-llm", "Guardrail trigger rate")])
+    ((low, _high),) = red
+    n = LLMEvaluation.SAMPLES
+
+    def p_red(rate: float, samples: int) -> float:
+        flagged = math.ceil(low * samples - 1e-9)  # fewest flagged answers that show red
+        return float(binom.sf(flagged - 1, samples, rate))
+
+    rates = dict(_GUARDRAILS)
+    assert sum(p_red(r, n) for r in rates.values()) < 1e-4
+    assert p_red(rates["toxicity"], 200) > 0.005  # the old run size: red about once in 100
+    factors = [inc.params["guardrail_factor"] for s in SCENARIOS.values() for inc in s.incidents
+               if inc.kind == "llm_eval_regression"]
+    assert factors and all(p_red(min(rates["toxicity"] * f, 1.0), n) > 0.4 for f in factors)
+
+
+# --- one statistic per red line, and enough requests behind a ratio ----------------------------
+
+
+def test_a_graph_judges_a_series_only_by_the_thresholds_it_draws() -> None:
+    """Grafana draws one set of threshold lines per axis, the first series' (UPlotConfigBuilder.
+    addThresholds keeps the first per scale): a series an override gives other red steps would be
+    judged by lines nobody sees. Every red a series is judged by is the drawn set."""
+    checked = 0
+    for (uid, title), panel in _panels().items():
+        if panel.get("type") not in panelreds.GRAPHS or not panelreds.thresholds_shown(panel):
+            continue
+        drawn = panelreds.drawn_thresholds(panel)
+        for target in panel.get("targets", []):
+            name = panelreds.legend(str(target.get("legendFormat") or ""), {})
+            thresholds, _ = panelreds._field_config(panel, name)
+            if panelreds.regions_of(thresholds):
+                assert thresholds == drawn, f"{uid} / {title} / {target['refId']}"
+                checked += 1
+    assert checked > 50
+
+
+@pytest.mark.parametrize(("uid", "title", "judged", "free", "red"), [
+    ("ml-llm", "Time to first token", "p95 chat-assistant v1",
+     ["p50 chat-assistant v1", "p90 chat-assistant v1", "p99 chat-assistant v1"],
+     "llm_ttft_slo_seconds"),
+    ("ml-llm", "Inter-token latency", "p95 chat-assistant v1",
+     ["p50 chat-assistant v1", "p99 chat-assistant v1"], None),
+    ("ml-infrastructure", "Latency p50 / p95 / p99", "p99 wine-cultivar",
+     ["p50 wine-cultivar", "p95 wine-cultivar"], "latency_p99_crit_seconds"),
+])
+def test_a_red_line_for_one_percentile_judges_only_that_percentile(
+        uid: str, title: str, judged: str, free: list[str], red: str | None) -> None:
+    """The TTFT SLO bounds p95 (95 % of requests within it): p99 may cross the line within the
+    error budget, so it is not coloured by it; the 5m latency panel's red line is p99's."""
+    cfg = load_config(REPO / "monitoring.yaml")
+    panel = _panels()[(uid, title)]
+    ((low, _high),) = panelreds.red_regions(panel)
+    if red is not None:
+        assert low == cfg.threshold(red)
+    assert panelreds.is_red(panel, low * 1.5, judged)
+    for name in free:
+        assert not panelreds.is_red(panel, low * 100, name), name
+    assert panelreds.drawn_thresholds(panel) == panel["fieldConfig"]["defaults"]["thresholds"]
+
+
+def _promtool_expr(tmp_path: Path, inputs: list[dict], expr: str, expected: list[dict]) -> None:
+    import shutil
+    import subprocess
+
+    import yaml
+
+    exe = shutil.which("promtool")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("promtool not found (Debian package prometheus)")
+        pytest.skip("promtool not found (Debian package prometheus)")
+    path = tmp_path / "expr_test.yml"
+    path.write_text(yaml.safe_dump({"rule_files": [], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m", "input_series": inputs,
+        "promql_expr_test": [{"expr": expr, "eval_time": "10m", "exp_samples": expected}]}]}))
+    run = subprocess.run([exe, "test", "rules", str(path)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("rate_interval", ["2m", "5m"])
+def test_live_error_ratio_needs_enough_requests_else_shows_the_5m_ratio(
+        tmp_path: Path, rate_interval: str) -> None:
+    """ml-errors "Error ratio", run by promtool: production (200 requests/min) at the dashboard's
+    resolution; a canary with 43 requests/min and 3 errors among them (7 %, red) shows its
+    recorded 5m ratio while a point holds fewer than `error_ratio_point_min_requests` requests,
+    and its own ratio once the interval holds enough."""
+    from grafana_sync.macros import substitute_macros
+
+    cfg = load_config(REPO / "monitoring.yaml")
+    nmin = cfg.threshold("error_ratio_point_min_requests")
+    # the minimum holds a healthy ratio (at most the warning level) under the critical one
+    k = math.ceil(cfg.threshold("error_ratio_crit") * nmin)
+    assert binom.sf(k - 1, int(nmin), cfg.threshold("error_ratio_warn")) < 1e-4
+    panel = _panels()[("ml-errors", "Error ratio")]
+    expr = substitute_macros(panel["targets"][0]["expr"], {}, rate_interval=rate_interval)
+    minutes = int(rate_interval[:-1])
+    recorded = "model_version:ml_inference_request_errors_per_ml_inference_requests:ratio_rate5m"
+    inputs = [
+        {"series": 'ml_inference_requests_total{model="m", version="v1", status="ok"}',
+         "values": "0+196x20"},
+        {"series": 'ml_inference_requests_total{model="m", version="v1", status="error"}',
+         "values": "0+4x20"},
+        {"series": 'ml_inference_requests_total{model="m", version="v2", status="ok"}',
+         "values": "0+40x20"},
+        {"series": 'ml_inference_requests_total{model="m", version="v2", status="error"}',
+         "values": "0+3x20"},
+        {"series": f'{recorded}{{model="m", version="v2"}}', "values": "0.012x20"},
+        {"series": f'{recorded}{{model="m", version="v1"}}', "values": "0.5x20"},
+    ]
+    canary = 3 / 43 if 43 * minutes >= nmin else 0.012
+    assert (43 * 2 < nmin <= 43 * 5)  # the two intervals sit on either side of the minimum
+    _promtool_expr(tmp_path, inputs, f"round({expr}, 0.0001)", [
+        {"labels": '{model="m", version="v1"}', "value": round(4 / 200, 4)},
+        {"labels": '{model="m", version="v2"}', "value": round(canary, 4)},
+    ])
