@@ -16,6 +16,7 @@ from pathlib import Path
 from grafana_sync.errors import ConfigError
 from ml_monitoring.config import (
     FEEDBACK_WINDOW,
+    LABELED_WINDOW,
     MonitoringConfig,
     MonitoringConfigError,
     human_duration,
@@ -57,6 +58,8 @@ class DashboardConfig:
         self.budget_usd_per_hour = cfg.cost_budget_usd_per_hour
         # the window of the recorded positive-feedback share, in words ("15 minutes")
         self.feedback_window = human_duration(FEEDBACK_WINDOW)
+        # the window over which versions' labelled accuracy is compared ("30 minutes")
+        self.labeled_window = human_duration(LABELED_WINDOW)
 
     def __getattr__(self, name: str) -> float:
         """Any other attribute is a threshold: CONFIG.error_ratio_warn == thresholds.error_ratio_warn."""

@@ -79,6 +79,14 @@ dashboards = ml_dashboards(
                        "version on delayed ground truth. Bad: the new version below the old "
                        "one, or more than the tolerance below its training baseline.",
                        [q(s.quality(), MV)], unit="percentunit", w=8),
+            timeseries("Labelled accuracy by version", "Correct / all labelled predictions per "
+                       f"version over the last {C.labeled_window}: the same time window for "
+                       "every version, unlike the score beside it (a fixed number of labels, "
+                       "which a low-traffic canary takes longer to turn over); gaps: fewer than "
+                       f"{C.quality_window_min_samples:g} labels. Bad: the canary below "
+                       f"production by more than {C.quality_drop_warn:g} beyond its noise "
+                       "(MLRolloutQualityRegression).",
+                       [q(s.labeled_accuracy(), MV)], unit="percentunit", w=8),
             timeseries(f"{C.quality_metric} minus baseline by version", "Live score minus the "
                        "training baseline per version (recording rule). Bad: below "
                        f"-{C.quality_drop_crit}.",

@@ -22,6 +22,7 @@ from _lib.promql import (
     sum_increase,
     sum_rate,
 )
+from ml_monitoring.config import LABELED_WINDOW
 
 QUALITY = "ml_model_quality_ratio"
 BASELINE = "ml_model_baseline_quality_ratio"
@@ -55,6 +56,10 @@ RULE = {
 # Positive / all feedback per version over FEEDBACK_WINDOW (ml_monitoring/config.py), where
 # enough events arrived (rules/recording.py), also what MLFeedbackPositiveShareLow alerts on.
 FEEDBACK_SHARE_RULE = "model_version:ml_feedback_positive_per_ml_feedback:ratio_rate15m"
+# Correct / all labelled predictions per version over LABELED_WINDOW (ml_monitoring/config.py),
+# where enough labels arrived (rules/recording.py), what MLRolloutQualityRegression compares.
+LABELED_ACCURACY_RULE = ("model_version:ml_labeled_predictions_correct_per_ml_labeled_predictions:"
+                         f"ratio_rate{LABELED_WINDOW}")
 # Per-feature aggregates (rules/recording.py), also what MLFeatureDrift alerts on.
 DRIFT_RELATIVE_RULE = "model_feature_method:ml_feature_drift_score_per_threshold:ratio"
 VALIDATION_RULE = ("model_feature_reason:ml_input_validation_failures_per_ml_inference_requests"
@@ -305,3 +310,9 @@ def positive_feedback_share() -> str:
     """Positive / all feedback per model and version over FEEDBACK_WINDOW, where at least
     `feedback_min_events` arrived (the recorded share MLFeedbackPositiveShareLow judges)."""
     return f"max by ({by(M, V)}) ({FEEDBACK_SHARE_RULE}{sel(version=True)})"
+
+
+def labeled_accuracy() -> str:
+    """Labelled accuracy per model and version over LABELED_WINDOW (absent below the minimum of
+    labels), the same window for every version."""
+    return f"max by ({by(M, V)}) ({LABELED_ACCURACY_RULE}{sel(version=True)})"
