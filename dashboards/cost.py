@@ -8,6 +8,7 @@ from _lib.panels import bargauge, higher_is_bad, neutral, q, stat, timeseries
 from _lib.promql import MODEL, MV, M, V, by, sel
 
 folder = C.folder
+RANGE = "$__range"  # the dashboard's time range (Grafana macro)
 
 BURN = higher_is_bad(C.budget_burn_warn, C.budget_burn_crit)
 BUDGET = higher_is_bad(C.budget_usd_per_hour * 0.8, C.budget_usd_per_hour)
@@ -37,11 +38,13 @@ dashboards = ml_dashboards(
                  [q(f"sum by ({by()}) (avg_over_time({s.COST_RULE}{sel(source='none')}[$__range])) "
                     "* $__range_s / 3600")], unit="currencyUSD", graph=False, w=6),
             stat("Idle share of all GPU spend", "Share of the models' GPU spend paid for "
-                 "capacity they do not use (GPU cost x (1 - utilisation), all models). Bad: above "
+                 "capacity they do not use over the selected time range (GPU cost x (1 - "
+                 "utilisation), all models: spend accrues over time, and one scrape's "
+                 "utilisation says little about it). Bad: above "
                  f"{1 - C.gpu_idle_utilisation:.0%}, utilisation below "
                  f"{C.gpu_idle_utilisation:.0%} (consolidate models, smaller GPUs).",
-                 [q(f"sum by ({by()}) ({s.gpu_idle_cost_per_hour()})\n/\n"
-                    f"sum by ({by()}) ({s.gpu_cost_per_hour()})")], unit="percentunit",
+                 [q(f"sum by ({by()}) ({s.gpu_idle_cost_per_hour(window=RANGE)})\n/\n"
+                    f"sum by ({by()}) ({s.gpu_cost_per_hour(window=RANGE)})")], unit="percentunit",
                  steps=higher_is_bad(0.5, 1 - C.gpu_idle_utilisation), w=6),
         ),
         section(
@@ -76,10 +79,12 @@ dashboards = ml_dashboards(
                        [q(s.gpu_idle_cost_per_hour(), MODEL)], unit="currencyUSD",
                        steps=higher_is_bad(C.budget_usd_per_hour * 0.25,
                                            C.budget_usd_per_hour * 0.5), min=0, w=8),
-            bargauge("Idle share of GPU spend", "Idle GPU spend / GPU spend per model now. "
-                     f"Bad: above {1 - C.gpu_idle_utilisation:.0%} (utilisation below "
-                     f"{C.gpu_idle_utilisation:.0%}).",
-                     [q(f"{s.gpu_idle_cost_per_hour()}\n/\n{s.gpu_cost_per_hour()}", MODEL,
+            bargauge("Idle share of GPU spend", "Idle GPU spend / GPU spend per model over "
+                     "the selected time range (the idle spend per hour beside it is the "
+                     f"moment's). Bad: above {1 - C.gpu_idle_utilisation:.0%} (utilisation "
+                     f"below {C.gpu_idle_utilisation:.0%}).",
+                     [q(f"{s.gpu_idle_cost_per_hour(window=RANGE)}\n/\n"
+                        f"{s.gpu_cost_per_hour(window=RANGE)}", MODEL,
                         instant=True)],
                      unit="percentunit",
                      steps=higher_is_bad(0.5, 1 - C.gpu_idle_utilisation), min=0, max=1, w=8),

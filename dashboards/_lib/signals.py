@@ -211,18 +211,22 @@ def cost_per_hour(labels: tuple[str, ...] = (M,), per_version: bool = False) -> 
     return f"sum by ({by(*labels)}) ({record}{sel(source='none', version=per_version)})"
 
 
-def gpu_cost_per_hour(labels: tuple[str, ...] = (M,)) -> str:
-    return per_model(f"{GPU_POD_COST_RULE}{sel(source='none', model=False)}", labels)
+def _over(series: str, window: str | None) -> str:
+    return series if window is None else f"avg_over_time({series}[{window}])"
 
 
-def gpu_idle_cost_per_hour(labels: tuple[str, ...] = (M,)) -> str:
-    """GPU spend times the unused share of the GPU (1 - utilisation)."""
+def gpu_cost_per_hour(labels: tuple[str, ...] = (M,), window: str | None = None) -> str:
+    """GPU spend per hour now, or averaged over `window` (e.g. `$__range`)."""
+    return per_model(_over(f"{GPU_POD_COST_RULE}{sel(source='none', model=False)}", window), labels)
+
+
+def gpu_idle_cost_per_hour(labels: tuple[str, ...] = (M,), window: str | None = None) -> str:
+    """GPU spend times the unused share of the GPU (1 - utilisation), now or averaged over
+    `window`."""
     join = by(*CONFIG.pod_join_labels)
-    idle = (
-        f"{GPU_POD_COST_RULE}{sel(source='none', model=False)}\n"
-        f"  * on ({join}) (1 - max by ({join}) "
-        f"(DCGM_FI_DEV_GPU_UTIL{sel(source='gpu', model=False)}) / 100)"
-    )
+    cost = _over(f"{GPU_POD_COST_RULE}{sel(source='none', model=False)}", window)
+    util = _over(f"DCGM_FI_DEV_GPU_UTIL{sel(source='gpu', model=False)}", window)
+    idle = f"{cost}\n  * on ({join}) (1 - max by ({join}) ({util}) / 100)"
     return per_model(idle, labels)
 
 
