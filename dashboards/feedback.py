@@ -5,7 +5,7 @@ from _lib.dashboard import ml_dashboards
 from _lib.layout import section
 from _lib.panels import higher_is_bad, lower_is_bad, q, stat, table, table_q, timeseries
 from _lib.promql import MV, M, V, ratio, sel, sum_increase, sum_rate
-from _lib.signals import positive_feedback_share
+from _lib.signals import override_ratio, positive_feedback_share
 
 folder = C.folder
 
@@ -37,10 +37,10 @@ dashboards = ml_dashboards(
                  f"Bad: below {C.feedback_positive_warn:.0%} (orange) or "
                  f"{C.feedback_positive_crit:.0%} (red).",
                  [q(positive_share, MV)], unit="percentunit", steps=POSITIVE, w=8),
-            stat("Override rate now", "Share of predictions a human reviewer overrode. Bad: "
-                 f"above {C.override_ratio_warn:.0%} (orange) or {C.override_ratio_crit:.0%} "
-                 "(red): people stopped trusting the model.",
-                 [q(per_prediction("ml_prediction_overrides_total"), MV)], unit="percentunit",
+            stat("Override rate now", "Share of predictions a human reviewer overrode over "
+                 f"the last {C.feedback_window}. Bad: above {C.override_ratio_warn:.0%} (orange) or "
+                 f"{C.override_ratio_crit:.0%} (red): people stopped trusting the model.",
+                 [q(override_ratio(), MV)], unit="percentunit",
                  steps=OVERRIDES, w=8),
             table("Feedback over the range", "Feedback events per model, version and kind over "
                   "the selected time range. Bad: few events (shares are noisy) or mostly "
@@ -66,9 +66,11 @@ dashboards = ml_dashboards(
                        [q(positive_share, MV)], unit="percentunit", steps=POSITIVE, min=0,
                        max=1, w=12),
             timeseries("Override rate over time", "Predictions overridden by a human / predictions "
-                       "served, per version. Bad: above "
+                       f"served, per version, over {C.feedback_window} (reviewers work at human "
+                       "pace; at the dashboard's resolution a canary's few dozen predictions "
+                       "make the share noise). Bad: above "
                        f"{C.override_ratio_crit:.0%}.",
-                       [q(per_prediction("ml_prediction_overrides_total"), MV)],
+                       [q(override_ratio(), MV)],
                        unit="percentunit", steps=OVERRIDES, min=0, w=12),
         ),
     ],

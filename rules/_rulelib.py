@@ -44,6 +44,10 @@ VALIDATION_RATIO = ("model_feature_reason:ml_input_validation_failures_per_ml_in
 # Positive / all user feedback per version over FEEDBACK_WINDOW, where at least
 # feedback_min_events arrived: MLFeedbackPositiveShareLow and the feedback share panels read it.
 FEEDBACK_SHARE = "model_version:ml_feedback_positive_per_ml_feedback:ratio_rate15m"
+# Predictions a human overrode per prediction served, per version over FEEDBACK_WINDOW (reviewers
+# work at human pace; at a dashboard point a canary's few dozen predictions make it noise): the
+# override panels read it.
+OVERRIDE_RATIO = "model_version:ml_prediction_overrides_per_ml_predictions:ratio_rate15m"
 # Labelled predictions per version over LABELED_WINDOW, and the share of them correct (labelled
 # accuracy, absent below quality_window_min_samples): MLRolloutQualityRegression compares a canary
 # with production on these, both over the same time span.

@@ -11,6 +11,7 @@ serving signals come from the stack adapters (rules/stack_*.py); this module rol
 from _rulelib import (
     DRIFT_RELATIVE,
     FEEDBACK_SHARE,
+    OVERRIDE_RATIO,
     POD,
     VALIDATION_RATIO,
     WINDOW,
@@ -122,6 +123,12 @@ def _quality() -> list[dict]:
                f"and {on('job', version=True)}\n"
                f"sum {by('job', version=True)} (increase(ml_feedback_total{sel()}[{FEEDBACK_WINDOW}]))"
                f" >= {num(t('feedback_min_events'))}\n"),
+        # Overrides per prediction over FEEDBACK_WINDOW (absent without predictions)
+        record(OVERRIDE_RATIO,
+               divide(f"sum {by('job', version=True)} "
+                      f"(rate(ml_prediction_overrides_total{sel()}[{FEEDBACK_WINDOW}]))",
+                      f"sum {by('job', version=True)} "
+                      f"(rate(ml_predictions_total{sel()}[{FEEDBACK_WINDOW}]))")),
         # Share of a model's monitored features drifted under any method, 0-1 (the service's own
         # ml_drifted_features_ratio counts the primary method, psi, only).
         record("model:ml_feature_drift_detected:ratio",

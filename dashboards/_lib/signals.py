@@ -56,6 +56,8 @@ RULE = {
 # Positive / all feedback per version over FEEDBACK_WINDOW (ml_monitoring/config.py), where
 # enough events arrived (rules/recording.py), also what MLFeedbackPositiveShareLow alerts on.
 FEEDBACK_SHARE_RULE = "model_version:ml_feedback_positive_per_ml_feedback:ratio_rate15m"
+# Overrides per prediction per version over FEEDBACK_WINDOW (rules/recording.py).
+OVERRIDE_RATIO_RULE = "model_version:ml_prediction_overrides_per_ml_predictions:ratio_rate15m"
 # Correct / all labelled predictions per version over LABELED_WINDOW (ml_monitoring/config.py),
 # where enough labels arrived (rules/recording.py), what MLRolloutQualityRegression compares.
 LABELED_ACCURACY_RULE = ("model_version:ml_labeled_predictions_correct_per_ml_labeled_predictions:"
@@ -320,3 +322,8 @@ def labeled_accuracy() -> str:
     """Labelled accuracy per model and version over LABELED_WINDOW (absent below the minimum of
     labels), the same window for every version."""
     return f"max by ({by(M, V)}) ({LABELED_ACCURACY_RULE}{sel(version=True)})"
+
+
+def override_ratio() -> str:
+    """Overrides per prediction per model and version over FEEDBACK_WINDOW (recorded)."""
+    return f"max by ({by(M, V)}) ({OVERRIDE_RATIO_RULE}{sel(version=True)})"
