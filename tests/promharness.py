@@ -109,6 +109,19 @@ def require_binary(name: str) -> str:
     return path
 
 
+def promtool_test(path: Path, rule_files, tests: list[dict], timeout: float = 120) -> None:
+    """Write a promtool rule-test file (`rule_files`, 1m evaluations, `tests`) to `path` and run
+    `promtool test rules` on it; an AssertionError carries promtool's report. Skips (fails in CI)
+    without promtool."""
+    import yaml
+
+    path.write_text(yaml.safe_dump({"rule_files": [str(f) for f in rule_files],
+                                    "evaluation_interval": "1m", "tests": tests}))
+    run = subprocess.run([require_binary("promtool"), "test", "rules", str(path)],
+                         capture_output=True, text=True, timeout=timeout)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from ml_monitoring import Monitoring, Windows
 from ml_monitoring.config import load_config
 from ml_monitoring.drift import OUTLIER_QUANTILE, Profile
 from tests import panelreds
+from tests.promharness import promtool_test
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARDS = REPO / "provisioning" / "dashboards"
@@ -249,22 +249,9 @@ def test_a_red_line_for_one_percentile_judges_only_that_percentile(
 
 
 def _promtool_expr(tmp_path: Path, inputs: list[dict], expr: str, expected: list[dict]) -> None:
-    import shutil
-    import subprocess
-
-    import yaml
-
-    exe = shutil.which("promtool")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool not found (Debian package prometheus)")
-        pytest.skip("promtool not found (Debian package prometheus)")
-    path = tmp_path / "expr_test.yml"
-    path.write_text(yaml.safe_dump({"rule_files": [], "evaluation_interval": "1m", "tests": [{
+    promtool_test(tmp_path / "expr_test.yml", [], [{
         "interval": "1m", "input_series": inputs,
-        "promql_expr_test": [{"expr": expr, "eval_time": "10m", "exp_samples": expected}]}]}))
-    run = subprocess.run([exe, "test", "rules", str(path)], capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout + run.stderr
+        "promql_expr_test": [{"expr": expr, "eval_time": "10m", "exp_samples": expected}]}])
 
 
 @pytest.mark.parametrize("rate_interval", ["2m", "5m"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from functools import lru_cache
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.promharness import promtool_test
 
 REPO = Path(__file__).resolve().parents[2]
 # every stack with an adapter module (triton and rayserve need the serving-stack adapters,
@@ -64,16 +65,7 @@ def records() -> dict[str, list[str]]:
 
 
 def promtool(tests: list[dict], tmp_path: Path) -> None:
-    exe = shutil.which("promtool")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool not found (Debian package prometheus)")
-        pytest.skip("promtool not found (Debian package prometheus)")
-    path = tmp_path / "adapter_test.yml"
-    path.write_text(yaml.safe_dump({"rule_files": [str(p) for p in rule_files()],
-                                    "evaluation_interval": "1m", "tests": tests}))
-    run = subprocess.run([exe, "test", "rules", str(path)], capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout + run.stderr
+    promtool_test(tmp_path / "adapter_test.yml", rule_files(), tests)
 
 
 def series(name: str, values: str, **labels: str) -> dict:

@@ -10,13 +10,11 @@ percentiles interpolate inside known buckets. Values are compared as round(value
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
+from tests.promharness import promtool_test
 from tests.stacks.support import STACKS, compile_stack_rules
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -309,27 +307,14 @@ def rule_files(tmp_path_factory) -> list[Path]:
     return compile_stack_rules(tmp_path_factory.mktemp("stack-rules"), STACKS)
 
 
-def _promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        if IN_CI:
-            pytest.fail("promtool is missing (Debian package prometheus)")
-        pytest.skip("promtool not installed")
-    return found
-
-
 def _promtool_test(rule_files: list[Path], test_file: Path, series: list[dict],
                    checks: list[tuple[str, str, float]], eval_time: str = "10m") -> None:
     """promtool test rules: `series` sampled every minute; each (expr, labels, value) at
     `eval_time`."""
-    test_file.write_text(yaml.safe_dump({
-        "rule_files": [str(p) for p in rule_files], "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": [
-            {"expr": expr, "eval_time": eval_time, "exp_samples": [{"labels": lb, "value": v}]}
-            for expr, lb, v in checks]}]}))
-    proc = subprocess.run([_promtool(), "test", "rules", str(test_file)], capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    promtool_test(test_file, rule_files, [{"interval": "1m", "input_series": series,
+                                           "promql_expr_test": [
+        {"expr": expr, "eval_time": eval_time, "exp_samples": [{"labels": lb, "value": v}]}
+        for expr, lb, v in checks]}])
 
 
 def _outputs(expected: dict[str, float]) -> list[tuple[str, str, float]]:
