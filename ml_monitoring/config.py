@@ -97,7 +97,7 @@ FEEDBACK_WINDOW = "15m"
 # canary lag"). 30 minutes gives such a canary (0.6 labels/s in the demo) about 1000 labels.
 LABELED_WINDOW = "30m"
 # The recent window that lets MLModelQualityBelowBaseline's accuracy series resolve: once the
-# labelled accuracy of this window is back within the baseline's threshold by `ratio_noise_z`
+# labelled accuracy of this window is back within the baseline's threshold by `quality_release_z`
 # standard errors (and from at least quality_window_min_samples labels), the lagging 1000-label
 # gauge no longer holds the alert (a 20 % canary's gauge lags an incident's end by ~28 minutes).
 LABELED_RECENT_WINDOW = "10m"
@@ -138,6 +138,11 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
     "ratio_noise_z": (3.0, "standard errors a ratio must clear its threshold by over the long window "
                       "before an alert judges it (binomial noise of low-traffic versions; also a "
                       "canary's labelled accuracy against production's)"),
+    "quality_release_z": (2.0, "standard errors the recent labelled accuracy (LABELED_RECENT_WINDOW) "
+                          "must clear baseline minus a quality threshold by before that accuracy "
+                          "alert resolves ahead of its lagging 1000-label gauge (lower: a recovered "
+                          "low-traffic canary resolves sooner, noise resets a mild drop's `for` "
+                          "more often)"),
     "ratio_min_requests": (100, "fewer requests in the long window: an error ratio is not judged"),
     "error_ratio_point_min_requests": (200, "fewer requests behind one point of the live error-ratio "
                                        "panel: it shows the 5m ratio (at 200, a healthy 1 % error "

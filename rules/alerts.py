@@ -165,8 +165,8 @@ def _serving() -> list[dict]:
 def _below_baseline(x: float) -> str:
     """Online quality (the library's 1000-label gauges) more than `x` below the baseline, unless,
     for the accuracy, the labelled accuracy of the last LABELED_RECENT_WINDOW (from at least
-    quality_window_min_samples labels) is back above baseline - `x` by `ratio_noise_z` standard
-    errors: a 20 % canary's gauge lags an incident's end by ~28 minutes (docs/alerts.md, "The
+    quality_window_min_samples labels) is back above baseline - `x` by `quality_release_z`
+    standard errors: a 20 % canary's gauge lags an incident's end by ~28 minutes (docs/alerts.md, "The
     canary lag"). The margin keeps noise from resetting the `for` of a real, mild degradation; a
     version without recent counters is judged on the gauge alone."""
     keys = on("job", version=True)
@@ -174,7 +174,7 @@ def _below_baseline(x: float) -> str:
     accuracy = f'metric="{ACCURACY}"'
     baseline = f"max {by('job', version=True)} (ml_model_baseline_quality_ratio{sel(accuracy)})"
     recovered = (f"{acc}\n    - {keys} {baseline}\n"
-                 f"  > -{num(x)} + {num(t('ratio_noise_z'))} * sqrt({acc} * (1 - {acc}) / {n})")
+                 f"  > -{num(x)} + {num(t('quality_release_z'))} * sqrt({acc} * (1 - {acc}) / {n})")
     return (f"model_version:ml_model_quality_ratio:baseline_delta < -{num(x)}\n"
             f"unless {on('job', 'metric', version=True)}\n"
             f"label_replace(\n  {recovered},\n  \"metric\", \"{ACCURACY}\", \"\", \"\"\n)\n")
