@@ -103,7 +103,7 @@ dashboards = ml_dashboards(
                        unit="none", steps=RELATIVE, min=0, points=FEATURE_POINTS, w=12),
             timeseries("KS test p-value", "p-value of the two-sample Kolmogorov-Smirnov test "
                        "per feature (log scale). Bad: below "
-                       f"{C.drift_pvalue_crit:g} (0.05 over a day of tests of every feature, "
+                       f"{C.drift_pvalue_crit:g} (chance under 0.01 a day over every feature's tests, "
                        f"Bonferroni), watch below {C.drift_pvalue_warn:g}; healthy traffic dips "
                        "below 0.05 about one sample in twenty." + shows("lowest at each moment"),
                        [q(worst(f"min by ({by(M, F)}) (ml_feature_drift_pvalue"

@@ -117,8 +117,9 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
     "concept_drift_z": (4.0, "ml_concept_drift_score (binomial z) at or above: concept drift "
                               "(4, not 3: the score is watched continuously, docs/alerts.md)"),
     "drift_pvalue_warn": (0.001, "KS test p-value of a feature below this: watch"),
-    "drift_pvalue_crit": (1e-05, "KS test p-value of a feature below this: the distributions differ "
-                                 "(0.05 over a day of tests of every feature, Bonferroni)"),
+    "drift_pvalue_crit": (1e-06, "KS test p-value of a feature below this: the distributions differ "
+                                 "(Bonferroni: under 0.01 a day over the tests of every feature, "
+                                 "about one false red a year, as concept_drift_z)"),
     "drift_score_warn": (0.1, "feature drift score (PSI) 'watch'"),
     "drift_score_crit": (0.25, "feature drift score (PSI) 'act'"),
     "drifted_share_warn": (0.2, "share of input features drifted: watch"),
