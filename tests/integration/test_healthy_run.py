@@ -14,7 +14,8 @@ Judged over the whole run, after a warm-up of WARM_UP_DEMO_SECONDS:
   nobody; no alert pending for more than MAX_PENDING_SHARE of its `for` window in one stretch;
 - panels: every target of every compiled dashboard, with its variables and Grafana macros
   resolved as `grafana-sync check` resolves them (grafana_sync.check: saved selections, All,
-  `$__rate_interval` from the 1 s scrape interval, `$__range` = the run), evaluated over the run
+  `$__rate_interval` from the run's scrape interval, as a Grafana data source set to it would
+  compute it, `$__range` = the run), evaluated over the run
   (instant targets too: a user may look at any moment), and no sample inside the panel's red
   region (tests/panelreds.py: Grafana's colour rule, shown able to fail in
   tests/unit/test_healthy_noise.py).
@@ -170,8 +171,12 @@ def panel_queries(prometheus_url: str, start: float, end: float) -> list[tuple]:
     from grafana_sync.check import Checker, CheckOptions, PrometheusAPI
 
     dashboards = compiled_dashboards()
+    # the scrape interval the run's Prometheus uses: a data source set to 1 s while scrapes come
+    # every 2 s gave 4 s rate windows of two samples (one interval, extrapolated to twice the
+    # requests that error_ratio_point_min_requests counts)
+    scrape = _seconds(_stack_options().get("scrape_interval", "1s"))
     checker = Checker(PrometheusAPI(prometheus_url),
-                      CheckOptions(range_seconds=end - start, at=end, scrape_interval=1.0))
+                      CheckOptions(range_seconds=end - start, at=end, scrape_interval=scrape))
     report = checker.run(sorted(dashboards.items()))
     out = []
     for dash in report.dashboards:
