@@ -122,10 +122,10 @@ EXPECTED: list[Allowed] = [
     # the 20 % canary v2 too. Its accuracy is released once the labelled accuracy of the last
     # 10 minutes (~360 labels) is back within the baseline by `quality_release_z` standard errors:
     # labels ~2 min late + 10m, then a noise draw (simulated at the demo's label rate: 90 % by
-    # ~13 min after the labels' end, 99 % by ~22); at the latest its 1000-label gauge (~28 min of
-    # v2's labels, the canary lag of issue #22) turns ~26 min after. A CI run at z = 3 resolved
-    # it at 20.3: a bound of 20 is a coin toss. The bound is the gauge's, as for its other
-    # metrics, which have no counters and lag (side effects below).
+    # ~14 min after the labels' end, 99 % by ~24, tests/unit/test_quality_release.py); at the
+    # latest its 1000-label gauge (~28 min of v2's labels, the canary lag of issue #22) turns ~26
+    # min after. A CI run at z = 3 resolved it at 20.3: a bound of 20 is a coin toss. The bound
+    # is the gauge's, as for its other metrics, which have no counters and lag (side effects).
     _expect("accuracy_drop", "MLModelQualityBelowBaseline",
             {"model": WINE, **V2, "metric": "accuracy"}, 25, 35),
     # 10 % then 50 % canary, p95 ~1.5x production's, `for` 5m; resolves at promotion (85)

@@ -106,7 +106,7 @@ def test_ks_pvalue_panel_reads_its_threshold_from_the_config() -> None:
     # a feature tested on every refresh: 0.05 is crossed by one sample in twenty on healthy
     # traffic; the threshold keeps the chance of a false red under 0.01 a day over the tests of
     # six features (Bonferroni), the budget of concept_drift_z below. At 0.05 a day (10^-5) a
-    # 3.25 demo-hour healthy run of 12 features (~1,200 windows) turned red about one run in 80.
+    # 3.25 demo-hour healthy run of 12 features (~1,200 windows) is estimated to turn red about one run in 80.
     windows_per_day = 86400 * 3 / 400  # 3 requests/s, 400-row drift window
     assert cfg.threshold("drift_pvalue_crit") <= 0.01 / (6 * windows_per_day)
 

@@ -24,6 +24,7 @@ import pytest
 from demo.models import MODEL_SPECS
 from demo.scenario import INITIAL_ROUTING
 from demo.simulation import GROUND_TRUTH_COVERAGE
+from grafana_sync.timescale import parse_duration
 from ml_monitoring.config import LABELED_RECENT_WINDOW, THRESHOLDS
 from ml_monitoring.monitor import Windows
 
@@ -45,8 +46,7 @@ def _canary_labels_per_minute() -> float:
 
 
 def _window_steps() -> int:
-    unit = {"m": 1, "h": 60}[LABELED_RECENT_WINDOW[-1]]
-    return round(int(LABELED_RECENT_WINDOW[:-1]) * unit / STEP)
+    return round(parse_duration(LABELED_RECENT_WINDOW) / 60 / STEP)
 
 
 def _released(accuracy: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
